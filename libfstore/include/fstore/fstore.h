@@ -1,0 +1,680 @@
+/*
+ * fstore - the current features of every entity, served from process memory.
+ *
+ * Copyright 2026 The fstore authors. Licensed under the Apache License 2.0.
+ */
+
+/**
+ * @file fstore.h
+ * @brief The fstore C API. This header is the manual: anything not declared
+ *        here is not API.
+ *
+ * fstore keeps a memory-mapped LMDB view of feature tables. Each table holds
+ * the latest value of every entity (the Kafka record key), decoded once from
+ * Avro into a fixed columnar row layout, so reading a column is one load at a
+ * precomputed offset. One writer (a batch, or the tailing thread) applies
+ * records together with the Kafka offsets they came from in a single
+ * transaction; any number of reader threads and processes read concurrently
+ * and never block the writer.
+ *
+ * @section conventions Conventions
+ * - Every function that can fail returns an ::fstore_err_t. ::FSTORE_OK is
+ *   success; ::FSTORE_NOT_FOUND and ::FSTORE_NULL are ordinary results, not
+ *   failures, and format no message.
+ * - Functions that may fail before a handle exists take an @p errstr buffer of
+ *   @p errstr_size bytes that receives a NUL-terminated message saying what
+ *   went wrong and what to do. The buffer may be NULL.
+ * - Every destroy/close function accepts NULL.
+ * - Thread safety is stated on every function. "Any thread" means the call
+ *   may run concurrently with any other call on any handle. "One thread at a
+ *   time per handle" means the caller serialises calls on that handle.
+ *
+ * @section caveats Caveats
+ * - Row views (::fstore_row_t) point straight into the memory map. They stay
+ *   valid until the reader that returned them is refreshed, reset or
+ *   destroyed. Never write through them and never free them.
+ * - A reader pins the snapshot it reads. A reader that is never refreshed or
+ *   reset keeps old pages alive (the store file grows) and delays growth of
+ *   the memory map. Refresh readers between requests.
+ * - Data inside rows is little-endian and may be unaligned: use the
+ *   accessors, or memcpy, rather than casting array pointers.
+ * - After fork(), a child must open the store again; handles do not cross
+ *   fork().
+ */
+#ifndef FSTORE_H
+#define FSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(FSTORE_STATIC_DEFINE)
+#define FSTORE_API
+#elif defined(_WIN32)
+#ifdef FSTORE_BUILDING
+#define FSTORE_API __declspec(dllexport)
+#else
+#define FSTORE_API __declspec(dllimport)
+#endif
+#else
+#define FSTORE_API __attribute__((visibility("default")))
+#endif
+
+/**
+ * @defgroup version Version
+ * @{
+ */
+
+/* The single source of the version: CMake reads these three lines. */
+#define FSTORE_VERSION_MAJOR 0
+#define FSTORE_VERSION_MINOR 1
+#define FSTORE_VERSION_PATCH 0
+
+/** MAJOR*10000 + MINOR*100 + PATCH of the headers compiled against. */
+#define FSTORE_VERSION_NUMBER                                                  \
+    (FSTORE_VERSION_MAJOR * 10000 + FSTORE_VERSION_MINOR * 100 +               \
+     FSTORE_VERSION_PATCH)
+
+/** @return the library's version number at run time. Any thread. */
+FSTORE_API unsigned fstore_version_number(void);
+
+/** @return the library's version as "MAJOR.MINOR.PATCH" (static). Any thread. */
+FSTORE_API const char *fstore_version_str(void);
+
+/** @} */
+
+/**
+ * @defgroup errors Errors
+ * Values are pinned forever and only appended, in families: ordinary
+ * results (0-99), usage (100-199), storage (200-299), Kafka (300-399),
+ * decode (400-499).
+ * @{
+ */
+typedef enum fstore_err_t {
+    FSTORE_OK = 0,
+    /** The key has no row (ordinary result). */
+    FSTORE_NOT_FOUND = 1,
+    /** The column is null in this row (ordinary result). */
+    FSTORE_NULL = 2,
+
+    /** An argument is NULL, out of range or otherwise unusable. */
+    FSTORE_ERR_INVALID_ARG = 100,
+    /** Memory allocation failed. */
+    FSTORE_ERR_NO_MEMORY = 101,
+    /** Unknown configuration property or invalid value. */
+    FSTORE_ERR_CONF = 102,
+    /** No table of that name in this store. */
+    FSTORE_ERR_NO_TABLE = 103,
+    /** No column of that name or index in this table. */
+    FSTORE_ERR_NO_COLUMN = 104,
+    /** The accessor or projection does not fit the column's type. */
+    FSTORE_ERR_TYPE = 105,
+    /** The store was opened read-only. */
+    FSTORE_ERR_READ_ONLY = 106,
+    /** The call is not valid now (e.g. a second batch is already open). */
+    FSTORE_ERR_STATE = 107,
+    /** The key is unusable (empty). */
+    FSTORE_ERR_KEY = 108,
+    /** The serving schema is invalid or uses an unsupported type. */
+    FSTORE_ERR_SCHEMA = 109,
+    /** The table exists with a different serving schema. */
+    FSTORE_ERR_SCHEMA_MISMATCH = 110,
+    /** A caller buffer is too small or an index is out of range. */
+    FSTORE_ERR_RANGE = 111,
+    /** A wait ran out of time. */
+    FSTORE_ERR_TIMED_OUT = 112,
+
+    /** An operating-system I/O call failed (message has the cause). */
+    FSTORE_ERR_IO = 200,
+    /** The store's data is damaged (checksum mismatch, bad row header). */
+    FSTORE_ERR_CORRUPT = 201,
+    /** The store was written by an incompatible fstore version. */
+    FSTORE_ERR_VERSION = 202,
+    /** Another process has this store open for writing. */
+    FSTORE_ERR_LOCKED = 203,
+    /** The store's reader table is full (raise store.max_readers). */
+    FSTORE_ERR_READERS_FULL = 204,
+    /** The memory map cannot grow (store.map_size.max reached or no disk). */
+    FSTORE_ERR_MAP_FULL = 205,
+    /** Any other storage-engine failure (message has the cause). */
+    FSTORE_ERR_STORAGE = 206,
+    /** No store exists at the path (read-only open). */
+    FSTORE_ERR_NO_STORE = 207,
+
+    /** A Kafka client failure (message has the cause). */
+    FSTORE_ERR_KAFKA = 300,
+
+    /** The value is not in Confluent wire format (short or bad magic). */
+    FSTORE_ERR_DECODE_FRAME = 400,
+    /** The writer schema id is unknown to the store and every source. */
+    FSTORE_ERR_DECODE_SCHEMA_ID = 401,
+    /** The Avro payload ends before the record does. */
+    FSTORE_ERR_DECODE_TRUNCATED = 402,
+    /** The Avro payload is malformed (bad varint, length, branch, enum). */
+    FSTORE_ERR_DECODE_MALFORMED = 403,
+    /** Bytes remain after the record. */
+    FSTORE_ERR_DECODE_TRAILING = 404,
+    /** The writer schema cannot be resolved to the serving schema. */
+    FSTORE_ERR_RESOLVE = 405,
+    /** A writer schema is invalid Avro. */
+    FSTORE_ERR_WRITER_SCHEMA = 406,
+} fstore_err_t;
+
+/**
+ * @return a static English description of @p err, never NULL ("unknown
+ *         error code" for values this version does not know). Any thread.
+ */
+FSTORE_API const char *fstore_strerror(fstore_err_t err);
+
+/**
+ * @return the static symbolic name of @p err (e.g. "FSTORE_ERR_CONF"),
+ *         never NULL. Any thread.
+ */
+FSTORE_API const char *fstore_err_name(fstore_err_t err);
+
+/** @} */
+
+/**
+ * @defgroup conf Configuration
+ *
+ * A conf object holds string properties. It is copied by the functions that
+ * take it, so the caller keeps ownership and may destroy it right after.
+ *
+ * Store properties (defaults in brackets):
+ * - `store.read_only` (false): open without writing; fails with
+ *   ::FSTORE_ERR_NO_STORE when no store exists at the path.
+ * - `store.file_mode` (0600): octal permission bits of created files.
+ * - `store.map_size` (1073741824): initial memory-map size in bytes. The map
+ *   grows by doubling when full, so this only needs to be a guess.
+ * - `store.map_size.max` (1099511627776): growth stops here with
+ *   ::FSTORE_ERR_MAP_FULL.
+ * - `store.max_tables` (64): tables one store may hold.
+ * - `store.max_readers` (512): concurrent reader handles over all processes.
+ * - `store.sync` (meta): `full` syncs data and metadata at every commit;
+ *   `meta` syncs data but not the metadata page (a system crash may lose the
+ *   last commit, never integrity); `none` never syncs (a system crash may
+ *   corrupt the store; process crashes are always safe).
+ * - `schemas.dir` (unset): directory of `<id>.avsc` writer schemas consulted
+ *   when a record names a schema id the store has not seen.
+ * - `kafka.*`: passed through to the Kafka client, prefix removed.
+ * @{
+ */
+typedef struct fstore_conf_s fstore_conf_t;
+
+/** @return a new conf with defaults, or NULL when out of memory. Any thread. */
+FSTORE_API fstore_conf_t *fstore_conf_new(void);
+
+/** @return a deep copy of @p conf, or NULL. Any thread; @p conf not mutated. */
+FSTORE_API fstore_conf_t *fstore_conf_dup(const fstore_conf_t *conf);
+
+/** Destroys @p conf (NULL is fine). One thread at a time per conf. */
+FSTORE_API void fstore_conf_destroy(fstore_conf_t *conf);
+
+/**
+ * Sets property @p name to @p value, validating both.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_CONF (unknown name or bad value, message
+ *         in @p errstr), ::FSTORE_ERR_INVALID_ARG, ::FSTORE_ERR_NO_MEMORY.
+ * One thread at a time per conf.
+ */
+FSTORE_API fstore_err_t fstore_conf_set(fstore_conf_t *conf, const char *name,
+                                        const char *value, char *errstr,
+                                        size_t errstr_size);
+
+/**
+ * Copies the value of @p name (NUL-terminated) into @p buf of @p *size bytes.
+ * On return @p *size holds the length needed including the NUL.
+ * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND (unset), ::FSTORE_ERR_RANGE
+ *         (@p buf too small; @p *size says how much is needed),
+ *         ::FSTORE_ERR_INVALID_ARG. Any thread while no one sets.
+ */
+FSTORE_API fstore_err_t fstore_conf_get(const fstore_conf_t *conf,
+                                        const char *name, char *buf,
+                                        size_t *size);
+
+/** @} */
+
+/**
+ * @defgroup store Store and tables
+ * @{
+ */
+typedef struct fstore_store_s fstore_store_t;
+typedef struct fstore_table_s fstore_table_t;
+
+/**
+ * Opens (creating when writable and absent) the store in directory @p path.
+ * A writable open takes an exclusive lock: one writing process per store.
+ * @param conf may be NULL for defaults; it is copied.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_CONF, ::FSTORE_ERR_NO_STORE,
+ *         ::FSTORE_ERR_LOCKED, ::FSTORE_ERR_VERSION, ::FSTORE_ERR_IO,
+ *         ::FSTORE_ERR_STORAGE, ::FSTORE_ERR_NO_MEMORY.
+ * Any thread. The store may then be used from any thread; close it once,
+ * after every reader and batch on it is gone.
+ */
+FSTORE_API fstore_err_t fstore_store_open(const char *path,
+                                          const fstore_conf_t *conf,
+                                          fstore_store_t **storep,
+                                          char *errstr, size_t errstr_size);
+
+/**
+ * Closes @p store (NULL is fine). Table handles of this store become invalid.
+ * Not concurrently with any other call on this store or its handles.
+ */
+FSTORE_API void fstore_store_close(fstore_store_t *store);
+
+/** @return 1 when the store was opened read-only, else 0. Any thread. */
+FSTORE_API int fstore_store_read_only(const fstore_store_t *store);
+
+/** Value formats of a table's Kafka records. */
+typedef enum fstore_format_t {
+    /** Magic byte 0, 4-byte big-endian schema id, Avro binary. */
+    FSTORE_FORMAT_CONFLUENT = 0,
+    /** Avro binary with one fixed writer schema. */
+    FSTORE_FORMAT_AVRO = 1,
+} fstore_format_t;
+
+/**
+ * Creates table @p name with serving schema @p schema_json (an Avro record;
+ * its top-level fields are the columns), or opens it if it exists with the
+ * same serving schema. The value format may change between opens; the
+ * serving schema may not.
+ * @param format how record values are framed.
+ * @param avro_schema_id for ::FSTORE_FORMAT_AVRO, the registered writer
+ *        schema id of the values, or -1 when they are written with the
+ *        serving schema itself. Ignored for ::FSTORE_FORMAT_CONFLUENT.
+ * @param tablep receives a handle owned by the store, valid until close.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_SCHEMA (message names the field and its
+ *         type), ::FSTORE_ERR_SCHEMA_MISMATCH, ::FSTORE_ERR_READ_ONLY (table
+ *         absent in a read-only store), ::FSTORE_ERR_INVALID_ARG,
+ *         storage errors.
+ * Any thread.
+ */
+FSTORE_API fstore_err_t fstore_table_create(fstore_store_t *store,
+                                            const char *name,
+                                            const char *schema_json,
+                                            fstore_format_t format,
+                                            int32_t avro_schema_id,
+                                            const fstore_table_t **tablep,
+                                            char *errstr, size_t errstr_size);
+
+/**
+ * Finds table @p name, including tables another process created since open.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_TABLE, storage errors. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_table_open(fstore_store_t *store,
+                                          const char *name,
+                                          const fstore_table_t **tablep);
+
+/** @return the number of tables known to this handle. Any thread. */
+FSTORE_API size_t fstore_table_count(fstore_store_t *store);
+
+/** @return the @p i-th table known to this handle or NULL. Any thread. */
+FSTORE_API const fstore_table_t *fstore_table_at(fstore_store_t *store,
+                                                 size_t i);
+
+/** @return the table's name (valid while the store is open). Any thread. */
+FSTORE_API const char *fstore_table_name(const fstore_table_t *table);
+
+/** @return the serving schema JSON as given at creation. Any thread. */
+FSTORE_API const char *fstore_table_schema(const fstore_table_t *table);
+
+/** @return the table's value format. Any thread. */
+FSTORE_API fstore_format_t fstore_table_format(const fstore_table_t *table);
+
+/** Column types. Logical types refine them (see ::fstore_logical_t). */
+typedef enum fstore_type_t {
+    FSTORE_TYPE_BOOLEAN = 0,
+    FSTORE_TYPE_INT = 1,
+    FSTORE_TYPE_LONG = 2,
+    FSTORE_TYPE_FLOAT = 3,
+    FSTORE_TYPE_DOUBLE = 4,
+    FSTORE_TYPE_STRING = 5,
+    FSTORE_TYPE_BYTES = 6,
+    FSTORE_TYPE_ENUM = 7,
+    FSTORE_TYPE_FIXED = 8,
+    FSTORE_TYPE_ARRAY_FLOAT = 9,
+    FSTORE_TYPE_ARRAY_DOUBLE = 10,
+    FSTORE_TYPE_ARRAY_INT = 11,
+    FSTORE_TYPE_ARRAY_LONG = 12,
+} fstore_type_t;
+
+/** Avro logical types carried by columns. */
+typedef enum fstore_logical_t {
+    FSTORE_LOGICAL_NONE = 0,
+    FSTORE_LOGICAL_DATE = 1,             /**< int: days since the epoch */
+    FSTORE_LOGICAL_TIME_MILLIS = 2,      /**< int */
+    FSTORE_LOGICAL_TIME_MICROS = 3,      /**< long */
+    FSTORE_LOGICAL_TIMESTAMP_MILLIS = 4, /**< long */
+    FSTORE_LOGICAL_TIMESTAMP_MICROS = 5, /**< long */
+    FSTORE_LOGICAL_LOCAL_TIMESTAMP_MILLIS = 6, /**< long */
+    FSTORE_LOGICAL_LOCAL_TIMESTAMP_MICROS = 7, /**< long */
+    FSTORE_LOGICAL_UUID = 8,             /**< string */
+} fstore_logical_t;
+
+/** @return the number of columns. Any thread. */
+FSTORE_API int fstore_table_column_count(const fstore_table_t *table);
+
+/** @return the index of column @p name, or -1. Any thread. */
+FSTORE_API int fstore_table_column_index(const fstore_table_t *table,
+                                         const char *name);
+
+/** @return column @p col's name, or NULL when out of range. Any thread. */
+FSTORE_API const char *fstore_table_column_name(const fstore_table_t *table,
+                                                int col);
+
+/** @return column @p col's type, or -1 when out of range. Any thread. */
+FSTORE_API int fstore_table_column_type(const fstore_table_t *table, int col);
+
+/** @return column @p col's logical type, or -1 when out of range. */
+FSTORE_API int fstore_table_column_logical(const fstore_table_t *table,
+                                           int col);
+
+/** @return 1 if column @p col may be null, 0 if not, -1 out of range. */
+FSTORE_API int fstore_table_column_nullable(const fstore_table_t *table,
+                                            int col);
+
+/**
+ * @return for an enum column, the number of symbols; for a fixed column, its
+ *         size in bytes; otherwise 0. -1 when out of range. Any thread.
+ */
+FSTORE_API int fstore_table_column_size(const fstore_table_t *table, int col);
+
+/** @return symbol @p i of enum column @p col, or NULL. Any thread. */
+FSTORE_API const char *fstore_table_enum_symbol(const fstore_table_t *table,
+                                                int col, int i);
+
+/**
+ * Registers writer schema @p schema_json under Schema Registry id @p id in
+ * the store, so records carrying that id decode without any other source.
+ * Registering the same schema again is a no-op; a different schema under a
+ * known id is ::FSTORE_ERR_SCHEMA_MISMATCH.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_WRITER_SCHEMA, ::FSTORE_ERR_READ_ONLY,
+ *         ::FSTORE_ERR_SCHEMA_MISMATCH, storage errors. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_schema_register(fstore_store_t *store,
+                                               int32_t id,
+                                               const char *schema_json,
+                                               char *errstr,
+                                               size_t errstr_size);
+
+/** @} */
+
+/**
+ * @defgroup batch Writing: apply batches
+ *
+ * A batch collects upserts, deletes and consumed offsets, then applies them
+ * all and the new per-partition offsets in one transaction: after any crash
+ * the rows and the offsets agree. One batch may be open per store at a time.
+ * @{
+ */
+typedef struct fstore_batch_s fstore_batch_t;
+
+/**
+ * Starts a batch on writable @p store.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_READ_ONLY, ::FSTORE_ERR_STATE (a batch
+ *         is already open), ::FSTORE_ERR_NO_MEMORY. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_batch_begin(fstore_store_t *store,
+                                           fstore_batch_t **batchp);
+
+/**
+ * Decodes one Kafka record's @p value (@p value_len bytes, framed per the
+ * table's format) into the table's row layout and queues the upsert of @p key.
+ * @p value NULL is a tombstone: the key is deleted.
+ * Whatever the outcome, the record's @p offset counts as consumed for
+ * (@p table, @p partition), so an undecodable record is not retried forever.
+ * @p timestamp_ms is the record's timestamp, kept as row metadata.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_KEY (empty key: record skipped), a
+ *         decode error (record skipped; message in @p errstr),
+ *         ::FSTORE_ERR_INVALID_ARG, ::FSTORE_ERR_NO_MEMORY.
+ * One thread at a time per batch. Keys and values are copied.
+ */
+FSTORE_API fstore_err_t fstore_batch_put(fstore_batch_t *batch,
+                                         const fstore_table_t *table,
+                                         const void *key, size_t key_len,
+                                         const void *value, size_t value_len,
+                                         int32_t partition, int64_t offset,
+                                         int64_t timestamp_ms, char *errstr,
+                                         size_t errstr_size);
+
+/**
+ * Marks @p offset of (@p table, @p partition) consumed without a record
+ * (e.g. a record skipped before decoding). Offsets only move forward.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_INVALID_ARG, ::FSTORE_ERR_NO_MEMORY.
+ * One thread at a time per batch.
+ */
+FSTORE_API fstore_err_t fstore_batch_advance(fstore_batch_t *batch,
+                                             const fstore_table_t *table,
+                                             int32_t partition,
+                                             int64_t offset);
+
+/** @return records queued in @p batch (puts and deletes). */
+FSTORE_API size_t fstore_batch_size(const fstore_batch_t *batch);
+
+/**
+ * Applies everything queued and the offsets in one transaction, growing the
+ * memory map if needed, and frees @p batch whatever the outcome.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_MAP_FULL, ::FSTORE_ERR_IO,
+ *         ::FSTORE_ERR_STORAGE (nothing was applied on any error).
+ * One thread at a time per batch.
+ */
+FSTORE_API fstore_err_t fstore_batch_commit(fstore_batch_t *batch,
+                                            char *errstr, size_t errstr_size);
+
+/** Discards @p batch: nothing is applied (NULL is fine). */
+FSTORE_API void fstore_batch_abort(fstore_batch_t *batch);
+
+/** @} */
+
+/**
+ * @defgroup reader Reading
+ *
+ * A reader reads one consistent snapshot of the store until it is refreshed.
+ * Readers never block the writer or one another. Use one reader per thread;
+ * a reader may move between threads if calls on it are serialised.
+ * @{
+ */
+typedef struct fstore_reader_s fstore_reader_t;
+
+/** A row view: points into the memory map. See the zero-copy rule below. */
+typedef struct fstore_row_s fstore_row_t;
+
+/**
+ * Creates a reader on @p store. It takes its snapshot at the first lookup.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_reader_new(fstore_store_t *store,
+                                          fstore_reader_t **readerp);
+
+/** Destroys @p reader (NULL is fine); its row views become invalid. */
+FSTORE_API void fstore_reader_destroy(fstore_reader_t *reader);
+
+/**
+ * Moves @p reader to the newest committed snapshot. Row views it returned
+ * before become invalid.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_READERS_FULL, ::FSTORE_ERR_STORAGE.
+ * One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_reader_refresh(fstore_reader_t *reader);
+
+/**
+ * Releases @p reader's snapshot (so old pages can be reused) until the next
+ * lookup, which takes a fresh one. Row views become invalid.
+ * One thread at a time per reader.
+ */
+FSTORE_API void fstore_reader_reset(fstore_reader_t *reader);
+
+/**
+ * @return the message of the last failed call on @p reader ("" if none).
+ *         Valid until the next call on @p reader.
+ */
+FSTORE_API const char *fstore_reader_errmsg(const fstore_reader_t *reader);
+
+/**
+ * Looks up @p key in @p table: one B-tree probe, no allocation.
+ * On ::FSTORE_OK, @p *rowp points at the row inside the memory map.
+ * Zero-copy rule: the view is valid until @p reader is refreshed, reset or
+ * destroyed; never write through it or free it.
+ * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND (@p *rowp = NULL),
+ *         ::FSTORE_ERR_KEY, ::FSTORE_ERR_CORRUPT, ::FSTORE_ERR_READERS_FULL,
+ *         ::FSTORE_ERR_STORAGE, ::FSTORE_ERR_INVALID_ARG.
+ * One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_get(fstore_reader_t *reader,
+                                   const fstore_table_t *table,
+                                   const void *key, size_t key_len,
+                                   const fstore_row_t **rowp);
+
+/**
+ * Looks up @p nkeys keys and writes the chosen numeric columns of each into
+ * a row-major float32 matrix, with no allocation per key.
+ * Row i of the output starts at @p out + i * @p row_stride and holds
+ * @p ncols values in the order of @p cols. Boolean → 0/1, enum → symbol
+ * index, int/long/double → float. A missing key or a null value → NaN.
+ * @param keys,key_lens the keys; @param found if not NULL, receives 1 or 0
+ *        per key. @param row_stride in floats, at least @p ncols.
+ * @return ::FSTORE_OK (missing keys are not errors), ::FSTORE_ERR_TYPE (a
+ *         column is a string, bytes, fixed or array column),
+ *         ::FSTORE_ERR_NO_COLUMN, ::FSTORE_ERR_KEY (an empty key),
+ *         ::FSTORE_ERR_INVALID_ARG, storage errors. On error the output is
+ *         unspecified. One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_get_batch(fstore_reader_t *reader,
+                                         const fstore_table_t *table,
+                                         size_t nkeys,
+                                         const void *const *keys,
+                                         const size_t *key_lens,
+                                         const int *cols, size_t ncols,
+                                         float *out, size_t row_stride,
+                                         uint8_t *found);
+
+/**
+ * Reads the offset applied last for (@p table, @p partition) in the
+ * reader's snapshot, i.e. the offset the rows reflect.
+ * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND (nothing applied yet), storage
+ *         errors. One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_reader_offset(fstore_reader_t *reader,
+                                             const fstore_table_t *table,
+                                             int32_t partition,
+                                             int64_t *offset);
+
+/**
+ * Lists the partitions of @p table with applied offsets in the reader's
+ * snapshot, ascending. Fills up to @p cap entries of @p partitions and
+ * @p offsets (either may be NULL when @p cap is 0) and sets @p *count to the
+ * total number. @return ::FSTORE_OK, storage errors.
+ * One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_reader_offsets(fstore_reader_t *reader,
+                                              const fstore_table_t *table,
+                                              int32_t *partitions,
+                                              int64_t *offsets, size_t cap,
+                                              size_t *count);
+
+/**
+ * Counts the rows of @p table in the reader's snapshot.
+ * @return ::FSTORE_OK, storage errors. One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_reader_row_count(fstore_reader_t *reader,
+                                                const fstore_table_t *table,
+                                                uint64_t *count);
+
+/** @} */
+
+/**
+ * @defgroup rows Row views
+ *
+ * Accessors read straight out of the row; each is O(1) and allocates
+ * nothing. They take the table the row came from. Pointers they return
+ * follow the zero-copy rule of fstore_get(). Thread: as the reader.
+ * @{
+ */
+
+/** @return the Kafka record timestamp (ms since the epoch) of the row. */
+FSTORE_API int64_t fstore_row_timestamp(const fstore_row_t *row);
+/** @return the Kafka partition the row came from. */
+FSTORE_API int32_t fstore_row_partition(const fstore_row_t *row);
+/** @return the Kafka offset the row came from. */
+FSTORE_API int64_t fstore_row_offset(const fstore_row_t *row);
+/** @return the writer schema id of the record (-1 for raw Avro). */
+FSTORE_API int32_t fstore_row_schema_id(const fstore_row_t *row);
+/** @return the row's stored XXH3-64 checksum of its body. */
+FSTORE_API uint64_t fstore_row_checksum(const fstore_row_t *row);
+
+/**
+ * Recomputes the body checksum. @return ::FSTORE_OK or ::FSTORE_ERR_CORRUPT.
+ */
+FSTORE_API fstore_err_t fstore_row_verify(const fstore_row_t *row);
+
+/**
+ * @return 1 when column @p col is null, 0 when it has a value, -1 when
+ *         @p col is out of range.
+ */
+FSTORE_API int fstore_row_is_null(const fstore_table_t *table,
+                                  const fstore_row_t *row, int col);
+
+/**
+ * Typed accessors. Each returns ::FSTORE_OK, ::FSTORE_NULL (the value is
+ * null; @p *out untouched), ::FSTORE_ERR_TYPE (the column's type does not
+ * convert without loss), or ::FSTORE_ERR_NO_COLUMN.
+ * - fstore_row_bool: boolean.
+ * - fstore_row_int: int (incl. date, time-millis), enum (symbol index).
+ * - fstore_row_long: int or long (incl. timestamps).
+ * - fstore_row_float: float.
+ * - fstore_row_double: int, long, float or double.
+ */
+FSTORE_API fstore_err_t fstore_row_bool(const fstore_table_t *table,
+                                        const fstore_row_t *row, int col,
+                                        int *out);
+FSTORE_API fstore_err_t fstore_row_int(const fstore_table_t *table,
+                                       const fstore_row_t *row, int col,
+                                       int32_t *out);
+FSTORE_API fstore_err_t fstore_row_long(const fstore_table_t *table,
+                                        const fstore_row_t *row, int col,
+                                        int64_t *out);
+FSTORE_API fstore_err_t fstore_row_float(const fstore_table_t *table,
+                                         const fstore_row_t *row, int col,
+                                         float *out);
+FSTORE_API fstore_err_t fstore_row_double(const fstore_table_t *table,
+                                          const fstore_row_t *row, int col,
+                                          double *out);
+
+/**
+ * String, bytes, fixed and enum values. For strings @p *data is followed by
+ * a NUL byte (not counted in @p *len); for enums it is the symbol name.
+ * @return as the typed accessors above.
+ */
+FSTORE_API fstore_err_t fstore_row_bytes(const fstore_table_t *table,
+                                         const fstore_row_t *row, int col,
+                                         const char **data, size_t *len);
+
+/**
+ * Array columns, zero-copy: @p *data points at @p *count little-endian
+ * elements of the column's element type (4 bytes for int/float, 8 for
+ * long/double), possibly unaligned. @return as the typed accessors above.
+ */
+FSTORE_API fstore_err_t fstore_row_array(const fstore_table_t *table,
+                                         const fstore_row_t *row, int col,
+                                         const void **data, size_t *count);
+
+/**
+ * Array columns, converted: copies up to @p cap elements as float32 into
+ * @p out and sets @p *count to the array's length.
+ * @return as the typed accessors above, or ::FSTORE_ERR_RANGE when
+ *         @p cap < @p *count (the first @p cap elements are written).
+ */
+FSTORE_API fstore_err_t fstore_row_array_float(const fstore_table_t *table,
+                                               const fstore_row_t *row,
+                                               int col, float *out, size_t cap,
+                                               size_t *count);
+
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FSTORE_H */

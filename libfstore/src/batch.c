@@ -1,0 +1,286 @@
+/* Apply batches: decode records into rows, then write rows, tombstones and
+ * offsets in one LMDB write transaction. */
+#include <stdlib.h>
+
+#include "reader.h"
+
+enum { OP_PUT = 1, OP_DEL = 2 };
+
+/* Queued operations are packed into one buffer:
+ * [u32 table index][u8 kind][u32 key len][u32 value len][key][value].
+ * For a put the value is the row; for a delete of a digest key it is the
+ * full Kafka key, verified before deleting. */
+#define FS_OPHDR 13
+
+typedef struct fs_offset {
+    const fstore_table_t *t;
+    int32_t partition;
+    int64_t offset;
+} fs_offset;
+
+struct fstore_batch_s {
+    fstore_store_t *store;
+    fs_buf ops;
+    size_t count;
+    fs_buf row;
+    fs_offset *offs;
+    size_t noffs, cap_offs;
+};
+
+fstore_err_t fstore_batch_begin(fstore_store_t *s, fstore_batch_t **batchp)
+{
+    if (!s || !batchp)
+        return FSTORE_ERR_INVALID_ARG;
+    *batchp = NULL;
+    if (s->read_only)
+        return FSTORE_ERR_READ_ONLY;
+    fstore_batch_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return FSTORE_ERR_NO_MEMORY;
+    pthread_mutex_lock(&s->mu);
+    int busy = s->batch_open;
+    s->batch_open = 1;
+    pthread_mutex_unlock(&s->mu);
+    if (busy) {
+        free(b);
+        return FSTORE_ERR_STATE;
+    }
+    b->store = s;
+    *batchp = b;
+    return FSTORE_OK;
+}
+
+static void fs_batch_free(fstore_batch_t *b)
+{
+    pthread_mutex_lock(&b->store->mu);
+    b->store->batch_open = 0;
+    pthread_mutex_unlock(&b->store->mu);
+    fs_buf_free(&b->ops);
+    fs_buf_free(&b->row);
+    free(b->offs);
+    free(b);
+}
+
+void fstore_batch_abort(fstore_batch_t *b)
+{
+    if (b)
+        fs_batch_free(b);
+}
+
+size_t fstore_batch_size(const fstore_batch_t *b) { return b ? b->count : 0; }
+
+fstore_err_t fstore_batch_advance(fstore_batch_t *b, const fstore_table_t *t,
+                                  int32_t partition, int64_t offset)
+{
+    if (!b || !t || t->store != b->store || partition < 0 || offset < 0)
+        return FSTORE_ERR_INVALID_ARG;
+    for (size_t i = 0; i < b->noffs; i++) {
+        fs_offset *o = &b->offs[i];
+        if (o->t == t && o->partition == partition) {
+            if (offset > o->offset)
+                o->offset = offset;
+            return FSTORE_OK;
+        }
+    }
+    if (b->noffs == b->cap_offs) {
+        size_t cap = b->cap_offs ? b->cap_offs * 2 : 16;
+        fs_offset *n = realloc(b->offs, cap * sizeof *n);
+        if (!n)
+            return FSTORE_ERR_NO_MEMORY;
+        b->offs = n;
+        b->cap_offs = cap;
+    }
+    b->offs[b->noffs++] = (fs_offset){t, partition, offset};
+    return FSTORE_OK;
+}
+
+static fstore_err_t fs_batch_queue(fstore_batch_t *b, const fstore_table_t *t,
+                                   uint8_t kind, const void *key, size_t klen,
+                                   const void *val, size_t vlen)
+{
+    uint8_t digest[FS_KEY_HASHED];
+    MDB_val k;
+    fs_key_make(key, klen, digest, &k);
+    if (vlen > UINT32_MAX)
+        return FSTORE_ERR_INVALID_ARG;
+    uint8_t h[FS_OPHDR];
+    fs_store_u32(h, (uint32_t)t->index);
+    h[4] = kind;
+    fs_store_u32(h + 5, (uint32_t)k.mv_size);
+    fs_store_u32(h + 9, (uint32_t)vlen);
+    if (fs_buf_reserve(&b->ops, FS_OPHDR + k.mv_size + vlen))
+        return FSTORE_ERR_NO_MEMORY;
+    fs_buf_append(&b->ops, h, FS_OPHDR);
+    fs_buf_append(&b->ops, k.mv_data, k.mv_size);
+    fs_buf_append(&b->ops, val, vlen);
+    b->count++;
+    return FSTORE_OK;
+}
+
+fstore_err_t fstore_batch_put(fstore_batch_t *b, const fstore_table_t *tc,
+                              const void *key, size_t key_len,
+                              const void *value, size_t value_len,
+                              int32_t partition, int64_t offset,
+                              int64_t timestamp_ms, char *errstr,
+                              size_t errstr_size)
+{
+    if (!b || !tc || tc->store != b->store || (!key && key_len))
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
+                           "batch and table (of the batch's store) are "
+                           "required");
+    if (partition < 0 || offset < 0)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
+                           "partition and offset must not be negative");
+    fstore_err_t err = fstore_batch_advance(b, tc, partition, offset);
+    if (err)
+        return fstore__err(errstr, errstr_size, err, "out of memory");
+    if (key_len == 0)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_KEY,
+                           "record at partition %d offset %lld has no key; "
+                           "a feature table needs the entity id as the key",
+                           partition, (long long)offset);
+    if (!value) /* tombstone */
+        return fs_batch_queue(b, tc, OP_DEL, key, key_len, key,
+                              fs_key_is_hashed(key_len) ? key_len : 0);
+
+    /* The plan cache lives in the table but is only touched by the single
+     * open batch of the store, hence the cast. */
+    fstore_table_t *t = (fstore_table_t *)(uintptr_t)tc;
+    int32_t schema_id;
+    const uint8_t *payload;
+    size_t plen;
+    if (t->format == FSTORE_FORMAT_CONFLUENT) {
+        err = fs_frame_parse(value, value_len, &schema_id, &payload, &plen,
+                             errstr, errstr_size);
+        if (err)
+            return err;
+    } else {
+        schema_id = t->avro_schema_id;
+        payload = value;
+        plen = value_len;
+    }
+    const fs_plan *plan;
+    if ((err = fs_table_plan(t, schema_id, &plan, errstr, errstr_size)))
+        return err;
+    if ((err = fs_plan_decode(plan, payload, plen, &b->row, errstr, errstr_size)))
+        return err;
+    uint8_t flags = 0;
+    if (fs_key_is_hashed(key_len)) {
+        flags |= FS_ROW_F_FULLKEY;
+        /* The full key follows the body, outside the checksummed part. */
+        size_t body_end = b->row.len;
+        if (fs_buf_append(&b->row, key, key_len))
+            return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,
+                               "out of memory");
+        b->row.len = body_end;
+        fs_row_finish(&b->row, flags, schema_id, timestamp_ms, partition, offset);
+        b->row.len = body_end + key_len;
+    } else {
+        fs_row_finish(&b->row, flags, schema_id, timestamp_ms, partition, offset);
+    }
+    err = fs_batch_queue(b, t, OP_PUT, key, key_len, b->row.data, b->row.len);
+    if (err)
+        return fstore__err(errstr, errstr_size, err, "out of memory");
+    return FSTORE_OK;
+}
+
+/* Does the row stored under a digest key belong to full key k? */
+static int fs_fullkey_matches(const MDB_val *row, const uint8_t *k, size_t n)
+{
+    if (!fs_row_sane(row))
+        return 0;
+    const uint8_t *p = row->mv_data;
+    size_t off = FS_ROW_HDR + fs_row_body_size(p);
+    return (p[FS_H_FLAGS] & FS_ROW_F_FULLKEY) && row->mv_size - off == n &&
+           memcmp(p + off, k, n) == 0;
+}
+
+static int fs_apply(fstore_batch_t *b, MDB_txn *txn)
+{
+    fstore_store_t *s = b->store;
+    const uint8_t *p = b->ops.data, *end = p + b->ops.len;
+    int rc = 0;
+    while (p < end && !rc) {
+        const fstore_table_t *t = s->tables[fs_load_u32(p)];
+        uint8_t kind = p[4];
+        MDB_val k = {fs_load_u32(p + 5), (void *)(uintptr_t)(p + FS_OPHDR)};
+        size_t vlen = fs_load_u32(p + 9);
+        const uint8_t *val = p + FS_OPHDR + k.mv_size;
+        p = val + vlen;
+        int hashed = k.mv_size == FS_KEY_HASHED;
+        if (kind == OP_PUT) {
+            MDB_val v = {vlen, (void *)(uintptr_t)val};
+            if (hashed) {
+                /* Never replace another entity's row whose key shares the
+                 * digest (a 128-bit collision): keep the first. */
+                MDB_val old;
+                const uint8_t *fk = val + FS_ROW_HDR + fs_row_body_size(val);
+                size_t fklen = vlen - (size_t)(fk - val);
+                if (mdb_get(txn, t->dbi, &k, &old) == 0 &&
+                    !fs_fullkey_matches(&old, fk, fklen))
+                    continue;
+            }
+            rc = mdb_put(txn, t->dbi, &k, &v, 0);
+        } else {
+            if (hashed) {
+                MDB_val old;
+                if (mdb_get(txn, t->dbi, &k, &old) != 0 ||
+                    !fs_fullkey_matches(&old, val, vlen))
+                    continue;
+            }
+            rc = mdb_del(txn, t->dbi, &k, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        }
+    }
+    for (size_t i = 0; i < b->noffs && !rc; i++) {
+        const fs_offset *o = &b->offs[i];
+        uint8_t kb[300];
+        MDB_val k = {fs_offset_key(o->t, o->partition, kb, sizeof kb), kb}, old;
+        int64_t off = o->offset;
+        if (mdb_get(txn, s->meta, &k, &old) == 0 && old.mv_size == 8 &&
+            (int64_t)fs_load_u64(old.mv_data) >= off)
+            continue; /* offsets only move forward */
+        MDB_val v = {8, &off};
+        rc = mdb_put(txn, s->meta, &k, &v, 0);
+    }
+    return rc;
+}
+
+fstore_err_t fstore_batch_commit(fstore_batch_t *b, char *errstr,
+                                 size_t errstr_size)
+{
+    if (!b)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
+                           "batch must not be NULL");
+    fstore_store_t *s = b->store;
+    fstore_err_t err = FSTORE_OK;
+    for (;;) {
+        MDB_txn *txn;
+        pthread_rwlock_rdlock(&s->remap);
+        int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+        if (rc) {
+            pthread_rwlock_unlock(&s->remap);
+            err = fs_mdb_err(rc, "starting a write transaction", errstr,
+                             errstr_size);
+            break;
+        }
+        rc = fs_apply(b, txn);
+        if (rc)
+            mdb_txn_abort(txn);
+        else
+            rc = mdb_txn_commit(txn);
+        pthread_rwlock_unlock(&s->remap);
+        if (rc == MDB_MAP_FULL) {
+            /* Nothing was applied; grow and replay the whole batch. */
+            if ((err = fs_store_grow(s, errstr, errstr_size)))
+                break;
+            continue;
+        }
+        if (rc)
+            err = fs_mdb_err(rc, "committing a batch", errstr, errstr_size);
+        break;
+    }
+    fs_batch_free(b);
+    return err;
+}

@@ -1,0 +1,284 @@
+/* Readers: snapshots, point lookups, batch projection, offsets. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "reader.h"
+
+fstore_err_t fstore_reader_new(fstore_store_t *store, fstore_reader_t **readerp)
+{
+    if (!store || !readerp)
+        return FSTORE_ERR_INVALID_ARG;
+    fstore_reader_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return FSTORE_ERR_NO_MEMORY;
+    r->store = store;
+    *readerp = r;
+    return FSTORE_OK;
+}
+
+void fstore_reader_reset(fstore_reader_t *r)
+{
+    if (!r || !r->active)
+        return;
+    mdb_txn_reset(r->txn);
+    r->active = 0;
+    pthread_rwlock_unlock(&r->store->remap);
+}
+
+void fstore_reader_destroy(fstore_reader_t *r)
+{
+    if (!r)
+        return;
+    fstore_reader_reset(r);
+    if (r->txn)
+        mdb_txn_abort(r->txn);
+    free(r);
+}
+
+static fstore_err_t fs_reader_fail(fstore_reader_t *r, fstore_err_t e,
+                                   const char *fmt, ...) FS_PRINTF(3, 4);
+static fstore_err_t fs_reader_fail(fstore_reader_t *r, fstore_err_t e,
+                                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fstore__verr(r->errmsg, sizeof r->errmsg, e, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+static fstore_err_t fs_reader_begin(fstore_reader_t *r)
+{
+    fstore_store_t *s = r->store;
+    for (int tries = 0;; tries++) {
+        /* Sample the table count first: every table counted had its dbi
+         * committed before, so the snapshot below can read it. */
+        r->ntables = __atomic_load_n(&s->ntables, __ATOMIC_ACQUIRE);
+        pthread_rwlock_rdlock(&s->remap);
+        int rc = r->txn ? mdb_txn_renew(r->txn)
+                        : mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r->txn);
+        if (rc == 0) {
+            r->active = 1;
+            return FSTORE_OK;
+        }
+        pthread_rwlock_unlock(&s->remap);
+        if (rc == MDB_MAP_RESIZED && tries < 3) {
+            fs_store_adopt_size(s);
+            continue;
+        }
+        return fs_mdb_err(rc, "starting a read snapshot", r->errmsg,
+                          sizeof r->errmsg);
+    }
+}
+
+fstore_err_t fstore_reader_refresh(fstore_reader_t *r)
+{
+    if (!r)
+        return FSTORE_ERR_INVALID_ARG;
+    fstore_reader_reset(r);
+    return fs_reader_begin(r);
+}
+
+const char *fstore_reader_errmsg(const fstore_reader_t *r)
+{
+    return r ? r->errmsg : "";
+}
+
+/* The lookup shared by fstore_get and fstore_get_batch. */
+static inline fstore_err_t fs_lookup(fstore_reader_t *r, const fstore_table_t *t,
+                                     const void *key, size_t key_len,
+                                     const uint8_t **rowp)
+{
+    if (FS_UNLIKELY(key_len == 0 || !key))
+        return fs_reader_fail(r, FSTORE_ERR_KEY, "keys must not be empty");
+    if (FS_UNLIKELY(t->index >= r->ntables))
+        return FSTORE_NOT_FOUND; /* the table is newer than this snapshot */
+    MDB_val k, v;
+    fs_key_make(key, key_len, r->keybuf, &k);
+    int rc = mdb_get(r->txn, t->dbi, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return FSTORE_NOT_FOUND;
+    if (FS_UNLIKELY(rc))
+        return fs_mdb_err(rc, "looking up a key", r->errmsg, sizeof r->errmsg);
+    const uint8_t *row = v.mv_data;
+    if (FS_UNLIKELY(!fs_row_sane(&v)))
+        return fs_reader_fail(r, FSTORE_ERR_CORRUPT,
+                              "table \"%s\": a row has a damaged header",
+                              t->name);
+    if (FS_UNLIKELY(fs_key_is_hashed(key_len))) {
+        /* Digest keys carry the full key after the body: compare it. */
+        size_t off = FS_ROW_HDR + fs_row_body_size(row);
+        if (!(row[FS_H_FLAGS] & FS_ROW_F_FULLKEY) ||
+            v.mv_size - off != key_len || memcmp(row + off, key, key_len))
+            return FSTORE_NOT_FOUND;
+    }
+    *rowp = row;
+    return FSTORE_OK;
+}
+
+fstore_err_t fstore_get(fstore_reader_t *r, const fstore_table_t *t,
+                        const void *key, size_t key_len,
+                        const fstore_row_t **rowp)
+{
+    if (FS_UNLIKELY(!r || !t || !rowp || t->store != r->store))
+        return FSTORE_ERR_INVALID_ARG;
+    *rowp = NULL;
+    fstore_err_t e;
+    if (FS_UNLIKELY(!r->active) && (e = fs_reader_begin(r)))
+        return e;
+    const uint8_t *row = NULL;
+    e = fs_lookup(r, t, key, key_len, &row);
+    *rowp = (const fstore_row_t *)row;
+    return e;
+}
+
+static float fs_cell(const fs_col *c, const uint8_t *body)
+{
+    const uint8_t *slot = body + c->slot;
+    switch (c->type) {
+    case FSTORE_TYPE_BOOLEAN:
+        return slot[0] ? 1.0f : 0.0f;
+    case FSTORE_TYPE_INT:
+    case FSTORE_TYPE_ENUM:
+        return (float)(int32_t)fs_load_u32(slot);
+    case FSTORE_TYPE_LONG:
+        return (float)(int64_t)fs_load_u64(slot);
+    case FSTORE_TYPE_FLOAT: {
+        float f;
+        memcpy(&f, slot, 4);
+        return f;
+    }
+    default: {
+        double d;
+        memcpy(&d, slot, 8);
+        return (float)d;
+    }
+    }
+}
+
+fstore_err_t fstore_get_batch(fstore_reader_t *r, const fstore_table_t *t,
+                              size_t nkeys, const void *const *keys,
+                              const size_t *key_lens, const int *cols,
+                              size_t ncols, float *out, size_t row_stride,
+                              uint8_t *found)
+{
+    if (!r || !t || t->store != r->store || (nkeys && (!keys || !key_lens)) ||
+        (ncols && !cols) || (nkeys && ncols && !out) || row_stride < ncols)
+        return FSTORE_ERR_INVALID_ARG;
+    const fs_layout *L = t->L;
+    for (size_t j = 0; j < ncols; j++) {
+        if (cols[j] < 0 || cols[j] >= L->ncols)
+            return fs_reader_fail(r, FSTORE_ERR_NO_COLUMN,
+                                  "table \"%s\" has no column %d", t->name,
+                                  cols[j]);
+        if (L->cols[cols[j]].type > FSTORE_TYPE_DOUBLE &&
+            L->cols[cols[j]].type != FSTORE_TYPE_ENUM)
+            return fs_reader_fail(r, FSTORE_ERR_TYPE,
+                                  "column \"%s\" is not numeric; a matrix "
+                                  "holds boolean, int, long, float, double and "
+                                  "enum columns",
+                                  L->cols[cols[j]].name);
+    }
+    fstore_err_t e;
+    if (!r->active && (e = fs_reader_begin(r)))
+        return e;
+    for (size_t i = 0; i < nkeys; i++) {
+        float *o = out + i * row_stride;
+        const uint8_t *row = NULL;
+        e = fs_lookup(r, t, keys[i], key_lens[i], &row);
+        if (e == FSTORE_NOT_FOUND) {
+            for (size_t j = 0; j < ncols; j++)
+                o[j] = NAN;
+            if (found)
+                found[i] = 0;
+            continue;
+        }
+        if (e)
+            return e;
+        const uint8_t *body = row + FS_ROW_HDR;
+        for (size_t j = 0; j < ncols; j++) {
+            int col = cols[j];
+            o[j] = (body[col >> 3] >> (col & 7)) & 1 ? NAN
+                                                     : fs_cell(&L->cols[col], body);
+        }
+        if (found)
+            found[i] = 1;
+    }
+    return FSTORE_OK;
+}
+
+fstore_err_t fstore_reader_offset(fstore_reader_t *r, const fstore_table_t *t,
+                                  int32_t partition, int64_t *offset)
+{
+    if (!r || !t || !offset || partition < 0)
+        return FSTORE_ERR_INVALID_ARG;
+    fstore_err_t e;
+    if (!r->active && (e = fs_reader_begin(r)))
+        return e;
+    uint8_t kb[300];
+    MDB_val k = {fs_offset_key(t, partition, kb, sizeof kb), kb}, v;
+    int rc = mdb_get(r->txn, r->store->meta, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return FSTORE_NOT_FOUND;
+    if (rc)
+        return fs_mdb_err(rc, "reading an offset", r->errmsg, sizeof r->errmsg);
+    if (v.mv_size != 8)
+        return fs_reader_fail(r, FSTORE_ERR_CORRUPT, "a stored offset is damaged");
+    *offset = (int64_t)fs_load_u64(v.mv_data);
+    return FSTORE_OK;
+}
+
+fstore_err_t fstore_reader_offsets(fstore_reader_t *r, const fstore_table_t *t,
+                                   int32_t *partitions, int64_t *offsets,
+                                   size_t cap, size_t *count)
+{
+    if (!r || !t || !count || (cap && (!partitions || !offsets)))
+        return FSTORE_ERR_INVALID_ARG;
+    *count = 0;
+    fstore_err_t e;
+    if (!r->active && (e = fs_reader_begin(r)))
+        return e;
+    uint8_t kb[300];
+    size_t plen = fs_offset_key(t, 0, kb, sizeof kb) - 4; /* tag+name+NUL */
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(r->txn, r->store->meta, &cur);
+    if (rc)
+        return fs_mdb_err(rc, "listing offsets", r->errmsg, sizeof r->errmsg);
+    MDB_val k = {plen, kb}, v;
+    size_t n = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != plen + 4 || memcmp(k.mv_data, kb, plen) != 0)
+            break;
+        if (n < cap && v.mv_size == 8) {
+            partitions[n] = (int32_t)fs_load_be32((uint8_t *)k.mv_data + plen);
+            offsets[n] = (int64_t)fs_load_u64(v.mv_data);
+        }
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        return fs_mdb_err(rc, "listing offsets", r->errmsg, sizeof r->errmsg);
+    *count = n;
+    return FSTORE_OK;
+}
+
+fstore_err_t fstore_reader_row_count(fstore_reader_t *r, const fstore_table_t *t,
+                                     uint64_t *count)
+{
+    if (!r || !t || !count)
+        return FSTORE_ERR_INVALID_ARG;
+    fstore_err_t e;
+    if (!r->active && (e = fs_reader_begin(r)))
+        return e;
+    *count = 0;
+    if (t->index >= r->ntables)
+        return FSTORE_OK;
+    MDB_stat st;
+    int rc = mdb_stat(r->txn, t->dbi, &st);
+    if (rc)
+        return fs_mdb_err(rc, "counting rows", r->errmsg, sizeof r->errmsg);
+    *count = st.ms_entries;
+    return FSTORE_OK;
+}

@@ -1,0 +1,111 @@
+/*
+ * The store: an LMDB environment holding one sub-database per table and a
+ * metadata sub-database (table definitions, writer schemas, offsets).
+ * Knows nothing of Kafka.
+ */
+#ifndef FSTORE_STORE_H
+#define FSTORE_STORE_H
+
+#include <lmdb.h>
+#include <pthread.h>
+
+#include "conf.h"
+#include "decode.h"
+#include "layout.h"
+
+/* Kafka keys of this length or more are stored under a fixed-size digest
+ * key (FS_KEY_HASHED bytes: a prefix of the key, then its XXH3-128) with the
+ * full key kept after the row body; shorter keys are stored as they are.
+ * The lengths never overlap, so the two forms cannot collide. */
+#define FS_KEY_HASHED 480
+#define FS_KEY_PREFIX (FS_KEY_HASHED - 16)
+
+/* Metadata keys: a tag byte, then the parts below. */
+#define FS_META_VERSION 'V' /* → u32 store format version */
+#define FS_META_TABLE 'T'   /* + name → table definition JSON */
+#define FS_META_SCHEMA 'S'  /* + be32 id → writer schema JSON */
+#define FS_META_OFFSET 'O'  /* + name + NUL + be32 partition → i64 */
+#define FS_STORE_VERSION 1
+
+typedef struct fs_plan_slot {
+    int32_t schema_id;
+    fs_plan *plan;
+} fs_plan_slot;
+
+struct fstore_table_s {
+    fstore_store_t *store;
+    char *name;
+    char *schema_json;
+    fs_layout *L;
+    MDB_dbi dbi;
+    size_t index; /* position in store->tables */
+    fstore_format_t format;
+    int32_t avro_schema_id;
+    /* Decode plans by writer schema id; touched only by the batch owner. */
+    fs_plan_slot *plans;
+    size_t nplans, cap_plans;
+};
+
+struct fstore_store_s {
+    char *path;
+    fstore_conf_t *conf;
+    MDB_env *env;
+    MDB_dbi meta;
+    int read_only;
+    int lock_fd;
+    /* Guards the table list, dbi opening and schema registration. */
+    pthread_mutex_t mu;
+    fstore_table_t **tables;
+    size_t ntables; /* read with acquire by readers */
+    size_t cap_tables;
+    /* Shared by every live transaction of this process; taken exclusively
+     * to resize the memory map, which moves it. */
+    pthread_rwlock_t remap;
+    uint64_t map_max;
+    int batch_open;
+};
+
+/* Translates an LMDB code into ours, with a message naming the action. */
+fstore_err_t fs_mdb_err(int rc, const char *what, char *errstr,
+                        size_t errstr_size);
+
+/* Grows the map (caller holds no transaction). */
+fstore_err_t fs_store_grow(fstore_store_t *s, char *errstr, size_t errstr_size);
+/* Adopts a map grown by another process (caller holds no transaction). */
+void fs_store_adopt_size(fstore_store_t *s);
+
+/* Builds the LMDB key for a Kafka key: the key itself, or its digest form
+ * written into buf (FS_KEY_HASHED bytes). */
+static inline void fs_key_make(const void *key, size_t len, uint8_t *buf,
+                               MDB_val *out);
+int fs_key_is_hashed(size_t len);
+
+/* The decode plan of (table, writer schema id); -1 means raw Avro written
+ * with the serving schema. Writer thread only. */
+fstore_err_t fs_table_plan(fstore_table_t *t, int32_t schema_id,
+                           const fs_plan **out, char *errstr,
+                           size_t errstr_size);
+
+/* Meta offset key for (table, partition) into buf; returns its length. */
+size_t fs_offset_key(const fstore_table_t *t, int32_t partition, uint8_t *buf,
+                     size_t cap);
+
+#include <xxhash.h>
+static inline void fs_key_make(const void *key, size_t len, uint8_t *buf,
+                               MDB_val *out)
+{
+    if (FS_LIKELY(len < FS_KEY_HASHED)) {
+        out->mv_data = (void *)(uintptr_t)key;
+        out->mv_size = len;
+        return;
+    }
+    XXH128_hash_t h = XXH3_128bits(key, len);
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, h);
+    memcpy(buf, key, FS_KEY_PREFIX);
+    memcpy(buf + FS_KEY_PREFIX, c.digest, 16);
+    out->mv_data = buf;
+    out->mv_size = FS_KEY_HASHED;
+}
+
+#endif
