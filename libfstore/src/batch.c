@@ -2,6 +2,7 @@
  * offsets in one LMDB write transaction. */
 #include <stdlib.h>
 
+#include "ingest.h"
 #include "reader.h"
 
 enum { OP_PUT = 1, OP_DEL = 2 };
@@ -25,7 +26,14 @@ struct fstore_batch_s {
     fs_buf row;
     fs_offset *offs;
     size_t noffs, cap_offs;
+    char *stats; /* tailer statistics to record in the same transaction */
 };
+
+void fs_batch_set_stats(fstore_batch_t *b, const char *json)
+{
+    free(b->stats);
+    b->stats = fs_strdup(json);
+}
 
 fstore_err_t fstore_batch_begin(fstore_store_t *s, fstore_batch_t **batchp)
 {
@@ -58,6 +66,7 @@ static void fs_batch_free(fstore_batch_t *b)
     fs_buf_free(&b->ops);
     fs_buf_free(&b->row);
     free(b->offs);
+    free(b->stats);
     free(b);
 }
 
@@ -117,6 +126,13 @@ static fstore_err_t fs_batch_queue(fstore_batch_t *b, const fstore_table_t *t,
     return FSTORE_OK;
 }
 
+static fstore_err_t fs_batch_put(fstore_batch_t *b, const fstore_table_t *tc,
+                                 const void *key, size_t key_len,
+                                 const void *value, size_t value_len,
+                                 int32_t partition, int64_t offset,
+                                 int64_t timestamp_ms, char *errstr,
+                                 size_t errstr_size);
+
 fstore_err_t fstore_batch_put(fstore_batch_t *b, const fstore_table_t *tc,
                               const void *key, size_t key_len,
                               const void *value, size_t value_len,
@@ -131,9 +147,28 @@ fstore_err_t fstore_batch_put(fstore_batch_t *b, const fstore_table_t *tc,
     if (partition < 0 || offset < 0)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
                            "partition and offset must not be negative");
-    fstore_err_t err = fstore_batch_advance(b, tc, partition, offset);
-    if (err)
-        return fstore__err(errstr, errstr_size, err, "out of memory");
+    fstore_err_t err = fs_batch_put(b, tc, key, key_len, value, value_len,
+                                    partition, offset, timestamp_ms, errstr,
+                                    errstr_size);
+    /* A record that failed for good counts as consumed so it is not retried
+     * forever; one that failed for a passing reason (registry unreachable,
+     * memory) does not, so the caller can retry it. */
+    if (err == FSTORE_ERR_IO || err == FSTORE_ERR_NO_MEMORY)
+        return err;
+    fstore_err_t aerr = fstore_batch_advance(b, tc, partition, offset);
+    if (aerr)
+        return fstore__err(errstr, errstr_size, aerr, "out of memory");
+    return err;
+}
+
+static fstore_err_t fs_batch_put(fstore_batch_t *b, const fstore_table_t *tc,
+                                 const void *key, size_t key_len,
+                                 const void *value, size_t value_len,
+                                 int32_t partition, int64_t offset,
+                                 int64_t timestamp_ms, char *errstr,
+                                 size_t errstr_size)
+{
+    fstore_err_t err;
     if (key_len == 0)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_KEY,
                            "record at partition %d offset %lld has no key; "
@@ -242,6 +277,11 @@ static int fs_apply(fstore_batch_t *b, MDB_txn *txn)
             (int64_t)fs_load_u64(old.mv_data) >= off)
             continue; /* offsets only move forward */
         MDB_val v = {8, &off};
+        rc = mdb_put(txn, s->meta, &k, &v, 0);
+    }
+    if (!rc && b->stats) {
+        uint8_t tag = FS_META_STATS;
+        MDB_val k = {1, &tag}, v = {strlen(b->stats), b->stats};
         rc = mdb_put(txn, s->meta, &k, &v, 0);
     }
     return rc;

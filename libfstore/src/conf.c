@@ -1,5 +1,6 @@
 /* Configuration properties: names, defaults and validation. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 
@@ -24,6 +25,14 @@ static const fs_pdef fs_pdefs[] = {
     {"store.max_readers", P_U64, "512", NULL, 1, 1000000},
     {"store.sync", P_ENUM, "meta", "full|meta|none", 0, 0},
     {"schemas.dir", P_STRING, NULL, NULL, 0, 0},
+    {"registry.url", P_STRING, NULL, NULL, 0, 0},
+    {"registry.timeout_ms", P_U64, "5000", NULL, 1, 3600000},
+    {"tail.batch.max_records", P_U64, "10000", NULL, 1, 10000000},
+    {"tail.batch.max_ms", P_U64, "10", NULL, 0, 60000},
+    {"tail.offset_reset", P_ENUM, "fail", "fail|rebuild", 0, 0},
+    {"tail.dead_letter_topic", P_STRING, NULL, NULL, 0, 0},
+    {"tail.stats_interval_ms", P_U64, "1000", NULL, 10, 3600000},
+    {"log.level", P_U64, "4", NULL, 0, 7},
 };
 
 static const fs_pdef *fs_pdef_find(const char *name)
@@ -135,6 +144,16 @@ static fstore_err_t fs_conf_put(fstore_conf_t *conf, const char *name,
     return FSTORE_OK;
 }
 
+fstore_err_t fstore_conf_set_log_cb(fstore_conf_t *conf, fstore_log_cb *cb,
+                                    void *opaque)
+{
+    if (!conf)
+        return FSTORE_ERR_INVALID_ARG;
+    conf->log_cb = cb;
+    conf->log_opaque = opaque;
+    return FSTORE_OK;
+}
+
 fstore_conf_t *fstore_conf_dup(const fstore_conf_t *conf)
 {
     if (!conf)
@@ -142,6 +161,8 @@ fstore_conf_t *fstore_conf_dup(const fstore_conf_t *conf)
     fstore_conf_t *d = fstore_conf_new();
     if (!d)
         return NULL;
+    d->log_cb = conf->log_cb;
+    d->log_opaque = conf->log_opaque;
     for (size_t i = 0; i < conf->n; i++) {
         if (fs_conf_put(d, conf->props[i].name, conf->props[i].value)) {
             fstore_conf_destroy(d);
@@ -260,4 +281,22 @@ void fs_conf_each(const fstore_conf_t *conf, const char *prefix,
     for (size_t i = 0; conf && i < conf->n; i++)
         if (strncmp(conf->props[i].name, prefix, n) == 0)
             fn(conf->props[i].name, conf->props[i].value, arg);
+}
+
+void fs_log(const fstore_conf_t *conf, int level, const char *fmt, ...)
+{
+    if ((uint64_t)level > fs_conf_u64(conf, "log.level"))
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (conf && conf->log_cb) {
+        conf->log_cb(conf->log_opaque, level, line);
+        return;
+    }
+    static const char *const names[] = {"EMERG", "ALERT", "CRIT", "ERROR",
+                                        "WARN",  "NOTICE", "INFO", "DEBUG"};
+    fprintf(stderr, "fstore %s: %s\n", names[level & 7], line);
 }

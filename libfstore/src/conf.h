@@ -13,6 +13,8 @@ struct fstore_conf_s {
     fs_prop *props;
     size_t n;
     size_t cap;
+    fstore_log_cb *log_cb;
+    void *log_opaque;
 };
 
 /* The value of name: the one set, else the default, else NULL. */
@@ -30,5 +32,10 @@ uint64_t fs_conf_u64(const fstore_conf_t *conf, const char *name);
 void fs_conf_each(const fstore_conf_t *conf, const char *prefix,
                   void (*fn)(const char *name, const char *value, void *arg),
                   void *arg);
+
+/* Logs through the conf's callback, or to stderr, if level passes
+ * log.level. */
+void fs_log(const fstore_conf_t *conf, int level, const char *fmt, ...)
+    FS_PRINTF(3, 4);
 
 #endif

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ingest.h"
+#include "registry.h"
 #include "store.h"
 
 fstore_err_t fs_mdb_err(int rc, const char *what, char *errstr,
@@ -99,8 +101,8 @@ void fs_store_adopt_size(fstore_store_t *s)
 
 /* Begins a transaction while holding the remap lock shared; on success the
  * caller must release it with fs_txn_end after the transaction ends. */
-static fstore_err_t fs_txn_begin(fstore_store_t *s, unsigned flags,
-                                 MDB_txn **txn, char *errstr, size_t errstr_size)
+fstore_err_t fs_txn_begin(fstore_store_t *s, unsigned flags, MDB_txn **txn,
+                          char *errstr, size_t errstr_size)
 {
     for (int tries = 0;; tries++) {
         pthread_rwlock_rdlock(&s->remap);
@@ -116,13 +118,13 @@ static fstore_err_t fs_txn_begin(fstore_store_t *s, unsigned flags,
     }
 }
 
-static void fs_txn_abort(fstore_store_t *s, MDB_txn *txn)
+void fs_txn_abort(fstore_store_t *s, MDB_txn *txn)
 {
     mdb_txn_abort(txn);
     pthread_rwlock_unlock(&s->remap);
 }
 
-static int fs_txn_commit(fstore_store_t *s, MDB_txn *txn)
+int fs_txn_commit(fstore_store_t *s, MDB_txn *txn)
 {
     int rc = mdb_txn_commit(txn);
     pthread_rwlock_unlock(&s->remap);
@@ -631,6 +633,24 @@ static fstore_err_t fs_schema_find(fstore_store_t *s, int32_t id, char **json,
     fstore_err_t err = fs_schema_get(s, id, json, errstr, errstr_size);
     if (err != FSTORE_NOT_FOUND)
         return err;
+    const char *url = fs_conf_str(s->conf, "registry.url");
+    if (url) {
+        err = fs_registry_fetch(url, (long)fs_conf_u64(s->conf, "registry.timeout_ms"),
+                                id, json, errstr, errstr_size);
+        if (!err) {
+            err = fstore_schema_register(s, id, *json, errstr, errstr_size);
+            if (err == FSTORE_ERR_READ_ONLY)
+                err = FSTORE_OK;
+            if (err) {
+                free(*json);
+                *json = NULL;
+            }
+            return err;
+        }
+        /* An unreachable registry is worth a fallback to the directory. */
+        if (!fs_conf_str(s->conf, "schemas.dir"))
+            return err;
+    }
     const char *dir = fs_conf_str(s->conf, "schemas.dir");
     if (dir) {
         char path[4096];
@@ -891,6 +911,7 @@ void fstore_store_close(fstore_store_t *s)
 {
     if (!s)
         return;
+    fs_tailer_free(s->tail);
     for (size_t i = 0; i < s->ntables; i++)
         fs_table_free(s->tables[i]);
     free(s->tables);
@@ -903,4 +924,75 @@ void fstore_store_close(fstore_store_t *s)
     pthread_rwlock_destroy(&s->remap);
     free(s->path);
     free(s);
+}
+
+/* ---- internals for the tailer ---- */
+
+fstore_err_t fs_table_clear(fstore_table_t *t, char *errstr, size_t errstr_size)
+{
+    fstore_store_t *s = t->store;
+    MDB_txn *txn;
+    fstore_err_t err = fs_txn_begin(s, 0, &txn, errstr, errstr_size);
+    if (err)
+        return err;
+    int rc = mdb_drop(txn, t->dbi, 0);
+    uint8_t kb[300];
+    size_t plen = fs_offset_key(t, 0, kb, sizeof kb) - 4;
+    MDB_cursor *cur = NULL;
+    if (!rc)
+        rc = mdb_cursor_open(txn, s->meta, &cur);
+    MDB_val k = {plen, kb}, v;
+    if (!rc) {
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (k.mv_size != plen + 4 || memcmp(k.mv_data, kb, plen) != 0)
+                break;
+            if ((rc = mdb_cursor_del(cur, 0)))
+                break;
+        }
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+        mdb_cursor_close(cur);
+    }
+    if (rc) {
+        fs_txn_abort(s, txn);
+        return fs_mdb_err(rc, "clearing a table", errstr, errstr_size);
+    }
+    rc = fs_txn_commit(s, txn);
+    return rc ? fs_mdb_err(rc, "clearing a table", errstr, errstr_size) : FSTORE_OK;
+}
+
+fstore_err_t fs_store_put_stats(fstore_store_t *s, const char *json)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        MDB_txn *txn;
+        fstore_err_t err = fs_txn_begin(s, 0, &txn, NULL, 0);
+        if (err)
+            return err;
+        uint8_t tag = FS_META_STATS;
+        MDB_val k = {1, &tag}, v = {strlen(json), (void *)(uintptr_t)json};
+        int rc = mdb_put(txn, s->meta, &k, &v, 0);
+        if (rc)
+            fs_txn_abort(s, txn);
+        else
+            rc = fs_txn_commit(s, txn);
+        if (rc == MDB_MAP_FULL && fs_store_grow(s, NULL, 0) == FSTORE_OK)
+            continue;
+        return rc ? fs_mdb_err(rc, "recording statistics", NULL, 0) : FSTORE_OK;
+    }
+    return FSTORE_ERR_MAP_FULL;
+}
+
+char *fs_store_get_stats(fstore_store_t *s)
+{
+    MDB_txn *txn;
+    if (fs_txn_begin(s, MDB_RDONLY, &txn, NULL, 0))
+        return NULL;
+    uint8_t tag = FS_META_STATS;
+    MDB_val k = {1, &tag}, v;
+    char *out = NULL;
+    if (mdb_get(txn, s->meta, &k, &v) == 0)
+        out = fs_strndup(v.mv_data, v.mv_size);
+    fs_txn_abort(s, txn);
+    return out;
 }

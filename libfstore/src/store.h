@@ -25,6 +25,7 @@
 #define FS_META_TABLE 'T'   /* + name → table definition JSON */
 #define FS_META_SCHEMA 'S'  /* + be32 id → writer schema JSON */
 #define FS_META_OFFSET 'O'  /* + name + NUL + be32 partition → i64 */
+#define FS_META_STATS 'X'   /* tailer statistics JSON, for other processes */
 #define FS_STORE_VERSION 1
 
 typedef struct fs_plan_slot {
@@ -63,7 +64,14 @@ struct fstore_store_s {
     pthread_rwlock_t remap;
     uint64_t map_max;
     int batch_open;
+    struct fs_tailer *tail; /* NULL until fstore_tail_add */
 };
+
+/* Transactions holding the remap lock shared (see fs_store_grow). */
+fstore_err_t fs_txn_begin(fstore_store_t *s, unsigned flags, MDB_txn **txn,
+                          char *errstr, size_t errstr_size);
+void fs_txn_abort(fstore_store_t *s, MDB_txn *txn);
+int fs_txn_commit(fstore_store_t *s, MDB_txn *txn);
 
 /* Translates an LMDB code into ours, with a message naming the action. */
 fstore_err_t fs_mdb_err(int rc, const char *what, char *errstr,

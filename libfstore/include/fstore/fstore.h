@@ -199,7 +199,30 @@ FSTORE_API const char *fstore_err_name(fstore_err_t err);
  *   corrupt the store; process crashes are always safe).
  * - `schemas.dir` (unset): directory of `<id>.avsc` writer schemas consulted
  *   when a record names a schema id the store has not seen.
- * - `kafka.*`: passed through to the Kafka client, prefix removed.
+ * - `registry.url` (unset): Schema Registry base URL; writer schemas are
+ *   fetched from `GET {url}/schemas/ids/{id}` and cached in the store, so a
+ *   restart needs no registry. Consulted before `schemas.dir`.
+ * - `registry.timeout_ms` (5000): timeout of one registry request.
+ *
+ * Tailing properties (see @ref tail):
+ * - `kafka.*`: passed through to the Kafka client (librdkafka), prefix
+ *   removed: `kafka.bootstrap.servers` is required to tail; security
+ *   settings (`kafka.security.protocol`, `kafka.sasl.*`, `kafka.ssl.*`) pass
+ *   untouched and never appear in logs or stats.
+ * - `tail.batch.max_records` (10000): most records applied per transaction.
+ * - `tail.batch.max_ms` (10): most time a received record waits before its
+ *   batch commits; bounds the added produce-to-visible latency.
+ * - `tail.offset_reset` (fail): what to do when a stored offset no longer
+ *   exists in the topic (truncated, or deleted and recreated): `fail` stops
+ *   the tailer with an error; `rebuild` empties the table and reloads it
+ *   from the beginning of the topic.
+ * - `tail.dead_letter_topic` (unset): records that cannot be decoded are
+ *   also produced there, unchanged, with headers naming the source and
+ *   the error.
+ * - `tail.stats_interval_ms` (1000): how often the tailer records its
+ *   statistics in the store for fstore_stats_json() in other processes.
+ * - `log.level` (4): 0 = nothing, 3 = errors, 4 = warnings, 6 = info,
+ *   7 = debug. Messages go to the log callback, or to stderr.
  * @{
  */
 typedef struct fstore_conf_s fstore_conf_t;
@@ -233,6 +256,22 @@ FSTORE_API fstore_err_t fstore_conf_set(fstore_conf_t *conf, const char *name,
 FSTORE_API fstore_err_t fstore_conf_get(const fstore_conf_t *conf,
                                         const char *name, char *buf,
                                         size_t *size);
+
+/**
+ * Log callback: @p level as syslog (3 error, 4 warning, 6 info, 7 debug),
+ * @p msg a NUL-terminated line without newline. Runs on the thread that
+ * logs, usually the tailer thread; it must not call back into the store.
+ */
+typedef void(fstore_log_cb)(void *opaque, int level, const char *msg);
+
+/**
+ * Sets the log callback of stores opened with @p conf (NULL restores the
+ * default: lines on stderr). @return ::FSTORE_OK or ::FSTORE_ERR_INVALID_ARG.
+ * One thread at a time per conf.
+ */
+FSTORE_API fstore_err_t fstore_conf_set_log_cb(fstore_conf_t *conf,
+                                               fstore_log_cb *cb,
+                                               void *opaque);
 
 /** @} */
 
@@ -423,12 +462,15 @@ FSTORE_API fstore_err_t fstore_batch_begin(fstore_store_t *store,
  * Decodes one Kafka record's @p value (@p value_len bytes, framed per the
  * table's format) into the table's row layout and queues the upsert of @p key.
  * @p value NULL is a tombstone: the key is deleted.
- * Whatever the outcome, the record's @p offset counts as consumed for
- * (@p table, @p partition), so an undecodable record is not retried forever.
+ * The record's @p offset counts as consumed for (@p table, @p partition)
+ * whether it applies or fails to decode, so an undecodable record is not
+ * retried forever; except on ::FSTORE_ERR_IO (a schema registry could not
+ * be reached) and ::FSTORE_ERR_NO_MEMORY, after which the same record may
+ * be put again later.
  * @p timestamp_ms is the record's timestamp, kept as row metadata.
  * @return ::FSTORE_OK, ::FSTORE_ERR_KEY (empty key: record skipped), a
  *         decode error (record skipped; message in @p errstr),
- *         ::FSTORE_ERR_INVALID_ARG, ::FSTORE_ERR_NO_MEMORY.
+ *         ::FSTORE_ERR_IO, ::FSTORE_ERR_INVALID_ARG, ::FSTORE_ERR_NO_MEMORY.
  * One thread at a time per batch. Keys and values are copied.
  */
 FSTORE_API fstore_err_t fstore_batch_put(fstore_batch_t *batch,
@@ -581,6 +623,100 @@ FSTORE_API fstore_err_t fstore_reader_offsets(fstore_reader_t *reader,
 FSTORE_API fstore_err_t fstore_reader_row_count(fstore_reader_t *reader,
                                                 const fstore_table_t *table,
                                                 uint64_t *count);
+
+/** @} */
+
+/**
+ * @defgroup tail Tailing Kafka
+ *
+ * A writable store can keep its tables current from their Kafka topics
+ * with one background thread. It assigns every partition of each added
+ * topic (or the listed ones) itself, with no consumer group, and starts
+ * each partition at its stored offset + 1, or at the beginning. Records are
+ * read with isolation.level=read_committed and applied in batches whose
+ * offsets commit in the same transaction as their rows, so a crash at any
+ * moment resumes exactly where the store left off.
+ *
+ * Undecodable records, records of unknown or unresolvable writer schemas
+ * and records without a key are skipped, counted by reason, logged with
+ * topic, partition and offset, and never stop the tailer. Broker outages
+ * only delay the view: readers keep serving and catch-up resumes.
+ * @{
+ */
+
+/**
+ * Adds table @p table, fed by @p topic, to the store's tailer.
+ * @param partitions NULL for every partition (including ones added to the
+ *        topic later), or a list such as "0,2-5".
+ * @return ::FSTORE_OK, ::FSTORE_ERR_READ_ONLY, ::FSTORE_ERR_STATE (the
+ *         tailer already runs, or the table was added), ::FSTORE_ERR_CONF
+ *         (bad partition list), ::FSTORE_ERR_INVALID_ARG.
+ * Any thread.
+ */
+FSTORE_API fstore_err_t fstore_tail_add(fstore_store_t *store,
+                                        const fstore_table_t *table,
+                                        const char *topic,
+                                        const char *partitions, char *errstr,
+                                        size_t errstr_size);
+
+/**
+ * Starts the tailer thread. It first captures the end offset of every
+ * assigned partition; fstore_tail_wait_ready() waits until the view has
+ * caught up with them.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_CONF (no kafka.bootstrap.servers, or a
+ *         Kafka property librdkafka refuses), ::FSTORE_ERR_STATE (already
+ *         running, or no table added), ::FSTORE_ERR_KAFKA.
+ * Any thread.
+ */
+FSTORE_API fstore_err_t fstore_tail_start(fstore_store_t *store, char *errstr,
+                                          size_t errstr_size);
+
+/**
+ * Blocks until every assigned partition's consumer position has reached
+ * the end offset captured at start (bootstrap complete), up to
+ * @p timeout_ms (-1: no limit).
+ * @return ::FSTORE_OK, ::FSTORE_ERR_TIMED_OUT, ::FSTORE_ERR_STATE (not
+ *         started, or the tailer stopped on an error: see
+ *         fstore_tail_error()). Any thread.
+ */
+FSTORE_API fstore_err_t fstore_tail_wait_ready(fstore_store_t *store,
+                                               int timeout_ms);
+
+/**
+ * Stops the tailer: applies what was consumed, joins the thread and
+ * returns. Also done by fstore_store_close(). Calling it when the tailer is
+ * not running is fine. @return ::FSTORE_OK, or the error that stopped the
+ * tailer earlier. Any thread but the tailer's (the log callback).
+ */
+FSTORE_API fstore_err_t fstore_tail_stop(fstore_store_t *store);
+
+/**
+ * Copies the message of the error that stopped the tailer ("" if none)
+ * into @p buf. @return that error's code, or ::FSTORE_OK. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_tail_error(fstore_store_t *store, char *buf,
+                                          size_t size);
+
+/**
+ * Statistics as a JSON document (see docs/stats.md), written to
+ * @p *json, to be freed with fstore_free(). In the tailing process the
+ * figures are live; in other processes they are what the tailer last
+ * recorded in the store (every tail.stats_interval_ms) plus the store's
+ * own offsets and row counts.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY, storage errors. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_stats_json(fstore_store_t *store, char **json);
+
+/** Frees memory returned by fstore (NULL is fine). Any thread. */
+FSTORE_API void fstore_free(void *p);
+
+/**
+ * @return the partition Kafka's default partitioner (murmur2, as the Java
+ *         client) assigns @p key among @p partition_count partitions, or -1
+ *         when @p partition_count < 1. Any thread.
+ */
+FSTORE_API int32_t fstore_partition_for_key(const void *key, size_t key_len,
+                                            int32_t partition_count);
 
 /** @} */
 
