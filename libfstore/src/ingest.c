@@ -386,8 +386,9 @@ static fstore_err_t fs_assign_new(fs_tailer *T, fs_ttopic *tt, int32_t n,
         tp->end_at_start = capture ? hi : 0;
         tp->end = hi;
         /* Nothing to read: empty (or fully compacted away) or already
-         * applied up to the end. */
-        tp->ready = !capture || hi <= lo || (start >= 0 && start >= hi);
+         * applied up to the end. A stored offset past the end is not
+         * "caught up": the fetch reports it out of range. */
+        tp->ready = !capture || (start < 0 && hi <= lo) || start == hi;
         pthread_mutex_unlock(&T->mu);
         rd_kafka_topic_partition_list_add(l, tt->topic, p)->offset = start;
         TLOG(T, 6, "%s [%d]: assigned from %s%lld (end %lld)", tt->topic, p,

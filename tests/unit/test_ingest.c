@@ -1,0 +1,364 @@
+/*
+ * The tailer against librdkafka's in-process mock cluster: bootstrap into the
+ * expected latest-value map, live updates, skipped records, exact resume,
+ * partition subsets, offset-out-of-range policies and a broker outage.
+ * The same behaviours run against a real broker in tests/integration.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define NPART 4
+#define NKEYS 400
+
+typedef struct mock {
+    rd_kafka_t *p; /* producer owning the mock cluster */
+    rd_kafka_mock_cluster_t *mc;
+    const char *bootstraps;
+    int64_t expect[NKEYS]; /* latest n per key, -1 deleted/absent */
+    int64_t version[NKEYS];
+} mock_t;
+
+static mock_t M;
+static char *dir;
+
+static void setup(void)
+{
+    char e[512];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    cr_assert_eq(rd_kafka_conf_set(c, "test.mock.num.brokers", "1", e, sizeof e), 0);
+    rd_kafka_conf_set(c, "log_level", "2", e, sizeof e);
+    /* Kafka's default partitioner (the Java client's), so keys land where
+     * fstore_partition_for_key says. */
+    cr_assert_eq(rd_kafka_conf_set(c, "partitioner", "murmur2_random", e, sizeof e), 0);
+    M.p = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
+    cr_assert(M.p, "%s", e);
+    M.mc = rd_kafka_handle_mock_cluster(M.p);
+    M.bootstraps = rd_kafka_mock_cluster_bootstraps(M.mc);
+    cr_assert_eq(rd_kafka_mock_topic_create(M.mc, "feat", NPART, 1), 0);
+    for (int i = 0; i < NKEYS; i++)
+        M.expect[i] = -1, M.version[i] = 0;
+    dir = tu_tmpdir();
+}
+
+static void teardown(void)
+{
+    rd_kafka_destroy(M.p);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void key_of(int i, char *buf, size_t n) { snprintf(buf, n, "user:%d", i); }
+
+static void produce_raw(const char *key, const void *v, size_t len)
+{
+    rd_kafka_resp_err_t e;
+    while ((e = rd_kafka_producev(M.p, RD_KAFKA_V_TOPIC("feat"),
+                                  RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                                  RD_KAFKA_V_VALUE((void *)(uintptr_t)v, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(M.p, 10);
+    cr_assert_eq(e, 0, "produce: %s", rd_kafka_err2str(e));
+}
+
+/* n updates over random keys; every 10th is a tombstone. The value of a key
+ * is its version counter, so a row applied twice or out of order shows. */
+static void produce_updates(int n, unsigned seed)
+{
+    for (int k = 0; k < n; k++) {
+        int i = (int)(rand_r(&seed) % NKEYS);
+        char key[32];
+        key_of(i, key, sizeof key);
+        if (k % 10 == 9) {
+            produce_raw(key, NULL, 0);
+            M.expect[i] = -1;
+        } else {
+            tu_buf_t v = tu_simple_value(++M.version[i], 2);
+            produce_raw(key, v.data, v.len);
+            tu_buf_free(&v);
+            M.expect[i] = M.version[i];
+        }
+    }
+    cr_assert_eq(rd_kafka_flush(M.p, 10000), 0);
+}
+
+static fstore_store_t *open_tailing(const fstore_table_t **t, const char *parts,
+                                    const char *reset)
+{
+    fstore_conf_t *conf = tu_conf("kafka.bootstrap.servers", M.bootstraps,
+                                  "tail.offset_reset", reset, "log.level", "3",
+                                  NULL);
+    fstore_store_t *s = tu_store_open(dir, conf);
+    fstore_conf_destroy(conf);
+    *t = tu_simple_table(s, "feat");
+    char e[512] = "";
+    cr_assert_eq(fstore_tail_add(s, *t, "feat", parts, e, sizeof e), FSTORE_OK, "%s", e);
+    cr_assert_eq(fstore_tail_start(s, e, sizeof e), FSTORE_OK, "%s", e);
+    return s;
+}
+
+/* Asserts the table equals the expected map (for keys in wanted partitions). */
+static void assert_view(fstore_store_t *s, const fstore_table_t *t,
+                        const int *wanted)
+{
+    fstore_reader_t *r;
+    cr_assert_eq(fstore_reader_new(s, &r), FSTORE_OK);
+    uint64_t rows = 0, expect_rows = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        char key[32];
+        key_of(i, key, sizeof key);
+        int32_t p = fstore_partition_for_key(key, strlen(key), NPART);
+        int want = !wanted || wanted[p];
+        const fstore_row_t *row;
+        fstore_err_t e = fstore_get(r, t, key, strlen(key), &row);
+        if (want && M.expect[i] >= 0) {
+            expect_rows++;
+            cr_assert_eq(e, FSTORE_OK, "%s missing", key);
+            tu_simple_assert(t, row, M.expect[i], 2);
+            cr_assert_eq(fstore_row_partition(row), p, "%s partition", key);
+        } else {
+            cr_assert_eq(e, FSTORE_NOT_FOUND, "%s should be absent (%lld)", key,
+                         (long long)M.expect[i]);
+        }
+    }
+    cr_assert_eq(fstore_reader_row_count(r, t, &rows), FSTORE_OK);
+    cr_assert_eq(rows, expect_rows);
+    fstore_reader_destroy(r);
+}
+
+static json_t *stats(fstore_store_t *s)
+{
+    char *txt;
+    cr_assert_eq(fstore_stats_json(s, &txt), FSTORE_OK);
+    json_t *j = json_loads(txt, 0, NULL);
+    fstore_free(txt);
+    cr_assert(j);
+    return j;
+}
+
+static json_int_t stat_int(json_t *j, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *cur = j;
+    for (char *tok = strtok(buf, "."); tok; tok = strtok(NULL, "."))
+        cur = json_object_get(cur, tok);
+    cr_assert(json_is_integer(cur), "stat %s missing", path);
+    return json_integer_value(cur);
+}
+
+/* Waits until the view holds the newest expected value of every key. */
+static void wait_visible(fstore_store_t *s, const fstore_table_t *t)
+{
+    fstore_reader_t *r;
+    fstore_reader_new(s, &r);
+    for (int tries = 0; tries < 200; tries++) {
+        int ok = 1;
+        fstore_reader_refresh(r);
+        for (int i = 0; i < NKEYS && ok; i++) {
+            char key[32];
+            key_of(i, key, sizeof key);
+            const fstore_row_t *row;
+            fstore_err_t e = fstore_get(r, t, key, strlen(key), &row);
+            int64_t n = -1;
+            if (e == FSTORE_OK)
+                fstore_row_long(t, row, 1, &n);
+            ok = n == M.expect[i];
+        }
+        if (ok)
+            break;
+        usleep(50000);
+    }
+    fstore_reader_destroy(r);
+}
+
+TestSuite(ingest, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(ingest, bootstrap_equals_latest_value_map)
+{
+    produce_updates(20000, 1);
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    assert_view(s, t, NULL);
+    json_t *j = stats(s);
+    cr_assert_eq(stat_int(j, "tables.feat.counters.applied") +
+                     stat_int(j, "tables.feat.counters.deleted"),
+                 20000);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "state")), "ready");
+    json_decref(j);
+    cr_assert_eq(fstore_tail_stop(s), FSTORE_OK);
+    fstore_store_close(s);
+}
+
+Test(ingest, live_updates_become_visible)
+{
+    produce_updates(1000, 2);
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    produce_updates(3000, 3);
+    wait_visible(s, t);
+    assert_view(s, t, NULL);
+    fstore_store_close(s); /* stops the tailer too */
+}
+
+Test(ingest, bad_records_are_skipped_and_counted)
+{
+    produce_updates(500, 4);
+    produce_raw("user:1", "junk", 4);                     /* no framing */
+    produce_raw("user:2", "\0\0\0\0\x63\x02", 6);         /* schema id 99 */
+    tu_buf_t v = tu_simple_value(7, 2);
+    produce_raw(NULL, v.data, v.len);                     /* no key */
+    v.data[v.len - 1] ^= 0x7f;                            /* corrupt tail */
+    produce_raw("user:3", v.data, v.len - 3);             /* truncated */
+    tu_buf_free(&v);
+    produce_updates(500, 5);
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    assert_view(s, t, NULL);
+    json_t *j = stats(s);
+    cr_assert_eq(stat_int(j, "tables.feat.counters.skipped.decode"), 2);
+    cr_assert_eq(stat_int(j, "tables.feat.counters.skipped.schema"), 1);
+    cr_assert_eq(stat_int(j, "tables.feat.counters.skipped.no_key"), 1);
+    json_decref(j);
+    fstore_store_close(s);
+}
+
+Test(ingest, resume_applies_each_record_once)
+{
+    produce_updates(5000, 6);
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    fstore_store_close(s);
+    produce_updates(5000, 7);
+    s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    assert_view(s, t, NULL);
+    json_t *j = stats(s);
+    /* The second run read only what was produced after the first. */
+    cr_assert_eq(stat_int(j, "tables.feat.counters.applied") +
+                     stat_int(j, "tables.feat.counters.deleted"),
+                 5000);
+    json_decref(j);
+    fstore_reader_t *r;
+    fstore_reader_new(s, &r);
+    int64_t total = 0;
+    for (int p = 0; p < NPART; p++) {
+        int64_t off;
+        cr_assert_eq(fstore_reader_offset(r, t, p, &off), FSTORE_OK);
+        total += off + 1;
+    }
+    cr_assert_eq(total, 10000, "offsets cover every produced record");
+    fstore_reader_destroy(r);
+    fstore_store_close(s);
+}
+
+Test(ingest, partition_subset)
+{
+    produce_updates(4000, 8);
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, "1,3", "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    int wanted[NPART] = {0, 1, 0, 1};
+    assert_view(s, t, wanted);
+    fstore_store_close(s);
+}
+
+static void poison_offset(void)
+{
+    /* A stored offset far past the topic's end: what a store sees after its
+     * topic was truncated or recreated. */
+    fstore_store_t *s = tu_store_open(dir, NULL);
+    const fstore_table_t *t = tu_simple_table(s, "feat");
+    fstore_batch_t *b = tu_begin(s);
+    cr_assert_eq(fstore_batch_advance(b, t, 0, 1000000), FSTORE_OK);
+    tu_commit(b);
+    fstore_store_close(s);
+}
+
+Test(ingest, offset_out_of_range_fails_loudly)
+{
+    produce_updates(1000, 9);
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    fstore_store_close(s);
+    poison_offset();
+    s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_ERR_STATE);
+    char msg[512];
+    cr_assert_eq(fstore_tail_error(s, msg, sizeof msg), FSTORE_ERR_KAFKA);
+    cr_assert(strstr(msg, "no longer exists"), "%s", msg);
+    /* Readers keep serving what the store holds. */
+    assert_view(s, t, NULL);
+    fstore_store_close(s);
+}
+
+Test(ingest, offset_out_of_range_rebuilds)
+{
+    produce_updates(1000, 10);
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, NULL, "rebuild");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    fstore_store_close(s);
+    poison_offset();
+    produce_updates(500, 11);
+    s = open_tailing(&t, NULL, "rebuild");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    wait_visible(s, t);
+    assert_view(s, t, NULL);
+    json_t *j = stats(s);
+    cr_assert_eq(stat_int(j, "tables.feat.counters.rebuilds"), 1);
+    json_decref(j);
+    fstore_store_close(s);
+}
+
+Test(ingest, broker_outage_keeps_readers_serving)
+{
+    produce_updates(2000, 12);
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    cr_assert_eq(rd_kafka_mock_broker_set_down(M.mc, 1), 0);
+    sleep(2);
+    assert_view(s, t, NULL); /* still serving */
+    cr_assert_eq(rd_kafka_mock_broker_set_up(M.mc, 1), 0);
+    produce_updates(2000, 13);
+    wait_visible(s, t);
+    assert_view(s, t, NULL);
+    char msg[256];
+    cr_assert_eq(fstore_tail_error(s, msg, sizeof msg), FSTORE_OK, "%s", msg);
+    fstore_store_close(s);
+}
+
+Test(ingest, tail_api_misuse)
+{
+    char e[512];
+    fstore_store_t *s = tu_store_open(dir, NULL);
+    const fstore_table_t *t = tu_simple_table(s, "feat");
+    cr_assert_eq(fstore_tail_start(s, e, sizeof e), FSTORE_ERR_STATE);
+    cr_assert_eq(fstore_tail_wait_ready(s, 10), FSTORE_ERR_STATE);
+    cr_assert_eq(fstore_tail_add(s, t, "feat", "1,x", e, sizeof e), FSTORE_ERR_CONF);
+    cr_assert_eq(fstore_tail_add(s, t, "feat", NULL, e, sizeof e), FSTORE_OK);
+    cr_assert_eq(fstore_tail_add(s, t, "feat", NULL, e, sizeof e), FSTORE_ERR_STATE);
+    /* No bootstrap servers configured. */
+    cr_assert_eq(fstore_tail_start(s, e, sizeof e), FSTORE_ERR_CONF);
+    cr_assert(strstr(e, "bootstrap.servers"), "%s", e);
+    cr_assert_eq(fstore_tail_stop(s), FSTORE_OK);
+    fstore_store_close(s);
+    cr_assert_eq(fstore_partition_for_key("k", 1, 0), -1);
+    /* Kafka's murmur2 partitioner, as the Java client assigns keys. */
+    int32_t p = fstore_partition_for_key("user:1", 6, NPART);
+    cr_assert(p >= 0 && p < NPART);
+}
