@@ -19,7 +19,7 @@ typedef struct fs_pdef {
 static const fs_pdef fs_pdefs[] = {
     {"store.read_only", P_BOOL, "false", NULL, 0, 0},
     {"store.file_mode", P_OCTAL, "0600", NULL, 0, 0777},
-    {"store.map_size", P_U64, "1073741824", NULL, 65536, UINT64_MAX},
+    {"store.map_size", P_U64, "17179869184", NULL, 65536, UINT64_MAX},
     {"store.map_size.max", P_U64, "1099511627776", NULL, 65536, UINT64_MAX},
     {"store.max_tables", P_U64, "64", NULL, 1, 32000},
     {"store.max_readers", P_U64, "512", NULL, 1, 1000000},

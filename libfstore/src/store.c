@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ingest.h"
@@ -69,11 +70,37 @@ size_t fs_offset_key(const fstore_table_t *t, int32_t partition, uint8_t *buf,
 
 /* ---- map size ---- */
 
+/* Takes the remap lock exclusively: waits until every transaction of this
+ * process has ended. A thread that holds a reader snapshot while it
+ * commits would wait for itself, so the wait is bounded. */
+static int fs_remap_lock(fstore_store_t *s)
+{
+    for (int waited = 0;; waited += 5) {
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += 5;
+        int rc = pthread_rwlock_timedwrlock(&s->remap, &dl);
+        if (rc != ETIMEDOUT)
+            return rc;
+        if (waited >= 55)
+            return rc;
+        fs_log(s->conf, 4,
+               "store %s: waiting for readers of this process to reset or "
+               "refresh so the memory map can grow",
+               s->path);
+    }
+}
+
 fstore_err_t fs_store_grow(fstore_store_t *s, char *errstr, size_t errstr_size)
 {
     MDB_envinfo info;
     fstore_err_t err = FSTORE_OK;
-    pthread_rwlock_wrlock(&s->remap);
+    if (fs_remap_lock(s))
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_MAP_FULL,
+                           "the memory map must grow, but readers of this "
+                           "process kept their snapshots for 60 s; reset or "
+                           "refresh readers between requests (or raise "
+                           "store.map_size)");
     mdb_env_info(s->env, &info);
     uint64_t cur = info.me_mapsize;
     if (cur >= s->map_max) {
@@ -93,7 +120,8 @@ fstore_err_t fs_store_grow(fstore_store_t *s, char *errstr, size_t errstr_size)
 
 void fs_store_adopt_size(fstore_store_t *s)
 {
-    pthread_rwlock_wrlock(&s->remap);
+    if (fs_remap_lock(s))
+        return; /* the caller's retry reports the failure */
     /* Size 0 adopts the size another process recorded in the store. */
     mdb_env_set_mapsize(s->env, 0);
     pthread_rwlock_unlock(&s->remap);
@@ -817,7 +845,13 @@ fstore_err_t fstore_store_open(const char *path, const fstore_conf_t *conf,
         return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
     s->lock_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_rwlock_init(&s->remap, NULL);
+    /* Writer-preferring: with readers refreshing in a loop, a reader-first
+     * lock would postpone map growth indefinitely. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->remap, &ra);
+    pthread_rwlockattr_destroy(&ra);
     fstore_err_t err = FSTORE_ERR_NO_MEMORY;
     s->conf = conf ? fstore_conf_dup(conf) : fstore_conf_new();
     if (!s->conf || !(s->path = fs_strdup(path))) {

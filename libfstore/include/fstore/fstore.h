@@ -187,8 +187,10 @@ FSTORE_API const char *fstore_err_name(fstore_err_t err);
  * - `store.read_only` (false): open without writing; fails with
  *   ::FSTORE_ERR_NO_STORE when no store exists at the path.
  * - `store.file_mode` (0600): octal permission bits of created files.
- * - `store.map_size` (1073741824): initial memory-map size in bytes. The map
- *   grows by doubling when full, so this only needs to be a guess.
+ * - `store.map_size` (17179869184): initial memory-map size in bytes. It
+ *   reserves address space only: the file grows with the data. When full,
+ *   the map doubles; growing waits until every reader of the process has
+ *   reset or refreshed (at most 60 s), so a generous size avoids the wait.
  * - `store.map_size.max` (1099511627776): growth stops here with
  *   ::FSTORE_ERR_MAP_FULL.
  * - `store.max_tables` (64): tables one store may hold.

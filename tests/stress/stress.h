@@ -1,0 +1,91 @@
+/*
+ * Shared pieces of the stress programs: a tiny Avro encoder for the stress
+ * schema, whose every column derives from one number n, and the check that
+ * a row is whole. Plain C (no test framework), so the programs also run
+ * under ThreadSanitizer.
+ */
+#ifndef FSTORE_STRESS_H
+#define FSTORE_STRESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fstore/fstore.h"
+
+#define ST_SCHEMA                                                              \
+    "{\"type\":\"record\",\"name\":\"S\",\"fields\":["                         \
+    "{\"name\":\"a\",\"type\":\"long\"},"                                      \
+    "{\"name\":\"b\",\"type\":\"double\"},"                                    \
+    "{\"name\":\"s\",\"type\":\"string\"},"                                    \
+    "{\"name\":\"e\",\"type\":{\"type\":\"array\",\"items\":\"float\"}}]}"
+#define ST_DIM 8
+
+#define ST_FAIL(...)                                                           \
+    do {                                                                       \
+        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                   \
+        fprintf(stderr, __VA_ARGS__);                                          \
+        fputc('\n', stderr);                                                   \
+        exit(1);                                                               \
+    } while (0)
+
+static inline size_t st_varint(uint8_t *p, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    size_t i = 0;
+    while (z >= 0x80) {
+        p[i++] = (uint8_t)(z | 0x80);
+        z >>= 7;
+    }
+    p[i++] = (uint8_t)z;
+    return i;
+}
+
+/* Raw Avro value of the stress record for n; returns its length. */
+static inline size_t st_encode(uint8_t *p, int64_t n)
+{
+    size_t i = st_varint(p, n);
+    double d = (double)n * 0.5;
+    memcpy(p + i, &d, 8);
+    i += 8;
+    char s[32];
+    int sl = snprintf(s, sizeof s, "v%lld", (long long)n);
+    i += st_varint(p + i, sl);
+    memcpy(p + i, s, (size_t)sl);
+    i += (size_t)sl;
+    i += st_varint(p + i, ST_DIM);
+    for (int k = 0; k < ST_DIM; k++) {
+        float f = (float)(n + k);
+        memcpy(p + i, &f, 4);
+        i += 4;
+    }
+    i += st_varint(p + i, 0);
+    return i;
+}
+
+/* 0 when row is the whole row of some n (stored in *n), else a reason. */
+static inline const char *st_check(const fstore_table_t *t,
+                                   const fstore_row_t *row, int64_t *n)
+{
+    double b;
+    const char *s;
+    size_t sl, cnt;
+    float e[ST_DIM];
+    char want[32];
+    if (fstore_row_verify(row) != FSTORE_OK)
+        return "checksum";
+    if (fstore_row_long(t, row, 0, n) || fstore_row_double(t, row, 1, &b) ||
+        fstore_row_bytes(t, row, 2, &s, &sl) ||
+        fstore_row_array_float(t, row, 3, e, ST_DIM, &cnt))
+        return "accessor";
+    snprintf(want, sizeof want, "v%lld", (long long)*n);
+    if (b != (double)*n * 0.5 || strcmp(s, want) != 0 || cnt != ST_DIM)
+        return "mixed columns";
+    for (int k = 0; k < ST_DIM; k++)
+        if (e[k] != (float)(*n + k))
+            return "mixed array";
+    return NULL;
+}
+
+#endif
