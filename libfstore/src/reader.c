@@ -85,7 +85,12 @@ const char *fstore_reader_errmsg(const fstore_reader_t *r)
     return r ? r->errmsg : "";
 }
 
-/* The lookup shared by fstore_get and fstore_get_batch. */
+fstore_err_t fs_reader_ensure(fstore_reader_t *r)
+{
+    return r->active ? FSTORE_OK : fs_reader_begin(r);
+}
+
+/* The lookup shared by fstore_get, fstore_get_batch and the Arrow export. */
 static inline fstore_err_t fs_lookup(fstore_reader_t *r, const fstore_table_t *t,
                                      const void *key, size_t key_len,
                                      const uint8_t **rowp)
@@ -281,4 +286,11 @@ fstore_err_t fstore_reader_row_count(fstore_reader_t *r, const fstore_table_t *t
         return fs_mdb_err(rc, "counting rows", r->errmsg, sizeof r->errmsg);
     *count = st.ms_entries;
     return FSTORE_OK;
+}
+
+fstore_err_t fs_reader_lookup(fstore_reader_t *r, const fstore_table_t *t,
+                              const void *key, size_t key_len,
+                              const uint8_t **rowp)
+{
+    return fs_lookup(r, t, key, key_len, rowp);
 }

@@ -21,4 +21,12 @@ static inline int fs_row_sane(const MDB_val *v)
            (size_t)fs_row_body_size(p) <= v->mv_size - FS_ROW_HDR;
 }
 
+/* One lookup in the reader's snapshot (which must be active): the shared
+ * core of fstore_get, fstore_get_batch and the Arrow export. */
+fstore_err_t fs_reader_lookup(fstore_reader_t *r, const fstore_table_t *t,
+                              const void *key, size_t key_len,
+                              const uint8_t **rowp);
+/* Starts the snapshot if the reader has none. */
+fstore_err_t fs_reader_ensure(fstore_reader_t *r);
+
 #endif

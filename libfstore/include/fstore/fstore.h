@@ -629,6 +629,67 @@ FSTORE_API fstore_err_t fstore_reader_row_count(fstore_reader_t *reader,
 /** @} */
 
 /**
+ * @defgroup arrow Arrow export
+ *
+ * Batch lookups as Apache Arrow columns through the Arrow C Data Interface,
+ * which numpy-free consumers (pyarrow, pandas, polars, DuckDB) import
+ * without copying. The two structs are the interface's own definitions.
+ * @{
+ */
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+#endif /* ARROW_C_DATA_INTERFACE */
+
+/**
+ * Looks up @p nkeys keys and exports the chosen columns as one Arrow struct
+ * array (a record batch) of @p nkeys rows: field "key" (binary), field
+ * "found" (boolean), then each column of @p cols by name, nullable, typed
+ * as its column: boolean, int32, int64, float32, float64, utf8 (string and
+ * enum symbols), binary, fixed_size_binary, and list of int32/int64/
+ * float32/float64 for arrays; date32 and timestamp[ms|us] for those logical
+ * types. A missing key gives nulls in every column.
+ * The values are copied out of the map into buffers owned by the exported
+ * arrays, so the result outlives the reader's snapshot; release both structs
+ * with their release callbacks (importers such as pyarrow do).
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_COLUMN, ::FSTORE_ERR_KEY,
+ *         ::FSTORE_ERR_NO_MEMORY, ::FSTORE_ERR_INVALID_ARG, storage errors;
+ *         on error nothing is exported. One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_get_batch_arrow(
+    fstore_reader_t *reader, const fstore_table_t *table, size_t nkeys,
+    const void *const *keys, const size_t *key_lens, const int *cols,
+    size_t ncols, struct ArrowSchema *schema_out,
+    struct ArrowArray *array_out);
+
+/** @} */
+
+/**
  * @defgroup tail Tailing Kafka
  *
  * A writable store can keep its tables current from their Kafka topics
