@@ -1,5 +1,6 @@
 /* Apply batches: decode records into rows, then write rows, tombstones and
  * offsets in one LMDB write transaction. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "ingest.h"
@@ -77,6 +78,8 @@ void fstore_batch_abort(fstore_batch_t *b)
 }
 
 size_t fstore_batch_size(const fstore_batch_t *b) { return b ? b->count : 0; }
+
+size_t fs_batch_bytes(const fstore_batch_t *b) { return b ? b->ops.len : 0; }
 
 fstore_err_t fstore_batch_advance(fstore_batch_t *b, const fstore_table_t *t,
                                   int32_t partition, int64_t offset)
@@ -230,44 +233,142 @@ static int fs_fullkey_matches(const MDB_val *row, const uint8_t *k, size_t n)
            memcmp(p + off, k, n) == 0;
 }
 
-static int fs_apply(fstore_batch_t *b, MDB_txn *txn)
+/* A queued operation, decoded from the packed buffer. */
+typedef struct fs_opv {
+    const fstore_table_t *t;
+    uint8_t kind;
+    MDB_val k;
+    const uint8_t *val;
+    size_t vlen;
+    size_t seq;
+    uint64_t pfx; /* first 8 key bytes, big-endian: most comparisons end here */
+} fs_opv;
+
+static const uint8_t *fs_op_next(const fstore_store_t *s, const uint8_t *p,
+                                 fs_opv *o)
+{
+    o->t = s->tables[fs_load_u32(p)];
+    o->kind = p[4];
+    o->k.mv_size = fs_load_u32(p + 5);
+    o->k.mv_data = (void *)(uintptr_t)(p + FS_OPHDR);
+    o->vlen = fs_load_u32(p + 9);
+    o->val = p + FS_OPHDR + o->k.mv_size;
+    return o->val + o->vlen;
+}
+
+static int fs_apply_one(MDB_txn *txn, const fs_opv *o)
+{
+    int hashed = o->k.mv_size == FS_KEY_HASHED;
+    MDB_val k = o->k;
+    if (o->kind == OP_PUT) {
+        MDB_val v = {o->vlen, (void *)(uintptr_t)o->val};
+        if (hashed) {
+            /* Never replace another entity's row whose key shares the
+             * digest (a 128-bit collision): keep the first. */
+            MDB_val old;
+            const uint8_t *fk = o->val + FS_ROW_HDR + fs_row_body_size(o->val);
+            size_t fklen = o->vlen - (size_t)(fk - o->val);
+            if (mdb_get(txn, o->t->dbi, &k, &old) == 0 &&
+                !fs_fullkey_matches(&old, fk, fklen))
+                return 0;
+        }
+        return mdb_put(txn, o->t->dbi, &k, &v, 0);
+    }
+    if (hashed) {
+        MDB_val old;
+        if (mdb_get(txn, o->t->dbi, &k, &old) != 0 ||
+            !fs_fullkey_matches(&old, o->val, o->vlen))
+            return 0;
+    }
+    int rc = mdb_del(txn, o->t->dbi, &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* LMDB's default key order (bytes, then length); ties keep queue order. */
+static int fs_opv_cmp(const void *a, const void *b)
+{
+    const fs_opv *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t->index < y->t->index ? -1 : 1;
+    if (x->pfx != y->pfx)
+        return x->pfx < y->pfx ? -1 : 1;
+    size_t n = x->k.mv_size < y->k.mv_size ? x->k.mv_size : y->k.mv_size;
+    if (n > 8) {
+        int c = memcmp((const uint8_t *)x->k.mv_data + 8,
+                       (const uint8_t *)y->k.mv_data + 8, n - 8);
+        if (c)
+            return c;
+    }
+    if (x->k.mv_size != y->k.mv_size)
+        return x->k.mv_size < y->k.mv_size ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static uint64_t fs_key_prefix(const MDB_val *k)
+{
+    uint8_t b[8] = {0};
+    memcpy(b, k->mv_data, k->mv_size < 8 ? k->mv_size : 8);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+/* Loads the operations of tables that are empty in txn by sorting them and
+ * appending each key's last state in key order (MDB_APPEND fills pages
+ * sequentially, several times faster than random inserts: a bootstrap).
+ * Operations of other tables are applied in queue order. */
+static int fs_apply_ops(fstore_batch_t *b, MDB_txn *txn)
 {
     fstore_store_t *s = b->store;
     const uint8_t *p = b->ops.data, *end = p + b->ops.len;
+    size_t nt = s->ntables;
+    uint8_t *empty = calloc(nt ? nt : 1, 1);
+    fs_opv *sorted = NULL;
+    size_t nsorted = 0;
     int rc = 0;
-    while (p < end && !rc) {
-        const fstore_table_t *t = s->tables[fs_load_u32(p)];
-        uint8_t kind = p[4];
-        MDB_val k = {fs_load_u32(p + 5), (void *)(uintptr_t)(p + FS_OPHDR)};
-        size_t vlen = fs_load_u32(p + 9);
-        const uint8_t *val = p + FS_OPHDR + k.mv_size;
-        p = val + vlen;
-        int hashed = k.mv_size == FS_KEY_HASHED;
-        if (kind == OP_PUT) {
-            MDB_val v = {vlen, (void *)(uintptr_t)val};
-            if (hashed) {
-                /* Never replace another entity's row whose key shares the
-                 * digest (a 128-bit collision): keep the first. */
-                MDB_val old;
-                const uint8_t *fk = val + FS_ROW_HDR + fs_row_body_size(val);
-                size_t fklen = vlen - (size_t)(fk - val);
-                if (mdb_get(txn, t->dbi, &k, &old) == 0 &&
-                    !fs_fullkey_matches(&old, fk, fklen))
-                    continue;
-            }
-            rc = mdb_put(txn, t->dbi, &k, &v, 0);
-        } else {
-            if (hashed) {
-                MDB_val old;
-                if (mdb_get(txn, t->dbi, &k, &old) != 0 ||
-                    !fs_fullkey_matches(&old, val, vlen))
-                    continue;
-            }
-            rc = mdb_del(txn, t->dbi, &k, NULL);
-            if (rc == MDB_NOTFOUND)
-                rc = 0;
-        }
+    if (!empty)
+        return ENOMEM;
+    for (size_t i = 0; i < nt; i++) {
+        MDB_stat st;
+        /* Only tables this batch touches are looked at below. */
+        empty[i] = mdb_stat(txn, s->tables[i]->dbi, &st) == 0 && st.ms_entries == 0;
     }
+    if (b->count > 1)
+        sorted = malloc(b->count * sizeof *sorted);
+    for (size_t seq = 0; p < end && !rc; seq++) {
+        fs_opv o;
+        p = fs_op_next(s, p, &o);
+        o.seq = seq;
+        if (sorted && empty[o.t->index]) {
+            o.pfx = fs_key_prefix(&o.k);
+            sorted[nsorted++] = o;
+        }
+        else
+            rc = fs_apply_one(txn, &o);
+    }
+    if (nsorted)
+        qsort(sorted, nsorted, sizeof *sorted, fs_opv_cmp);
+    for (size_t i = 0; i < nsorted && !rc; i++) {
+        const fs_opv *o = &sorted[i];
+        if (i + 1 < nsorted && o->t == sorted[i + 1].t &&
+            o->k.mv_size == sorted[i + 1].k.mv_size &&
+            !memcmp(o->k.mv_data, sorted[i + 1].k.mv_data, o->k.mv_size))
+            continue; /* a later operation on the same key wins */
+        if (o->kind != OP_PUT)
+            continue; /* deleting from an empty table */
+        MDB_val k = o->k, v = {o->vlen, (void *)(uintptr_t)o->val};
+        rc = mdb_put(txn, o->t->dbi, &k, &v, MDB_APPEND);
+    }
+    free(sorted);
+    free(empty);
+    return rc;
+}
+
+static int fs_apply(fstore_batch_t *b, MDB_txn *txn)
+{
+    fstore_store_t *s = b->store;
+    int rc = fs_apply_ops(b, txn);
     for (size_t i = 0; i < b->noffs && !rc; i++) {
         const fs_offset *o = &b->offs[i];
         uint8_t kb[300];

@@ -29,6 +29,7 @@ static const fs_pdef fs_pdefs[] = {
     {"registry.timeout_ms", P_U64, "5000", NULL, 1, 3600000},
     {"tail.batch.max_records", P_U64, "10000", NULL, 1, 10000000},
     {"tail.batch.max_ms", P_U64, "10", NULL, 0, 60000},
+    {"tail.bootstrap.max_bytes", P_U64, "1073741824", NULL, 0, UINT64_MAX},
     {"tail.offset_reset", P_ENUM, "fail", "fail|rebuild", 0, 0},
     {"tail.dead_letter_topic", P_STRING, NULL, NULL, 0, 0},
     {"tail.stats_interval_ms", P_U64, "1000", NULL, 10, 3600000},

@@ -76,8 +76,12 @@ struct fs_tailer {
     } * pend;
     size_t npend, cap_pend;
     fs_counters *staged; /* per topic, folded in at commit */
-    uint64_t max_records, max_ms, stats_interval_ms;
+    uint64_t max_records, max_ms, stats_interval_ms, bulk_bytes;
     int rebuild;
+    /* Bootstrap of empty tables: one growing batch, committed when caught
+     * up (or at bulk_bytes), so the store loads by sorted append. */
+    int bulk;
+    int64_t last_pos_us;
     int64_t last_stats_ms, last_meta_ms, last_warn_ms;
 };
 
@@ -509,6 +513,7 @@ static void fs_positions(fs_tailer *T)
         for (int32_t p = 0; p < T->topics[i].nparts; p++)
             if (T->topics[i].parts[p].assigned)
                 rd_kafka_topic_partition_list_add(l, T->topics[i].topic, p);
+    pthread_mutex_lock(&T->mu);
     if (l->cnt && rd_kafka_position(T->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         for (int k = 0; k < l->cnt; k++) {
             const rd_kafka_topic_partition_t *e = &l->elems[k];
@@ -529,6 +534,7 @@ static void fs_positions(fs_tailer *T)
             }
         }
     }
+    pthread_mutex_unlock(&T->mu);
     rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -823,6 +829,83 @@ static void fs_housekeeping(fs_tailer *T)
 
 #define FS_POLL_MAX 1000
 
+/* Bootstrap batches are larger than live ones: latency does not matter
+ * before the view is ready, and bigger transactions write each page once. */
+#define FS_BOOT_MAX_RECORDS 200000
+#define FS_BOOT_MAX_US 2000000
+
+/* Is every assigned partition's position at the end captured at start? */
+static int fs_positions_at_end(fs_tailer *T)
+{
+    for (size_t i = 0; i < T->ntopics; i++) {
+        fs_ttopic *tt = &T->topics[i];
+        for (int32_t p = 0; p < tt->nparts; p++) {
+            fs_tpart *tp = &tt->parts[p];
+            if (tp->assigned && !tp->ready && tp->position < tp->end_at_start)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* Should the open batch commit now? n: records the last poll returned. */
+static int fs_batch_due(fs_tailer *T, ssize_t n)
+{
+    int64_t age = fs_now_us() - T->batch_started_us;
+    if (T->ready)
+        return fstore_batch_size(T->batch) >= T->max_records ||
+               age >= (int64_t)T->max_ms * 1000;
+    if (T->bulk) {
+        if (fs_batch_bytes(T->batch) >= T->bulk_bytes)
+            return 1;
+        /* Positions only matter once the consumer stops delivering full
+         * polls, or every 200 ms for progress figures. */
+        int64_t now = fs_now_us();
+        if (n < FS_POLL_MAX / 2 || now - T->last_pos_us > 200000) {
+            T->last_pos_us = now;
+            fs_positions(T);
+            pthread_mutex_lock(&T->mu);
+            int done = fs_positions_at_end(T);
+            pthread_mutex_unlock(&T->mu);
+            return done;
+        }
+        return 0;
+    }
+    return fstore_batch_size(T->batch) >= FS_BOOT_MAX_RECORDS ||
+           age >= FS_BOOT_MAX_US;
+}
+
+/* A table with rows but no offsets holds a bulk load that crashed before
+ * its commit finished: start it over. Decides whether this start is a
+ * bulk bootstrap (no table has offsets yet). */
+static void fs_bootstrap_prepare(fs_tailer *T)
+{
+    fstore_reader_t *r;
+    T->bulk = T->bulk_bytes > 0;
+    if (fstore_reader_new(T->store, &r))
+        return;
+    for (size_t i = 0; i < T->ntopics; i++) {
+        fstore_table_t *t = T->topics[i].table;
+        size_t noffs = 0;
+        uint64_t rows = 0;
+        fstore_reader_offsets(r, t, NULL, NULL, 0, &noffs);
+        fstore_reader_row_count(r, t, &rows);
+        if (noffs)
+            T->bulk = 0;
+        else if (rows) {
+            char err[256];
+            fstore_reader_reset(r);
+            TLOG(T, 4, "table \"%s\" holds %llu rows but no offsets (an "
+                 "interrupted bootstrap): reloading it",
+                 t->name, (unsigned long long)rows);
+            if (fs_table_clear(t, err, sizeof err))
+                TLOG(T, 3, "clearing table \"%s\": %s", t->name, err);
+        }
+    }
+    fstore_reader_destroy(r);
+}
+
+
 static void *fs_tail_main(void *arg)
 {
     fs_tailer *T = arg;
@@ -838,6 +921,7 @@ static void *fs_tail_main(void *arg)
         fs_fail(T, FSTORE_ERR_NO_MEMORY, "out of memory");
         return NULL;
     }
+    fs_bootstrap_prepare(T);
     while (!__atomic_load_n(&T->stop, __ATOMIC_ACQUIRE)) {
         if (!T->assigned) {
             fs_set_state(T, ST_CONNECTING);
@@ -870,9 +954,9 @@ static void *fs_tail_main(void *arg)
             int64_t left = (int64_t)T->max_ms * 1000 - (fs_now_us() - T->batch_started_us);
             wait_ms = left <= 0 ? 0 : (int)((left + 999) / 1000);
         }
-        size_t room = T->max_records - fstore_batch_size(T->batch);
-        if (room > FS_POLL_MAX)
-            room = FS_POLL_MAX;
+        size_t room = FS_POLL_MAX;
+        if (T->ready && T->max_records - fstore_batch_size(T->batch) < room)
+            room = T->max_records - fstore_batch_size(T->batch);
         ssize_t n = rd_kafka_consume_batch_queue(T->q, wait_ms, msgs, room);
         /* Partitions rewound this round: their later records are dropped
          * here and fetched again after the seek. */
@@ -915,9 +999,7 @@ static void *fs_tail_main(void *arg)
             }
             rd_kafka_message_destroy(m);
         }
-        if (T->batch &&
-            (retry || fstore_batch_size(T->batch) >= T->max_records ||
-             fs_now_us() - T->batch_started_us >= (int64_t)T->max_ms * 1000))
+        if (T->batch && (retry || fs_batch_due(T, n)))
             fs_commit(T);
         if (retry) {
             /* Back off before asking the schema registry again. */
@@ -966,6 +1048,7 @@ fstore_err_t fstore_tail_start(fstore_store_t *s, char *errstr,
     T->max_records = fs_conf_u64(s->conf, "tail.batch.max_records");
     T->max_ms = fs_conf_u64(s->conf, "tail.batch.max_ms");
     T->stats_interval_ms = fs_conf_u64(s->conf, "tail.stats_interval_ms");
+    T->bulk_bytes = fs_conf_u64(s->conf, "tail.bootstrap.max_bytes");
     T->rebuild = !strcmp(fs_conf_str(s->conf, "tail.offset_reset"), "rebuild");
     T->staged = calloc(T->ntopics, sizeof *T->staged);
     if (!T->staged) {

@@ -21,6 +21,7 @@ struct json_t *fs_tailer_stats(fs_tailer *T);
 /* Store internals the tailer uses. */
 fstore_err_t fs_table_clear(fstore_table_t *t, char *errstr, size_t errstr_size);
 void fs_batch_set_stats(fstore_batch_t *b, const char *json);
+size_t fs_batch_bytes(const fstore_batch_t *b);
 fstore_err_t fs_store_put_stats(fstore_store_t *s, const char *json);
 char *fs_store_get_stats(fstore_store_t *s);
 
