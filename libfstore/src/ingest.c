@@ -375,7 +375,7 @@ static fstore_err_t fs_assign_new(fs_tailer *T, fs_ttopic *tt, int32_t n,
         int64_t lo = 0, hi = -1;
         if (capture) {
             rd_kafka_resp_err_t e =
-                rd_kafka_query_watermark_offsets(T->rk, tt->topic, p, &lo, &hi, 10000);
+                rd_kafka_query_watermark_offsets(T->rk, tt->topic, p, &lo, &hi, 5000);
             if (e) {
                 TLOG(T, 4, "%s [%d]: cannot read end offset: %s", tt->topic, p,
                      rd_kafka_err2str(e));
@@ -442,7 +442,7 @@ static fstore_err_t fs_assign_all(fs_tailer *T)
 {
     for (size_t i = 0; i < T->ntopics; i++) {
         fs_ttopic *tt = &T->topics[i];
-        int32_t n = fs_partition_count(T, tt, 5000);
+        int32_t n = fs_partition_count(T, tt, 2000);
         if (n <= 0)
             return FSTORE_ERR_KAFKA;
         if (tt->only)
@@ -490,6 +490,10 @@ static void fs_fail(fs_tailer *T, fstore_err_t err, const char *fmt, ...)
 {
     va_list ap;
     pthread_mutex_lock(&T->mu);
+    if (T->state == ST_FAILED) {
+        pthread_mutex_unlock(&T->mu); /* the first failure is the story */
+        return;
+    }
     va_start(ap, fmt);
     vsnprintf(T->errmsg, sizeof T->errmsg, fmt, ap);
     va_end(ap);

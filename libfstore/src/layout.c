@@ -310,6 +310,10 @@ static fstore_err_t fs_col_init(fs_col *c, avro_schema_t ft, json_t *fj,
         c->nullable = 1;
         tj = fs_json_nonnull(tj);
     }
+    /* A named type defined by an earlier field is referenced by name. */
+    if (avro_typeof(t) == AVRO_LINK &&
+        avro_typeof(avro_schema_link_target(t)) != AVRO_RECORD)
+        t = avro_schema_link_target(t);
     fstore_err_t err = fs_col_type(c, t, tj, errstr, errstr_size);
     if (err)
         return err;

@@ -256,15 +256,11 @@ static fstore_err_t fs_table_attach(fstore_store_t *s, MDB_txn *txn,
                            t->name);
     if (rc)
         return fs_mdb_err(rc, "opening a table", errstr, errstr_size);
-    if (slot == s->cap_tables) {
-        size_t cap = s->cap_tables ? s->cap_tables * 2 : 8;
-        fstore_table_t **nt = realloc(s->tables, cap * sizeof *nt);
-        if (!nt)
-            return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,
-                               "out of memory");
-        s->tables = nt;
-        s->cap_tables = cap;
-    }
+    if (slot >= s->cap_tables)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_STATE,
+                           "table \"%s\": the store holds its maximum of %zu "
+                           "tables; raise store.max_tables",
+                           t->name, s->cap_tables);
     t->index = slot;
     s->tables[slot] = t;
     return FSTORE_OK;
@@ -485,10 +481,7 @@ const fstore_table_t *fstore_table_at(fstore_store_t *s, size_t i)
 {
     if (!s || i >= fstore_table_count(s))
         return NULL;
-    pthread_mutex_lock(&s->mu);
-    const fstore_table_t *t = s->tables[i];
-    pthread_mutex_unlock(&s->mu);
-    return t;
+    return s->tables[i];
 }
 
 const char *fstore_table_name(const fstore_table_t *t) { return t ? t->name : NULL; }
@@ -862,6 +855,14 @@ fstore_err_t fstore_store_open(const char *path, const fstore_conf_t *conf,
     mode_t mode = (mode_t)fs_conf_u64(s->conf, "store.file_mode");
     s->map_max = fs_conf_u64(s->conf, "store.map_size.max");
     uint64_t map_size = fs_conf_u64(s->conf, "store.map_size");
+    /* The table array never moves, so the writer and readers index it
+     * without a lock while tables are added. */
+    s->cap_tables = (size_t)fs_conf_u64(s->conf, "store.max_tables");
+    s->tables = calloc(s->cap_tables, sizeof *s->tables);
+    if (!s->tables) {
+        fstore__err(errstr, errstr_size, err, "out of memory");
+        goto fail;
+    }
     if (map_size > s->map_max)
         map_size = s->map_max;
 

@@ -56,8 +56,8 @@ struct fstore_store_s {
     int lock_fd;
     /* Guards the table list, dbi opening and schema registration. */
     pthread_mutex_t mu;
-    fstore_table_t **tables;
-    size_t ntables; /* read with acquire by readers */
+    fstore_table_t **tables; /* store.max_tables slots, never moved */
+    size_t ntables;          /* published with release, read with acquire */
     size_t cap_tables;
     /* Shared by every live transaction of this process; taken exclusively
      * to resize the memory map, which moves it. */

@@ -850,7 +850,8 @@ FSTORE_API fstore_err_t fstore_row_double(const fstore_table_t *table,
 /**
  * String, bytes, fixed and enum values. For strings @p *data is followed by
  * a NUL byte (not counted in @p *len); for enums it is the symbol name.
- * @return as the typed accessors above.
+ * @return as the typed accessors above, or ::FSTORE_ERR_CORRUPT for an enum
+ *         index outside the serving schema's symbols.
  */
 FSTORE_API fstore_err_t fstore_row_bytes(const fstore_table_t *table,
                                          const fstore_row_t *row, int col,

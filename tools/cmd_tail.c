@@ -1,0 +1,216 @@
+/* fstore tail: the writer. Keeps a table current from a Kafka topic. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "tail_args.h"
+#include "tail_progress.h"
+
+#define CMD "tail"
+#define TICK_MS 500
+
+/* Opens the store, creates the table and starts the tailer.
+ * @return TOOL_OK or TOOL_FAIL (message out). */
+static int tail_begin(const tail_args *a, fstore_conf_t *conf,
+                      fstore_store_t **storep)
+{
+    char errstr[1024] = "";
+    size_t len;
+    char *schema = tool_read_file(a->schema, &len);
+    if (!schema) {
+        tool_msg(CMD, "cannot read --schema %s: %s", a->schema,
+                 strerror(errno));
+        return TOOL_FAIL;
+    }
+    fstore_err_t err =
+        fstore_store_open(a->store, conf, storep, errstr, sizeof errstr);
+    if (err) {
+        free(schema);
+        return tool_fail(CMD, err, errstr, "cannot open store %s", a->store);
+    }
+    const fstore_table_t *t = NULL;
+    err = fstore_table_create(*storep, a->table, schema, a->format,
+                              a->writer_id, &t, errstr, sizeof errstr);
+    free(schema);
+    if (err == FSTORE_ERR_SCHEMA_MISMATCH)
+        return tool_fail(CMD, err, errstr,
+                         "table %s exists with another serving schema; give "
+                         "the schema it was created with, or a new --table",
+                         a->table);
+    if (err)
+        return tool_fail(CMD, err, errstr, "cannot create table %s from %s",
+                         a->table, a->schema);
+    if ((err = fstore_tail_add(*storep, t, a->topic, a->partitions, errstr,
+                               sizeof errstr)))
+        return tool_fail(CMD, err, errstr, "cannot tail topic %s", a->topic);
+    if ((err = fstore_tail_start(*storep, errstr, sizeof errstr)))
+        return tool_fail(CMD, err, errstr, "cannot start tailing %s", a->topic);
+    return TOOL_OK;
+}
+
+/* Waits up to @p ms for a stop signal. @return the signal or 0. */
+static int tail_signal(const sigset_t *set, int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    int sig;
+    while ((sig = sigtimedwait(set, NULL, &ts)) < 0 && errno == EINTR)
+        ;
+    return sig < 0 ? 0 : sig;
+}
+
+/* Reports the error that stopped the tailer. @return TOOL_FAIL. */
+static int tail_failed(fstore_store_t *store, tail_progress *p)
+{
+    char msg[1024];
+    fstore_err_t err = fstore_tail_error(store, msg, sizeof msg);
+    tail_progress_clear(p);
+    return tool_fail(CMD, err ? err : FSTORE_ERR_STATE, msg,
+                     "the tailer stopped on an error");
+}
+
+/* Runs until caught up (with --until-caught-up), a signal, a timeout or a
+ * tailer error. @return the exit status. */
+static int tail_loop(const tail_args *a, fstore_store_t *store,
+                     const sigset_t *stop)
+{
+    tail_progress p;
+    tail_progress_init(&p, a->quiet);
+    double deadline = a->timeout_ms >= 0 ? p.t0 + a->timeout_ms / 1000.0 : -1;
+    int ready = 0;
+    for (;;) {
+        int wait = TICK_MS;
+        if (deadline >= 0 && (deadline - tail_now()) * 1000 < wait)
+            wait = (int)((deadline - tail_now()) * 1000);
+        if (wait < 0)
+            wait = 0;
+        int sig;
+        if (!ready) {
+            fstore_err_t err = fstore_tail_wait_ready(store, wait);
+            if (err == FSTORE_OK) {
+                ready = 1;
+                tail_progress_caught_up(&p, store);
+                if (a->until_caught_up)
+                    return TOOL_OK;
+            } else if (err != FSTORE_ERR_TIMED_OUT)
+                return tail_failed(store, &p);
+            sig = tail_signal(stop, 0);
+        } else
+            sig = tail_signal(stop, wait);
+        if (fstore_tail_error(store, NULL, 0) != FSTORE_OK)
+            return tail_failed(store, &p);
+        if (sig) {
+            tail_progress_clear(&p);
+            if (!a->until_caught_up || ready)
+                return TOOL_OK;
+            tool_msg(CMD,
+                     "stopped by %s before catching up; run again to "
+                     "continue where it stopped",
+                     strsignal(sig));
+            return TOOL_FAIL;
+        }
+        if (deadline >= 0 && !ready && tail_now() >= deadline) {
+            tail_figures f;
+            tail_progress_clear(&p);
+            if (tail_figures_read(store, &f) == 0 && f.lag >= 0)
+                tool_msg(CMD,
+                         "not caught up after %g s (state %s, lag %lld); "
+                         "check --brokers and the topic, or raise "
+                         "--timeout",
+                         a->timeout_ms / 1000.0, f.state, (long long)f.lag);
+            else
+                tool_msg(CMD,
+                         "not caught up after %g s; check --brokers and "
+                         "the topic, or raise --timeout",
+                         a->timeout_ms / 1000.0);
+            return TOOL_FAIL;
+        }
+        tail_progress_tick(&p, store);
+    }
+}
+
+/* SIGTERM, and SIGINT and SIGHUP unless ignored: a blocked signal is
+ * queued even when ignored, which would undo nohup or `cmd &`. */
+static void tail_stop_signals(sigset_t *set)
+{
+    static const int sigs[] = {SIGINT, SIGHUP};
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa;
+        if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
+            sigaddset(set, sigs[i]);
+    }
+}
+
+/* Stopping can take seconds (the tailer finishes a blocking Kafka call
+ * first). A second stop signal meanwhile quits at once: safe, because the
+ * store commits rows and offsets together and survives any crash. */
+static void *tail_force_quit(void *arg)
+{
+    const sigset_t *stop = arg;
+    int sig;
+    if (sigwait(stop, &sig) == 0) {
+        static const char msg[] =
+            "\nfstore tail: quitting without waiting for the tailer; the "
+            "next run resumes from the stored offsets\n";
+        ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)n;
+        _exit(TOOL_FAIL);
+    }
+    return NULL;
+}
+
+int cmd_tail(int argc, char **argv)
+{
+    tail_args a;
+    memset(&a, 0, sizeof a);
+    a.props = calloc((size_t)argc + 1, sizeof *a.props);
+    if (!a.props)
+        return tool_fail(CMD, FSTORE_ERR_NO_MEMORY, "", "starting");
+    int rc = tail_args_parse(argc, argv, &a);
+    fstore_conf_t *conf = NULL;
+    if (rc == TOOL_OK && !(conf = fstore_conf_new()))
+        rc = tool_fail(CMD, FSTORE_ERR_NO_MEMORY, "", "starting");
+    if (rc == TOOL_OK)
+        rc = tail_args_conf(&a, conf);
+    if (rc != TOOL_OK) {
+        fstore_conf_destroy(conf);
+        free(a.props);
+        return rc < 0 ? TOOL_OK : rc;
+    }
+    fstore_conf_set_log_cb(conf, tail_progress_log, NULL);
+
+    /* Block the stop signals before any thread exists, so every thread
+     * (the tailer, librdkafka's) inherits the mask and the main thread
+     * takes them with sigtimedwait(): no signal handler at all. */
+    static sigset_t stop; /* static: the force-quit thread outlives us */
+    tail_stop_signals(&stop);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+    fstore_store_t *store = NULL;
+    rc = tail_begin(&a, conf, &store);
+    fstore_conf_destroy(conf);
+    if (rc == TOOL_OK)
+        rc = tail_loop(&a, store, &stop);
+    if (store) {
+        pthread_t quit;
+        if (pthread_create(&quit, NULL, tail_force_quit, &stop) == 0)
+            pthread_detach(quit);
+        /* Applies what was consumed; reports an error that stopped the
+         * tailer meanwhile (not already reported). */
+        fstore_err_t err = fstore_tail_stop(store);
+        if (err && rc == TOOL_OK) {
+            char msg[1024];
+            fstore_tail_error(store, msg, sizeof msg);
+            rc = tool_fail(CMD, err, msg, "the tailer stopped on an error");
+        }
+        fstore_store_close(store);
+    }
+    free(a.props);
+    return rc;
+}

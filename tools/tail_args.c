@@ -1,0 +1,234 @@
+/* The arguments of `fstore tail`; see tail_args.h. */
+#include "tail_args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#define CMD "tail"
+
+void cmd_tail_usage(FILE *out)
+{
+    fputs(
+        "Usage: fstore tail --brokers B --topic T --schema S.avsc --store DIR "
+        "[OPTIONS]\n\n"
+        "Creates (or opens) table NAME in the store with the serving schema "
+        "S.avsc, then\n"
+        "consumes topic T and applies every record to the table, each batch "
+        "with its\n"
+        "offsets in one transaction; a restart resumes where it stopped. "
+        "Runs until\n"
+        "SIGINT, SIGTERM or SIGHUP (then applies what it consumed and exits "
+        "0; a second\n"
+        "signal quits at once), or with --until-caught-up until the store "
+        "has caught up\n"
+        "with the end of the topic. On a terminal, stderr shows progress "
+        "(records/s,\n"
+        "lag, ETA).\n\n"
+        "Required:\n"
+        "  --brokers B          Kafka bootstrap servers, host:port[,...]\n"
+        "                       (kafka.bootstrap.servers)\n"
+        "  --topic T            the log-compacted topic to read\n"
+        "  --schema FILE        the table's serving schema: an Avro record "
+        "schema (.avsc)\n"
+        "  --store DIR          the store directory (created if absent; one "
+        "writer per\n"
+        "                       store)\n"
+        "Options:\n"
+        "  --table NAME         table name, [A-Za-z0-9._-] (default: the "
+        "topic name)\n"
+        "  --registry URL       Schema Registry base URL for writer schemas\n"
+        "                       (registry.url)\n"
+        "  --schemas DIR        directory of <id>.avsc writer schemas "
+        "(schemas.dir)\n"
+        "  --partitions LIST    only these partitions, e.g. 0,2-5 (default: "
+        "all, also\n"
+        "                       ones added later)\n"
+        "  --format F           record values: confluent (magic byte, schema "
+        "id, Avro;\n"
+        "                       the default) or avro (plain Avro binary)\n"
+        "  --writer-schema-id ID  with --format avro: the registry id of "
+        "the schema the\n"
+        "                       values are written with (default: the "
+        "serving schema)\n"
+        "  --until-caught-up    exit 0 once the store has caught up with the "
+        "end offsets\n"
+        "                       the topic had at start\n"
+        "  --timeout SECONDS    with --until-caught-up: give up after "
+        "SECONDS (exit 1)\n"
+        "  -X PROP=VALUE        set a property; repeatable. Names starting "
+        "with kafka.,\n"
+        "                       store., tail., registry., schemas. and "
+        "log.level are\n"
+        "                       fstore properties (docs/configuration.md); "
+        "any other\n"
+        "                       name is a librdkafka property and gets the "
+        "prefix kafka.\n"
+        "                       (-X security.protocol=SSL sets "
+        "kafka.security.protocol).\n"
+        "                       The flags above win over -X.\n"
+        "  -q, --quiet          no progress and no \"caught up\" line "
+        "(warnings and\n"
+        "                       errors still show)\n"
+        "  -h, --help           print this help\n\n"
+        "Exit status: 0 stopped by a signal, or caught up with "
+        "--until-caught-up;\n"
+        "1 runtime error (store, schema, Kafka, timeout, tailer stopped on "
+        "an error,\n"
+        "second signal); 2 usage error.\n",
+        out);
+}
+
+/* @return the property name -X PROP sets (see the usage). */
+static const char *tail_prop_name(const char *prop, char *buf, size_t size)
+{
+    static const char *const ours[] = {"kafka.", "store.", "tail.", "registry.",
+                                       "schemas."};
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+        if (strncmp(prop, ours[i], strlen(ours[i])) == 0)
+            return prop;
+    if (strcmp(prop, "log.level") == 0)
+        return prop;
+    snprintf(buf, size, "kafka.%s", prop);
+    return buf;
+}
+
+static int tail_parse_format(const char *s, fstore_format_t *f)
+{
+    if (strcmp(s, "confluent") == 0)
+        *f = FSTORE_FORMAT_CONFLUENT;
+    else if (strcmp(s, "avro") == 0)
+        *f = FSTORE_FORMAT_AVRO;
+    else
+        return -1;
+    return 0;
+}
+
+static int tail_parse_id(const char *s, int32_t *id)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > INT32_MAX)
+        return -1;
+    *id = (int32_t)v;
+    return 0;
+}
+
+int tail_args_parse(int argc, char **argv, tail_args *a)
+{
+    static const struct option opts[] = {
+        {"brokers", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 'T'},
+        {"schema", required_argument, NULL, 'S'},
+        {"store", required_argument, NULL, 's'},
+        {"table", required_argument, NULL, 't'},
+        {"registry", required_argument, NULL, 'r'},
+        {"schemas", required_argument, NULL, 'd'},
+        {"partitions", required_argument, NULL, 'p'},
+        {"format", required_argument, NULL, 'F'},
+        {"writer-schema-id", required_argument, NULL, 'i'},
+        {"until-caught-up", no_argument, NULL, 'u'},
+        {"timeout", required_argument, NULL, 'w'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c, have_id = 0;
+    a->timeout_ms = -1;
+    a->writer_id = -1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hqX:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b': a->brokers = optarg; break;
+        case 'T': a->topic = optarg; break;
+        case 'S': a->schema = optarg; break;
+        case 's': a->store = optarg; break;
+        case 't': a->table = optarg; break;
+        case 'r': a->registry = optarg; break;
+        case 'd': a->schemas = optarg; break;
+        case 'p': a->partitions = optarg; break;
+        case 'u': a->until_caught_up = 1; break;
+        case 'q': a->quiet = 1; break;
+        case 'X':
+            if (!strchr(optarg, '=') || optarg[0] == '=')
+                return tool_usage(CMD, "-X wants PROP=VALUE, not '%s'", optarg);
+            a->props[a->nprops++] = optarg;
+            break;
+        case 'F':
+            if (tail_parse_format(optarg, &a->format))
+                return tool_usage(
+                    CMD, "--format is confluent or avro, not '%s'", optarg);
+            break;
+        case 'i':
+            if (tail_parse_id(optarg, &a->writer_id))
+                return tool_usage(CMD,
+                                  "--writer-schema-id wants a schema id "
+                                  "(0 or more), not '%s'",
+                                  optarg);
+            have_id = 1;
+            break;
+        case 'w':
+            if (tool_parse_seconds(optarg, &a->timeout_ms))
+                return tool_usage(CMD, "--timeout wants seconds, not '%s'",
+                                  optarg);
+            break;
+        case 'h': cmd_tail_usage(stdout); return -1;
+        default: return tool_bad_option(CMD, c, optopt, argv);
+        }
+    }
+    if (optind < argc)
+        return tool_usage(CMD, "unexpected argument '%s'", argv[optind]);
+    static const char *const need[] = {"--brokers B", "--topic T",
+                                       "--schema FILE", "--store DIR"};
+    const char *have[] = {a->brokers, a->topic, a->schema, a->store};
+    for (size_t i = 0; i < 4; i++)
+        if (!have[i] || !*have[i])
+            return tool_usage(CMD, "missing %s", need[i]);
+    if (!a->table)
+        a->table = a->topic;
+    if (!tool_table_name_ok(a->table))
+        return tool_usage(
+            CMD, "table name '%s' may only use A-Z a-z 0-9 . _ -%s", a->table,
+            a->table == a->topic ? " (give --table)" : "");
+    if (a->partitions && !tool_partitions_ok(a->partitions))
+        return tool_usage(CMD,
+                          "--partitions wants a list such as 0,2-5, "
+                          "not '%s'",
+                          a->partitions);
+    if (have_id && a->format != FSTORE_FORMAT_AVRO)
+        return tool_usage(CMD, "--writer-schema-id needs --format avro");
+    if (a->timeout_ms >= 0 && !a->until_caught_up)
+        return tool_usage(CMD, "--timeout needs --until-caught-up");
+    return TOOL_OK;
+}
+
+int tail_args_conf(const tail_args *a, fstore_conf_t *conf)
+{
+    char errstr[512], name[256];
+    for (int i = 0; i < a->nprops; i++) {
+        char *eq = strchr(a->props[i], '=');
+        *eq = '\0';
+        const char *n = tail_prop_name(a->props[i], name, sizeof name);
+        fstore_err_t err =
+            fstore_conf_set(conf, n, eq + 1, errstr, sizeof errstr);
+        *eq = '=';
+        if (err)
+            return tool_usage(CMD, "-X %s: %s", a->props[i], errstr);
+        if (strcmp(n, "store.read_only") == 0)
+            return tool_usage(CMD, "-X store.read_only: tail writes the store");
+    }
+    const char *set[][2] = {{"kafka.bootstrap.servers", a->brokers},
+                            {"registry.url", a->registry},
+                            {"schemas.dir", a->schemas}};
+    for (size_t i = 0; i < 3; i++) {
+        if (!set[i][1])
+            continue;
+        if (fstore_conf_set(conf, set[i][0], set[i][1], errstr, sizeof errstr))
+            return tool_usage(CMD, "%s: %s", set[i][0], errstr);
+    }
+    return TOOL_OK;
+}
