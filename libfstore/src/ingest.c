@@ -508,6 +508,15 @@ static void fs_fail(fs_tailer *T, fstore_err_t err, const char *fmt, ...)
 
 static json_t *fs_stats_build(fs_tailer *T);
 
+/* The statistics as compact JSON text (malloc'ed), or NULL. */
+static char *fs_stats_text(fs_tailer *T)
+{
+    json_t *st = fs_stats_build(T);
+    char *txt = st ? json_dumps(st, JSON_COMPACT) : NULL;
+    json_decref(st);
+    return txt;
+}
+
 /* Positions after everything delivered so far; call with no messages of
  * this round left unprocessed. */
 static void fs_positions(fs_tailer *T)
@@ -549,9 +558,7 @@ static fstore_err_t fs_commit(fs_tailer *T)
     fs_positions(T);
     int64_t now_ms = fs_wall_ms();
     if (now_ms - T->last_stats_ms >= (int64_t)T->stats_interval_ms) {
-        json_t *st = fs_stats_build(T);
-        char *txt = st ? json_dumps(st, JSON_COMPACT) : NULL;
-        json_decref(st);
+        char *txt = fs_stats_text(T);
         if (txt)
             fs_batch_set_stats(T->batch, txt);
         free(txt);
@@ -821,9 +828,7 @@ static void fs_housekeeping(fs_tailer *T)
         T->last_current_ms = now;
     pthread_mutex_unlock(&T->mu);
     if (!T->batch && now - T->last_stats_ms >= (int64_t)T->stats_interval_ms) {
-        json_t *st = fs_stats_build(T);
-        char *txt = st ? json_dumps(st, JSON_COMPACT) : NULL;
-        json_decref(st);
+        char *txt = fs_stats_text(T);
         if (txt)
             fs_store_put_stats(T->store, txt);
         free(txt);
@@ -1165,20 +1170,15 @@ fstore_err_t fstore_tail_stop(fstore_store_t *s)
         pthread_join(T->thread, NULL);
         T->started = 0;
         /* Record the final figures for other processes. */
-        json_t *st = fs_stats_build(T);
         pthread_mutex_lock(&T->mu);
         if (T->state != ST_FAILED)
             T->state = ST_STOPPED;
         pthread_cond_broadcast(&T->cond);
         pthread_mutex_unlock(&T->mu);
-        if (st) {
-            json_object_set_new(st, "state", json_string(fs_state_names[T->state]));
-            char *txt = json_dumps(st, JSON_COMPACT);
-            if (txt)
-                fs_store_put_stats(s, txt);
-            free(txt);
-            json_decref(st);
-        }
+        char *txt = fs_stats_text(T);
+        if (txt)
+            fs_store_put_stats(s, txt);
+        free(txt);
         if (T->dlq) {
             rd_kafka_flush(T->dlq, 5000);
             rd_kafka_destroy(T->dlq);

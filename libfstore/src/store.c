@@ -646,6 +646,21 @@ out:
     return err;
 }
 
+/* Remembers a schema found elsewhere in the store (not possible, and not
+ * needed, when read-only); on failure frees it. */
+static fstore_err_t fs_schema_adopt(fstore_store_t *s, int32_t id, char **json,
+                                    char *errstr, size_t errstr_size)
+{
+    fstore_err_t err = fstore_schema_register(s, id, *json, errstr, errstr_size);
+    if (err == FSTORE_ERR_READ_ONLY)
+        err = FSTORE_OK;
+    if (err) {
+        free(*json);
+        *json = NULL;
+    }
+    return err;
+}
+
 /* Finds the writer schema for id: the store first, then schemas.dir (and
  * remembers it in the store so later opens need no directory). */
 static fstore_err_t fs_schema_find(fstore_store_t *s, int32_t id, char **json,
@@ -659,14 +674,7 @@ static fstore_err_t fs_schema_find(fstore_store_t *s, int32_t id, char **json,
         err = fs_registry_fetch(url, (long)fs_conf_u64(s->conf, "registry.timeout_ms"),
                                 id, json, errstr, errstr_size);
         if (!err) {
-            err = fstore_schema_register(s, id, *json, errstr, errstr_size);
-            if (err == FSTORE_ERR_READ_ONLY)
-                err = FSTORE_OK;
-            if (err) {
-                free(*json);
-                *json = NULL;
-            }
-            return err;
+            return fs_schema_adopt(s, id, json, errstr, errstr_size);
         }
         /* An unreachable registry is worth a fallback to the directory. */
         if (!fs_conf_str(s->conf, "schemas.dir"))
@@ -678,14 +686,7 @@ static fstore_err_t fs_schema_find(fstore_store_t *s, int32_t id, char **json,
         snprintf(path, sizeof path, "%s/%d.avsc", dir, id);
         *json = fs_read_file(path, 16u << 20);
         if (*json) {
-            err = fstore_schema_register(s, id, *json, errstr, errstr_size);
-            if (err == FSTORE_ERR_READ_ONLY)
-                err = FSTORE_OK;
-            if (err) {
-                free(*json);
-                *json = NULL;
-            }
-            return err;
+            return fs_schema_adopt(s, id, json, errstr, errstr_size);
         }
     }
     return fstore__err(errstr, errstr_size, FSTORE_ERR_DECODE_SCHEMA_ID,
