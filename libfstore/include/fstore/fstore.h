@@ -678,8 +678,9 @@ struct ArrowArray {
  * "found" (boolean), then each column of @p cols by name, nullable, typed
  * as its column: boolean, int32, int64, float32, float64, utf8 (string and
  * enum symbols), binary, fixed_size_binary, and list of int32/int64/
- * float32/float64 for arrays; date32 and timestamp[ms|us] for those logical
- * types. A missing key gives nulls in every column.
+ * float32/float64 for arrays; date32, time32[ms], time64[us] and
+ * timestamp[ms|us] (UTC for timestamp-*, no zone for local-timestamp-*) for
+ * those logical types. A missing key gives nulls in every column.
  * The values are copied out of the map into buffers owned by the exported
  * arrays, so the result outlives the reader's snapshot; release both structs
  * with their release callbacks (importers such as pyarrow do).
