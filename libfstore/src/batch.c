@@ -185,6 +185,7 @@ static fstore_err_t fs_batch_put(fstore_batch_t *b, const fstore_table_t *tc,
      * open batch of the store, hence the cast. */
     fstore_table_t *t = (fstore_table_t *)(uintptr_t)tc;
     int32_t schema_id;
+    int64_t plan_key;
     const uint8_t *payload;
     size_t plen;
     if (t->format == FSTORE_FORMAT_CONFLUENT) {
@@ -192,13 +193,15 @@ static fstore_err_t fs_batch_put(fstore_batch_t *b, const fstore_table_t *tc,
                              errstr, errstr_size);
         if (err)
             return err;
+        plan_key = schema_id;
     } else {
         schema_id = t->avro_schema_id;
+        plan_key = schema_id == -1 ? FS_PLAN_SERVING : schema_id;
         payload = value;
         plen = value_len;
     }
     const fs_plan *plan;
-    if ((err = fs_table_plan(t, schema_id, &plan, errstr, errstr_size)))
+    if ((err = fs_table_plan(t, plan_key, &plan, errstr, errstr_size)))
         return err;
     if ((err = fs_plan_decode(plan, payload, plen, &b->row, errstr, errstr_size)))
         return err;

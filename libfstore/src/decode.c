@@ -385,7 +385,7 @@ static int fs_resolve1(avro_schema_t w, const fs_col *c, fs_read *r, char *msg,
             }
             for (int32_t i = 0; i < r->enum_n; i++) {
                 const char *sym = avro_schema_enum_get(w, i);
-                r->enum_map[i] = -1;
+                r->enum_map[i] = c->enum_default;
                 for (int k = 0; k < c->nsyms; k++)
                     if (!strcmp(sym, c->syms[k]))
                         r->enum_map[i] = k;
@@ -467,8 +467,7 @@ fstore_err_t fs_plan_new(const char *writer_json, const fs_layout *L,
                            "out of memory");
     p->L = L;
     fstore_err_t err;
-    if (avro_schema_from_json_length(writer_json, strlen(writer_json),
-                                     &p->wschema)) {
+    if (fs_avro_parse(writer_json, &p->wschema)) {
         err = fstore__err(errstr, errstr_size, FSTORE_ERR_WRITER_SCHEMA,
                           "writer schema is not valid Avro: %s",
                           avro_strerror());

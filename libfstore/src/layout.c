@@ -8,6 +8,38 @@
 
 uint64_t fs_row_hash(const void *body, size_t n) { return XXH3_64bits(body, n); }
 
+static void fs_json_strip_defaults(json_t *j)
+{
+    if (json_is_object(j)) {
+        json_object_del(j, "default");
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v) fs_json_strip_defaults(v);
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v) fs_json_strip_defaults(v);
+    }
+}
+
+int fs_avro_parse(const char *json, avro_schema_t *out)
+{
+    /* avro-c ignores default values but its JSON reader refuses some valid
+     * ones (a NUL in a bytes default), so it parses the schema without
+     * them; fstore reads defaults itself. */
+    json_t *j = json_loads(json, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    char *text = NULL;
+    if (j) {
+        fs_json_strip_defaults(j);
+        text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(j);
+    }
+    const char *src = text ? text : json;
+    int rc = avro_schema_from_json_length(src, strlen(src), out);
+    free(text);
+    return rc;
+}
+
 static const char *fs_avro_type_name(avro_schema_t s)
 {
     switch (avro_typeof(s)) {
@@ -33,7 +65,7 @@ static const char *fs_avro_type_name(avro_schema_t s)
 char *fs_json_canonical(const char *json, char *errstr, size_t errstr_size)
 {
     json_error_t jerr;
-    json_t *j = json_loads(json, JSON_DECODE_ANY, &jerr);
+    json_t *j = json_loads(json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!j) {
         fstore__err(errstr, errstr_size, FSTORE_ERR_SCHEMA,
                     "schema is not valid JSON: %s (line %d, column %d)",
@@ -241,6 +273,10 @@ static fstore_err_t fs_col_type(fs_col *c, avro_schema_t t, json_t *tj,
     case AVRO_FIXED:
         c->type = FSTORE_TYPE_FIXED;
         c->width = 8;
+        if (avro_schema_fixed_size(t) < 0 || avro_schema_fixed_size(t) > INT32_MAX)
+            return fstore__err(errstr, errstr_size, FSTORE_ERR_SCHEMA,
+                               "field \"%s\": fixed size %lld is invalid",
+                               c->name, (long long)avro_schema_fixed_size(t));
         c->fixed_size = (int32_t)avro_schema_fixed_size(t);
         break;
     case AVRO_ENUM: {
@@ -250,9 +286,25 @@ static fstore_err_t fs_col_type(fs_col *c, avro_schema_t t, json_t *tj,
         c->syms = calloc((size_t)c->nsyms + 1, sizeof(char *));
         if (!c->syms)
             return FSTORE_ERR_NO_MEMORY;
-        for (int i = 0; i < c->nsyms; i++)
+        for (int i = 0; i < c->nsyms; i++) {
             if (!(c->syms[i] = fs_strdup(avro_schema_enum_get(t, i))))
                 return FSTORE_ERR_NO_MEMORY;
+            for (int k = 0; k < i; k++)
+                if (!strcmp(c->syms[k], c->syms[i]))
+                    return fstore__err(errstr, errstr_size, FSTORE_ERR_SCHEMA,
+                                       "field \"%s\": enum symbol %s appears "
+                                       "twice",
+                                       c->name, c->syms[i]);
+        }
+        /* Avro 1.9+: the enum's own default stands in for writer symbols
+         * the serving enum lacks. */
+        c->enum_default = -1;
+        const char *ed = json_is_object(tj)
+                             ? json_string_value(json_object_get(tj, "default"))
+                             : NULL;
+        for (int i = 0; ed && i < c->nsyms; i++)
+            if (!strcmp(c->syms[i], ed))
+                c->enum_default = i;
         break;
     }
     case AVRO_ARRAY: {
@@ -341,7 +393,7 @@ fstore_err_t fs_layout_new(const char *schema_json, fs_layout **out,
         return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
                            "schema must not be NULL");
     json_error_t jerr;
-    json_t *root = json_loads(schema_json, JSON_DECODE_ANY, &jerr);
+    json_t *root = json_loads(schema_json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!root)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_SCHEMA,
                            "serving schema is not valid JSON: %s (line %d, "
@@ -351,7 +403,7 @@ fstore_err_t fs_layout_new(const char *schema_json, fs_layout **out,
     fstore_err_t err = FSTORE_ERR_NO_MEMORY;
     if (!L)
         goto fail;
-    if (avro_schema_from_json_length(schema_json, strlen(schema_json), &L->schema)) {
+    if (fs_avro_parse(schema_json, &L->schema)) {
         err = fstore__err(errstr, errstr_size, FSTORE_ERR_SCHEMA,
                           "serving schema is not valid Avro: %s", avro_strerror());
         goto fail;
@@ -386,6 +438,13 @@ fstore_err_t fs_layout_new(const char *schema_json, fs_layout **out,
         const char *name = avro_schema_record_field_name(L->schema, (int)i);
         if (!(c->name = fs_strdup(name)))
             goto fail;
+        for (size_t k = 0; k < i; k++) {
+            if (!strcmp(L->cols[k].name, name)) {
+                err = fstore__err(errstr, errstr_size, FSTORE_ERR_SCHEMA,
+                                  "field \"%s\" appears twice", name);
+                goto fail;
+            }
+        }
         err = fs_col_init(c, avro_schema_record_field_get_by_index(L->schema, (int)i),
                           json_array_get(fields, i), errstr, errstr_size);
         if (err)

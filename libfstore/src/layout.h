@@ -46,6 +46,7 @@ typedef struct fs_col {
     uint8_t elem;   /* array element width: 4 or 8; 0 otherwise */
     int nsyms;      /* enum */
     char **syms;
+    int enum_default; /* symbol for unknown writer symbols, or -1 */
     int32_t fixed_size;
     avro_schema_t schema; /* the non-null type (borrowed from layout) */
     fs_default def;
@@ -65,6 +66,10 @@ fstore_err_t fs_layout_new(const char *schema_json, fs_layout **out,
                            char *errstr, size_t errstr_size);
 void fs_layout_free(fs_layout *L);
 int fs_layout_col(const fs_layout *L, const char *name);
+
+/* avro_schema_from_json for any schema text fstore accepts; 0 on success,
+ * else avro_strerror() says why. */
+int fs_avro_parse(const char *json, avro_schema_t *out);
 
 /* Canonical JSON (sorted keys, compact) of a schema text; NULL on error. */
 char *fs_json_canonical(const char *json, char *errstr, size_t errstr_size);

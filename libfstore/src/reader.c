@@ -96,7 +96,10 @@ static inline fstore_err_t fs_lookup(fstore_reader_t *r, const fstore_table_t *t
                                      const uint8_t **rowp)
 {
     if (FS_UNLIKELY(key_len == 0 || !key))
-        return fs_reader_fail(r, FSTORE_ERR_KEY, "keys must not be empty");
+        return key_len ? fs_reader_fail(r, FSTORE_ERR_INVALID_ARG,
+                                        "a key of %zu bytes at NULL", key_len)
+                       : fs_reader_fail(r, FSTORE_ERR_KEY,
+                                        "keys must not be empty");
     if (FS_UNLIKELY(t->index >= r->ntables))
         return FSTORE_NOT_FOUND; /* the table is newer than this snapshot */
     MDB_val k, v;

@@ -179,8 +179,10 @@ static void fs_table_free(fstore_table_t *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->nplans; i++)
+    for (size_t i = 0; i < t->nplans; i++) {
         fs_plan_free(t->plans[i].plan);
+        free(t->plans[i].why);
+    }
     free(t->plans);
     fs_layout_free(t->L);
     free(t->name);
@@ -600,7 +602,7 @@ fstore_err_t fstore_schema_register(fstore_store_t *s, int32_t id,
                            "read-only",
                            id);
     avro_schema_t sch;
-    if (avro_schema_from_json_length(schema_json, strlen(schema_json), &sch))
+    if (fs_avro_parse(schema_json, &sch))
         return fstore__err(errstr, errstr_size, FSTORE_ERR_WRITER_SCHEMA,
                            "schema %d is not valid Avro: %s", id, avro_strerror());
     avro_schema_decref(sch);
@@ -695,38 +697,38 @@ static fstore_err_t fs_schema_find(fstore_store_t *s, int32_t id, char **json,
                        id, id, dir ? " (now " : "", dir ? dir : "");
 }
 
-fstore_err_t fs_table_plan(fstore_table_t *t, int32_t schema_id,
-                           const fs_plan **out, char *errstr,
-                           size_t errstr_size)
+fstore_err_t fs_table_plan(fstore_table_t *t, int64_t key, const fs_plan **out,
+                           char *errstr, size_t errstr_size)
 {
     for (size_t i = 0; i < t->nplans; i++) {
-        if (t->plans[i].schema_id == schema_id) {
+        if (t->plans[i].key == key) {
             *out = t->plans[i].plan;
             if (!*out)
                 return fstore__err(errstr, errstr_size, FSTORE_ERR_RESOLVE,
-                                   "writer schema %d does not resolve to the "
-                                   "serving schema of table \"%s\"",
-                                   schema_id, t->name);
+                                   "%s", t->plans[i].why);
             return FSTORE_OK;
         }
     }
     char *json = NULL;
     fstore_err_t err;
-    if (schema_id == -1) {
+    if (key == FS_PLAN_SERVING) {
         json = fs_strdup(t->schema_json);
         err = json ? FSTORE_OK : FSTORE_ERR_NO_MEMORY;
     } else {
-        err = fs_schema_find(t->store, schema_id, &json, errstr, errstr_size);
+        err = fs_schema_find(t->store, (int32_t)key, &json, errstr, errstr_size);
     }
     if (err)
         return err;
     fs_plan *p = NULL;
-    err = fs_plan_new(json, t->L, &p, errstr, errstr_size);
+    char why[512] = "";
+    err = fs_plan_new(json, t->L, &p, why, sizeof why);
     free(json);
+    if (err)
+        fstore__err(errstr, errstr_size, err, "%s", why);
     if (err && err != FSTORE_ERR_RESOLVE && err != FSTORE_ERR_WRITER_SCHEMA)
         return err;
-    /* An unresolvable schema is remembered too, so every record that uses
-     * it fails fast. */
+    /* An unresolvable schema is remembered too, with its reason, so every
+     * record that uses it fails fast and says why. */
     if (t->nplans == t->cap_plans) {
         size_t cap = t->cap_plans ? t->cap_plans * 2 : 4;
         fs_plan_slot *np = realloc(t->plans, cap * sizeof *np);
@@ -738,11 +740,12 @@ fstore_err_t fs_table_plan(fstore_table_t *t, int32_t schema_id,
         t->plans = np;
         t->cap_plans = cap;
     }
-    t->plans[t->nplans].schema_id = schema_id;
+    t->plans[t->nplans].key = key;
     t->plans[t->nplans].plan = p;
+    t->plans[t->nplans].why = err ? fs_strdup(why) : NULL;
     t->nplans++;
     *out = p;
-    return err;
+    return err ? FSTORE_ERR_RESOLVE : FSTORE_OK;
 }
 
 /* ---- open / close ---- */

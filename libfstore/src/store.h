@@ -28,9 +28,14 @@
 #define FS_META_STATS 'X'   /* tailer statistics JSON, for other processes */
 #define FS_STORE_VERSION 1
 
+/* Plan cache key of "written with the serving schema itself" (raw Avro);
+ * registry ids are 32-bit, so no id collides with it. */
+#define FS_PLAN_SERVING INT64_MIN
+
 typedef struct fs_plan_slot {
-    int32_t schema_id;
-    fs_plan *plan;
+    int64_t key;   /* writer schema id, or FS_PLAN_SERVING */
+    fs_plan *plan; /* NULL: the schema does not resolve ... */
+    char *why;     /* ... for this reason */
 } fs_plan_slot;
 
 struct fstore_table_s {
@@ -88,9 +93,9 @@ static inline void fs_key_make(const void *key, size_t len, uint8_t *buf,
                                MDB_val *out);
 int fs_key_is_hashed(size_t len);
 
-/* The decode plan of (table, writer schema id); -1 means raw Avro written
- * with the serving schema. Writer thread only. */
-fstore_err_t fs_table_plan(fstore_table_t *t, int32_t schema_id,
+/* The decode plan of (table, writer schema id or FS_PLAN_SERVING). Batch
+ * owner only. */
+fstore_err_t fs_table_plan(fstore_table_t *t, int64_t key,
                            const fs_plan **out, char *errstr,
                            size_t errstr_size);
 
