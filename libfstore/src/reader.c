@@ -141,29 +141,39 @@ fstore_err_t fstore_get(fstore_reader_t *r, const fstore_table_t *t,
     return e;
 }
 
-static float fs_cell(const fs_col *c, const uint8_t *body)
+/* A column of a batch projection, flattened so the per-key loop touches
+ * only this small array. */
+typedef struct fs_proj {
+    uint32_t slot;
+    uint16_t nbyte; /* null bitmap byte */
+    uint8_t nbit;
+    uint8_t kind; /* P_* */
+} fs_proj;
+
+enum { P_BOOL, P_I32, P_I64, P_F32, P_F64 };
+
+static inline float fs_cell(const fs_proj *p, const uint8_t *body)
 {
-    const uint8_t *slot = body + c->slot;
-    switch (c->type) {
-    case FSTORE_TYPE_BOOLEAN:
+    const uint8_t *slot = body + p->slot;
+    float f;
+    double d;
+    switch (p->kind) {
+    case P_BOOL:
         return slot[0] ? 1.0f : 0.0f;
-    case FSTORE_TYPE_INT:
-    case FSTORE_TYPE_ENUM:
+    case P_I32:
         return (float)(int32_t)fs_load_u32(slot);
-    case FSTORE_TYPE_LONG:
+    case P_I64:
         return (float)(int64_t)fs_load_u64(slot);
-    case FSTORE_TYPE_FLOAT: {
-        float f;
+    case P_F32:
         memcpy(&f, slot, 4);
         return f;
-    }
-    default: {
-        double d;
+    default:
         memcpy(&d, slot, 8);
         return (float)d;
     }
-    }
 }
+
+#define FS_PROJ_STACK 64
 
 fstore_err_t fstore_get_batch(fstore_reader_t *r, const fstore_table_t *t,
                               size_t nkeys, const void *const *keys,
@@ -175,27 +185,45 @@ fstore_err_t fstore_get_batch(fstore_reader_t *r, const fstore_table_t *t,
         (ncols && !cols) || (nkeys && ncols && !out) || row_stride < ncols)
         return FSTORE_ERR_INVALID_ARG;
     const fs_layout *L = t->L;
-    for (size_t j = 0; j < ncols; j++) {
-        if (cols[j] < 0 || cols[j] >= L->ncols)
-            return fs_reader_fail(r, FSTORE_ERR_NO_COLUMN,
-                                  "table \"%s\" has no column %d", t->name,
-                                  cols[j]);
-        if (L->cols[cols[j]].type > FSTORE_TYPE_DOUBLE &&
-            L->cols[cols[j]].type != FSTORE_TYPE_ENUM)
-            return fs_reader_fail(r, FSTORE_ERR_TYPE,
-                                  "column \"%s\" is not numeric; a matrix "
-                                  "holds boolean, int, long, float, double and "
-                                  "enum columns",
-                                  L->cols[cols[j]].name);
+    fs_proj stack[FS_PROJ_STACK];
+    fs_proj *proj = ncols <= FS_PROJ_STACK ? stack : malloc(ncols * sizeof *proj);
+    if (!proj)
+        return FSTORE_ERR_NO_MEMORY;
+    fstore_err_t e = FSTORE_OK;
+    for (size_t j = 0; j < ncols && !e; j++) {
+        if (cols[j] < 0 || cols[j] >= L->ncols) {
+            e = fs_reader_fail(r, FSTORE_ERR_NO_COLUMN,
+                               "table \"%s\" has no column %d", t->name, cols[j]);
+            break;
+        }
+        const fs_col *c = &L->cols[cols[j]];
+        switch (c->type) {
+        case FSTORE_TYPE_BOOLEAN: proj[j].kind = P_BOOL; break;
+        case FSTORE_TYPE_INT:
+        case FSTORE_TYPE_ENUM: proj[j].kind = P_I32; break;
+        case FSTORE_TYPE_LONG: proj[j].kind = P_I64; break;
+        case FSTORE_TYPE_FLOAT: proj[j].kind = P_F32; break;
+        case FSTORE_TYPE_DOUBLE: proj[j].kind = P_F64; break;
+        default:
+            e = fs_reader_fail(r, FSTORE_ERR_TYPE,
+                               "column \"%s\" is not numeric; a matrix holds "
+                               "boolean, int, long, float, double and enum "
+                               "columns",
+                               c->name);
+            break;
+        }
+        proj[j].slot = c->slot;
+        proj[j].nbyte = (uint16_t)(cols[j] >> 3);
+        proj[j].nbit = (uint8_t)(1u << (cols[j] & 7));
     }
-    fstore_err_t e;
-    if (!r->active && (e = fs_reader_begin(r)))
-        return e;
-    for (size_t i = 0; i < nkeys; i++) {
+    if (!e && !r->active)
+        e = fs_reader_begin(r);
+    for (size_t i = 0; !e && i < nkeys; i++) {
         float *o = out + i * row_stride;
         const uint8_t *row = NULL;
         e = fs_lookup(r, t, keys[i], key_lens[i], &row);
         if (e == FSTORE_NOT_FOUND) {
+            e = FSTORE_OK;
             for (size_t j = 0; j < ncols; j++)
                 o[j] = NAN;
             if (found)
@@ -203,17 +231,16 @@ fstore_err_t fstore_get_batch(fstore_reader_t *r, const fstore_table_t *t,
             continue;
         }
         if (e)
-            return e;
+            break;
         const uint8_t *body = row + FS_ROW_HDR;
-        for (size_t j = 0; j < ncols; j++) {
-            int col = cols[j];
-            o[j] = (body[col >> 3] >> (col & 7)) & 1 ? NAN
-                                                     : fs_cell(&L->cols[col], body);
-        }
+        for (size_t j = 0; j < ncols; j++)
+            o[j] = body[proj[j].nbyte] & proj[j].nbit ? NAN : fs_cell(&proj[j], body);
         if (found)
             found[i] = 1;
     }
-    return FSTORE_OK;
+    if (proj != stack)
+        free(proj);
+    return e;
 }
 
 fstore_err_t fstore_reader_offset(fstore_reader_t *r, const fstore_table_t *t,
