@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 static void tool_vmsg(const char *cmd, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void tool_vmsg(const char *cmd, const char *fmt, va_list ap)
 {
     fprintf(stderr, "fstore %s: ", cmd);
     vfprintf(stderr, fmt, ap);
@@ -45,13 +47,13 @@ int tool_fail(const char *cmd, fstore_err_t err, const char *detail,
     return TOOL_FAIL;
 }
 
-int tool_bad_option(const char *cmd, int opt, int optopt, char **argv)
+int tool_bad_option(const char *cmd, int opt, int opt_char, char **argv)
 {
     const char *arg = argv[optind - 1];
     if (opt == ':')
         return tool_usage(cmd, "option %s needs a value", arg);
-    if (optopt && strncmp(arg, "--", 2) != 0)
-        return tool_usage(cmd, "unknown option -%c", optopt);
+    if (opt_char && strncmp(arg, "--", 2) != 0)
+        return tool_usage(cmd, "unknown option -%c", opt_char);
     return tool_usage(cmd, "unknown option %s", arg);
 }
 

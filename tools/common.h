@@ -53,7 +53,7 @@ int tool_fail(const char *cmd, fstore_err_t err, const char *detail,
  * argv[optind - 1] (@p opt is what getopt returned: '?' or ':').
  * @return ::TOOL_USAGE.
  */
-int tool_bad_option(const char *cmd, int opt, int optopt, char **argv);
+int tool_bad_option(const char *cmd, int opt, int opt_char, char **argv);
 
 /** Reads the whole file @p path (NUL-terminated, malloc'd) or NULL + errno. */
 char *tool_read_file(const char *path, size_t *len);

@@ -206,7 +206,7 @@ static void check(int rc, const char *what)
 
 static avro_value_t field(avro_value_t *rec, const char *name)
 {
-    avro_value_t f;
+    avro_value_t f = {0};
     check(avro_value_get_by_name(rec, name, &f, NULL), name);
     return f;
 }
@@ -214,7 +214,7 @@ static avro_value_t field(avro_value_t *rec, const char *name)
 /* Selects the null branch (@p present 0) or the value branch of a union. */
 static avro_value_t branch(avro_value_t *rec, const char *name, int present)
 {
-    avro_value_t f = field(rec, name), b;
+    avro_value_t f = field(rec, name), b = {0};
     check(avro_value_set_branch(&f, present ? 1 : 0, &b), name);
     if (!present)
         check(avro_value_set_null(&b), name);
@@ -223,7 +223,7 @@ static avro_value_t branch(avro_value_t *rec, const char *name, int present)
 
 static avro_value_t elem(avro_value_t *arr)
 {
-    avro_value_t e;
+    avro_value_t e = {0};
     check(avro_value_append(arr, &e, NULL), "append");
     return e;
 }

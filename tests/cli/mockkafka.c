@@ -55,7 +55,7 @@ static void produce(rd_kafka_t *rk, const char *topic, const char *key,
 {
     rd_kafka_resp_err_t err;
     while ((err = rd_kafka_producev(
-                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)(uintptr_t)key, strlen(key)),
                 RD_KAFKA_V_VALUE((void *)(uintptr_t)val, len),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
            RD_KAFKA_RESP_ERR__QUEUE_FULL)

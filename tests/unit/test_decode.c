@@ -914,7 +914,7 @@ Test(decode, extra_writer_fields_dropped)
     tu_rec_init(&w, writer);
     sstr(F(&w, "x_str"), "drop me");
     sstr(F(&w, "z"), "kept");
-    avro_value_t rec = F(&w, "x_rec"), fld, el;
+    avro_value_t rec = F(&w, "x_rec"), fld = {0}, el = {0};
     avro_value_get_by_name(&rec, "p", &fld, NULL);
     slong(fld, 123456789);
     avro_value_get_by_name(&rec, "q", &fld, NULL);
@@ -935,11 +935,11 @@ Test(decode, extra_writer_fields_dropped)
         avro_value_get_by_name(&el, "p", &fld, NULL);
         slong(fld, i);
         avro_value_get_by_name(&el, "q", &fld, NULL);
-        avro_value_t s2;
+        avro_value_t s2 = {0};
         avro_value_append(&fld, &s2, NULL);
         sstr(s2, "deep");
     }
-    avro_value_t u = F(&w, "x_union"), br;
+    avro_value_t u = F(&w, "x_union"), br = {0};
     avro_value_set_branch(&u, 2, &br);
     sstr(br, "u");
     senum(F(&w, "x_enum"), 1);
@@ -1365,7 +1365,7 @@ Test(decode, writer_union_wider_than_serving)
     tu_rec_t w;
     const fstore_table_t *t =
         promo("[\"null\",\"int\",\"string\"]", "[\"null\",\"long\"]", &w);
-    avro_value_t f = F(&w, "pfield"), br;
+    avro_value_t f = F(&w, "pfield"), br = {0};
     avro_value_set_branch(&f, 1, &br);
     sint(br, -12);
     cr_assert_eq(glong(t, promo_put(t, &w, "int"), "pfield"), -12);

@@ -61,7 +61,7 @@ static void produce_raw(const char *key, const void *v, size_t len)
 {
     rd_kafka_resp_err_t e;
     while ((e = rd_kafka_producev(M.p, RD_KAFKA_V_TOPIC("feat"),
-                                  RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                                  RD_KAFKA_V_KEY((void *)(uintptr_t)key, key ? strlen(key) : 0),
                                   RD_KAFKA_V_VALUE((void *)(uintptr_t)v, len),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                   RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
