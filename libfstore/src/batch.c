@@ -324,6 +324,8 @@ static uint64_t fs_key_prefix(const MDB_val *k)
 static int fs_apply_ops(fstore_batch_t *b, MDB_txn *txn)
 {
     fstore_store_t *s = b->store;
+    if (!b->count)
+        return 0;
     const uint8_t *p = b->ops.data, *end = p + b->ops.len;
     size_t nt = s->ntables;
     uint8_t *empty = calloc(nt ? nt : 1, 1);

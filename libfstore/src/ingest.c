@@ -24,6 +24,7 @@ typedef struct fs_tpart {
     int64_t position;     /* next offset the consumer will deliver */
     int64_t end;          /* latest known end offset */
     int64_t last_ts;      /* timestamp of the last applied record */
+    int64_t applied;      /* offset stored in the view, -1 none */
     int ready;
 } fs_tpart;
 
@@ -341,6 +342,7 @@ static int fs_parts_grow(fs_ttopic *tt, int32_t n)
         np[i].position = -1;
         np[i].end = -1;
         np[i].last_ts = -1;
+        np[i].applied = -1;
     }
     tt->parts = np;
     tt->nparts = n;
@@ -387,6 +389,7 @@ static fstore_err_t fs_assign_new(fs_tailer *T, fs_ttopic *tt, int32_t n,
         pthread_mutex_lock(&T->mu);
         tp->assigned = 1;
         tp->start = start;
+        tp->applied = start >= 0 ? start - 1 : -1;
         tp->end_at_start = capture ? hi : 0;
         tp->end = hi;
         /* Nothing to read: empty (or fully compacted away) or already
@@ -538,11 +541,6 @@ static void fs_positions(fs_tailer *T)
                                                            : fs_part(tt, e->partition);
                 if (!tp)
                     continue;
-                /* Consumed up to here, control records and compaction gaps
-                 * included: the store may resume after it. */
-                if (e->offset > 0 && T->batch)
-                    fstore_batch_advance(T->batch, tt->table, e->partition,
-                                         e->offset - 1);
                 tp->position = e->offset;
             }
         }
@@ -551,11 +549,42 @@ static void fs_positions(fs_tailer *T)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+static void fs_update_ready(fs_tailer *T, int64_t now_ms);
+
+/* Applies the open batch, if any, together with every partition's consumed
+ * position: everything before a position was delivered (or was a control
+ * record or a compaction gap), so the store may resume after it. With no
+ * batch open it commits the offsets alone when positions moved (e.g. past
+ * aborted transactions), so resume and readiness never wait for a record. */
 static fstore_err_t fs_commit(fs_tailer *T)
 {
-    if (!T->batch)
-        return FSTORE_OK;
     fs_positions(T);
+    int moved = 0;
+    for (size_t i = 0; i < T->ntopics; i++)
+        for (int32_t p = 0; p < T->topics[i].nparts; p++) {
+            const fs_tpart *tp = &T->topics[i].parts[p];
+            if (tp->assigned && tp->position > 0 && tp->position - 1 > tp->applied)
+                moved = 1;
+        }
+    if (!T->batch && moved) {
+        if (fstore_batch_begin(T->store, &T->batch)) {
+            fs_fail(T, FSTORE_ERR_STATE, "cannot start a batch: another batch "
+                                         "is open on this store");
+            return FSTORE_ERR_STATE;
+        }
+        T->batch_started_us = fs_now_us();
+    }
+    if (!T->batch) {
+        fs_update_ready(T, fs_wall_ms());
+        return FSTORE_OK;
+    }
+    for (size_t i = 0; i < T->ntopics; i++)
+        for (int32_t p = 0; p < T->topics[i].nparts; p++) {
+            const fs_tpart *tp = &T->topics[i].parts[p];
+            if (tp->assigned && tp->position > 0)
+                fstore_batch_advance(T->batch, T->topics[i].table, p,
+                                     tp->position - 1);
+        }
     int64_t now_ms = fs_wall_ms();
     if (now_ms - T->last_stats_ms >= (int64_t)T->stats_interval_ms) {
         char *txt = fs_stats_text(T);
@@ -591,23 +620,40 @@ static fstore_err_t fs_commit(fs_tailer *T)
     }
     T->npend = 0;
     T->last_commit_ms = vis;
+    for (size_t i = 0; i < T->ntopics; i++)
+        for (int32_t p = 0; p < T->topics[i].nparts; p++) {
+            fs_tpart *tp = &T->topics[i].parts[p];
+            if (tp->assigned && tp->position > 0 && tp->position - 1 > tp->applied)
+                tp->applied = tp->position - 1;
+        }
+    pthread_mutex_unlock(&T->mu);
+    fs_update_ready(T, vis);
+    return FSTORE_OK;
+}
+
+/* Marks partitions whose position reached the end captured at start, and
+ * the tailer ready once all are. Positions must be fresh and everything
+ * before them applied. */
+static void fs_update_ready(fs_tailer *T, int64_t now_ms)
+{
+    pthread_mutex_lock(&T->mu);
     for (size_t i = 0; i < T->ntopics; i++) {
         fs_ttopic *tt = &T->topics[i];
         for (int32_t p = 0; p < tt->nparts; p++) {
             fs_tpart *tp = &tt->parts[p];
-            if (tp->assigned && !tp->ready && tp->position >= tp->end_at_start)
+            if (tp->assigned && !tp->ready && tp->position >= tp->end_at_start &&
+                tp->applied + 1 >= tp->end_at_start)
                 tp->ready = 1;
         }
     }
-    if (!T->ready && fs_all_ready(T)) {
+    if (!T->ready && T->assigned && fs_all_ready(T)) {
         T->ready = 1;
-        T->ready_ms = vis;
+        T->ready_ms = now_ms;
         T->state = ST_READY;
-        TLOG(T, 6, "caught up in %lld ms", (long long)(vis - T->started_ms));
+        TLOG(T, 6, "caught up in %lld ms", (long long)(now_ms - T->started_ms));
     }
     pthread_cond_broadcast(&T->cond);
     pthread_mutex_unlock(&T->mu);
-    return FSTORE_OK;
 }
 
 static fs_ttopic *fs_topic_of(fs_tailer *T, const rd_kafka_message_t *m,
@@ -794,14 +840,14 @@ static void fs_message_error(fs_tailer *T, const rd_kafka_message_t *m)
     }
 }
 
-/* Periodic: new partitions, end offsets, staleness. */
+/* Periodic: new partitions, end offsets, positions moved without records
+ * (aborted transactions), statistics for other processes. */
 static void fs_housekeeping(fs_tailer *T)
 {
     int64_t now = fs_wall_ms();
     if (now - T->last_meta_ms < 2000)
         return;
     T->last_meta_ms = now;
-    int current = 1;
     for (size_t i = 0; i < T->ntopics; i++) {
         fs_ttopic *tt = &T->topics[i];
         int32_t n = fs_partition_count(T, tt, 2000);
@@ -813,20 +859,15 @@ static void fs_housekeeping(fs_tailer *T)
         for (int32_t p = 0; p < tt->nparts; p++) {
             fs_tpart *tp = &tt->parts[p];
             int64_t lo, hi;
-            if (!tp->assigned)
-                continue;
-            if (rd_kafka_get_watermark_offsets(T->rk, tt->topic, p, &lo, &hi) == 0 &&
+            if (tp->assigned &&
+                rd_kafka_get_watermark_offsets(T->rk, tt->topic, p, &lo, &hi) == 0 &&
                 hi >= 0)
                 tp->end = hi;
-            if (tp->end > tp->position && tp->end > 0)
-                current = 0;
         }
         pthread_mutex_unlock(&T->mu);
     }
-    pthread_mutex_lock(&T->mu);
-    if (current && T->connected)
-        T->last_current_ms = now;
-    pthread_mutex_unlock(&T->mu);
+    if (T->ready && !T->batch)
+        fs_commit(T); /* records nothing unless positions moved */
     if (!T->batch && now - T->last_stats_ms >= (int64_t)T->stats_interval_ms) {
         char *txt = fs_stats_text(T);
         if (txt)
@@ -857,31 +898,56 @@ static int fs_positions_at_end(fs_tailer *T)
     return 1;
 }
 
-/* Should the open batch commit now? n: records the last poll returned. */
-static int fs_batch_due(fs_tailer *T, ssize_t n)
+/* How long the open batch may stay open, in microseconds. */
+static int64_t fs_batch_window_us(const fs_tailer *T)
 {
-    int64_t age = fs_now_us() - T->batch_started_us;
     if (T->ready)
-        return fstore_batch_size(T->batch) >= T->max_records ||
-               age >= (int64_t)T->max_ms * 1000;
-    if (T->bulk) {
-        if (fs_batch_bytes(T->batch) >= T->bulk_bytes)
+        return (int64_t)T->max_ms * 1000;
+    return T->bulk ? 200000 : FS_BOOT_MAX_US;
+}
+
+/* Should the open batch (or the positions alone) commit now? drained: the
+ * last poll emptied the consumer's queue. */
+static int fs_commit_due(fs_tailer *T, int drained)
+{
+    int64_t now = fs_now_us();
+    if (T->batch) {
+        int64_t age = now - T->batch_started_us;
+        if (T->ready)
+            return fstore_batch_size(T->batch) >= T->max_records ||
+                   age >= (int64_t)T->max_ms * 1000;
+        if (T->bulk ? fs_batch_bytes(T->batch) >= T->bulk_bytes
+                    : fstore_batch_size(T->batch) >= FS_BOOT_MAX_RECORDS ||
+                          age >= FS_BOOT_MAX_US)
             return 1;
-        /* Positions only matter once the consumer stops delivering full
-         * polls, or every 200 ms for progress figures. */
-        int64_t now = fs_now_us();
-        if (n < FS_POLL_MAX / 2 || now - T->last_pos_us > 200000) {
-            T->last_pos_us = now;
-            fs_positions(T);
-            pthread_mutex_lock(&T->mu);
-            int done = fs_positions_at_end(T);
-            pthread_mutex_unlock(&T->mu);
-            return done;
-        }
-        return 0;
+    } else if (T->ready) {
+        return 0; /* positions alone are committed by housekeeping */
     }
-    return fstore_batch_size(T->batch) >= FS_BOOT_MAX_RECORDS ||
-           age >= FS_BOOT_MAX_US;
+    /* Before readiness: commit as soon as every partition is at its end.
+     * Positions matter once the queue is drained, and every 200 ms. */
+    if (!drained && now - T->last_pos_us < 200000)
+        return 0;
+    T->last_pos_us = now;
+    fs_positions(T);
+    pthread_mutex_lock(&T->mu);
+    int done = fs_positions_at_end(T);
+    pthread_mutex_unlock(&T->mu);
+    return done;
+}
+
+/* Waits up to wait_ms for the first record, then takes whatever else is
+ * already queued without waiting: a poll returns as soon as there is
+ * anything to apply (a batch poll would wait for a full batch). */
+static ssize_t fs_poll(fs_tailer *T, int wait_ms, rd_kafka_message_t **msgs,
+                       size_t room)
+{
+    rd_kafka_message_t *m = rd_kafka_consume_queue(T->q, wait_ms);
+    if (!m)
+        return 0;
+    msgs[0] = m;
+    ssize_t more = room > 1 ? rd_kafka_consume_batch_queue(T->q, 0, msgs + 1, room - 1)
+                            : 0;
+    return 1 + (more > 0 ? more : 0);
 }
 
 /* A table with rows but no offsets holds a bulk load that crashed before
@@ -960,13 +1026,14 @@ static void *fs_tail_main(void *arg)
         }
         int wait_ms = 100;
         if (T->batch) {
-            int64_t left = (int64_t)T->max_ms * 1000 - (fs_now_us() - T->batch_started_us);
+            int64_t left = fs_batch_window_us(T) - (fs_now_us() - T->batch_started_us);
             wait_ms = left <= 0 ? 0 : (int)((left + 999) / 1000);
         }
         size_t room = FS_POLL_MAX;
         if (T->ready && T->max_records - fstore_batch_size(T->batch) < room)
             room = T->max_records - fstore_batch_size(T->batch);
-        ssize_t n = rd_kafka_consume_batch_queue(T->q, wait_ms, msgs, room);
+        ssize_t n = fs_poll(T, wait_ms, msgs, room);
+        int drained = (size_t)n < room;
         /* Partitions rewound this round: their later records are dropped
          * here and fetched again after the seek. */
         int nrewound = 0, retry = 0;
@@ -1008,8 +1075,15 @@ static void *fs_tail_main(void *arg)
             }
             rd_kafka_message_destroy(m);
         }
-        if (T->batch && (retry || fs_batch_due(T, n)))
+        if ((retry && T->batch) || fs_commit_due(T, drained))
             fs_commit(T);
+        /* Current: everything the broker handed over is visible. */
+        if (drained && !T->batch && T->ready) {
+            pthread_mutex_lock(&T->mu);
+            if (T->connected)
+                T->last_current_ms = fs_wall_ms();
+            pthread_mutex_unlock(&T->mu);
+        }
         if (retry) {
             /* Back off before asking the schema registry again. */
             struct timespec ts;
