@@ -31,6 +31,14 @@ int cmd_get(int argc, char **argv);
 void cmd_get_usage(FILE *out);
 int cmd_stats(int argc, char **argv);
 void cmd_stats_usage(FILE *out);
+int cmd_export(int argc, char **argv);
+void cmd_export_usage(FILE *out);
+int cmd_produce(int argc, char **argv);
+void cmd_produce_usage(FILE *out);
+int cmd_snapshot(int argc, char **argv);
+void cmd_snapshot_usage(FILE *out);
+int cmd_restore(int argc, char **argv);
+void cmd_restore_usage(FILE *out);
 
 /** Prints "fstore CMD: message" and a newline to stderr. */
 void tool_msg(const char *cmd, const char *fmt, ...) TOOL_PRINTF(2, 3);
@@ -75,5 +83,13 @@ int tool_parse_seconds(const char *s, int *ms);
  * failures as @p cmd. @return the store, or NULL after a message.
  */
 fstore_store_t *tool_open_read_only(const char *cmd, const char *dir);
+
+/**
+ * Finds table @p name of @p store (in directory @p dir); when it is missing,
+ * says which tables the store has. @return the table, or NULL after a
+ * message.
+ */
+const fstore_table_t *tool_open_table(const char *cmd, fstore_store_t *store,
+                                      const char *dir, const char *name);
 
 #endif

@@ -14,6 +14,14 @@ static const tool_cmd tool_cmds[] = {
      cmd_tail_usage},
     {"get", "print the rows of keys as JSON lines", cmd_get, cmd_get_usage},
     {"stats", "print a store's statistics as JSON", cmd_stats, cmd_stats_usage},
+    {"export", "write every row of a table to a JSON lines, CSV or Avro file",
+     cmd_export, cmd_export_usage},
+    {"produce", "send JSON lines to a topic as Confluent-framed Avro records",
+     cmd_produce, cmd_produce_usage},
+    {"snapshot", "write a consistent, compressed copy of a store", cmd_snapshot,
+     cmd_snapshot_usage},
+    {"restore", "create a store from a snapshot file", cmd_restore,
+     cmd_restore_usage},
 };
 
 #define TOOL_NCMDS (sizeof tool_cmds / sizeof tool_cmds[0])

@@ -230,6 +230,11 @@ fstore_err_t fstore_tail_wait_ready(fstore_store_t *store, int timeout_ms);
 fstore_err_t fstore_tail_stop(fstore_store_t *store);
 fstore_err_t fstore_tail_error(fstore_store_t *store, char *buf, size_t size);
 fstore_err_t fstore_stats_json(fstore_store_t *store, char **json);
+fstore_err_t fstore_snapshot(fstore_store_t *store, const char *path,
+                             char *errstr, size_t errstr_size);
+fstore_err_t fstore_restore(const char *path, const char *dir,
+                            const fstore_conf_t *conf, char *errstr,
+                            size_t errstr_size);
 void fstore_free(void *p);
 int32_t fstore_partition_for_key(const void *key, size_t key_len,
                                  int32_t partition_count);

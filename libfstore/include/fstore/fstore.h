@@ -791,6 +791,71 @@ FSTORE_API int32_t fstore_partition_for_key(const void *key, size_t key_len,
 /** @} */
 
 /**
+ * @defgroup scan Scanning and snapshots
+ * @{
+ */
+typedef struct fstore_cursor_s fstore_cursor_t;
+
+/**
+ * Opens a cursor over every row of @p table in @p reader's snapshot, in
+ * key order (bytes, then length; keys of 480 bytes or more come in the
+ * order of their stored digest form). The cursor is valid until the reader
+ * is refreshed, reset or destroyed; close it before that.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY, storage errors.
+ * One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_cursor_open(fstore_reader_t *reader,
+                                           const fstore_table_t *table,
+                                           fstore_cursor_t **cursorp);
+
+/**
+ * Moves to the next row: @p *key (@p *key_len bytes, the full Kafka key)
+ * and @p *row point into the memory map under the zero-copy rule of
+ * fstore_get().
+ * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND past the last row,
+ *         ::FSTORE_ERR_CORRUPT, storage errors.
+ */
+FSTORE_API fstore_err_t fstore_cursor_next(fstore_cursor_t *cursor,
+                                           const void **key, size_t *key_len,
+                                           const fstore_row_t **row);
+
+/** Closes @p cursor (NULL is fine). */
+FSTORE_API void fstore_cursor_close(fstore_cursor_t *cursor);
+
+/**
+ * Writes a consistent point-in-time copy of @p store to file @p path: every
+ * table, the serving and writer schemas and the per-partition offsets of
+ * one snapshot, taken in one read transaction while the tailer keeps
+ * running. The file is zstd-compressed while streaming (memory stays
+ * bounded whatever the store's size) and carries a format version and an
+ * XXH64 checksum of its content. It is written to a temporary name and
+ * renamed, so @p path never holds a partial snapshot.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_IO, ::FSTORE_ERR_NO_MEMORY, storage
+ *         errors. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_snapshot(fstore_store_t *store,
+                                        const char *path, char *errstr,
+                                        size_t errstr_size);
+
+/**
+ * Creates the store in directory @p dir (which must not exist, or be
+ * empty) from snapshot file @p path. The whole file is verified first (its
+ * version and checksum); a corrupt, truncated or unknown file is refused
+ * and nothing is created. The store is built in a temporary directory
+ * beside @p dir and renamed into place, so @p dir is either absent or
+ * complete. Tailing the restored store resumes at the snapshot's offsets.
+ * @param conf store properties for the new store (may be NULL).
+ * @return ::FSTORE_OK, ::FSTORE_ERR_CORRUPT, ::FSTORE_ERR_VERSION,
+ *         ::FSTORE_ERR_IO (e.g. @p dir exists and is not empty),
+ *         ::FSTORE_ERR_NO_MEMORY, storage errors. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_restore(const char *path, const char *dir,
+                                       const fstore_conf_t *conf, char *errstr,
+                                       size_t errstr_size);
+
+/** @} */
+
+/**
  * @defgroup rows Row views
  *
  * Accessors read straight out of the row; each is O(1) and allocates

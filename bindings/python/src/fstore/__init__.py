@@ -33,7 +33,7 @@ from ._errors import (ColumnTypeError, ConfError, DecodeError, Error,
 from ._fstore_cffi import ffi as _ffi
 from ._fstore_cffi import lib as _lib
 from ._keys import key_bytes as _key_bytes
-from ._store import Batch, Reader, Row, RowView, Store, open
+from ._store import Batch, Reader, Row, RowView, Store, open, restore
 from ._table import Column, Table
 
 #: The version of libfstore compiled into this package ("MAJOR.MINOR.PATCH").
@@ -67,7 +67,7 @@ def err_name(code):
 
 
 __all__ = [
-    "open", "Store", "Reader", "RowView", "Row", "Batch", "Table", "Column",
+    "open", "restore", "Store", "Reader", "RowView", "Row", "Batch", "Table", "Column",
     "Error", "UsageError", "ConfError", "NoTableError", "NoColumnError",
     "ColumnTypeError", "ReadOnlyError", "StateError", "InvalidKeyError",
     "SchemaError", "TimedOut", "StorageError", "NoStoreError", "LockedError",

@@ -664,6 +664,30 @@ class Store:
         return json.loads(text)
 
 
+    def snapshot(self, path):
+        """Writes a consistent point-in-time copy of the store (tables,
+        schemas, offsets of one instant) to file @p path, zstd-compressed and
+        checksummed; a running tailer keeps writing meanwhile."""
+        ptr = self._enter()
+        try:
+            errbuf = ffi.new("char[]", _ERRSTR)
+            check(lib.fstore_snapshot(ptr, os.fsencode(os.fspath(path)), errbuf, _ERRSTR),
+                  errbuf)
+        finally:
+            self._leave()
+
+
+def restore(snapshot_path, path):
+    """Creates the store at directory @p path (absent or empty) from a
+    snapshot file, after verifying the whole file; tailing the new store
+    resumes at the snapshot's offsets. Raises fstore.Error (CORRUPT for a
+    damaged file) and creates nothing on failure."""
+    errbuf = ffi.new("char[]", _ERRSTR)
+    check(lib.fstore_restore(os.fsencode(os.fspath(snapshot_path)),
+                             os.fsencode(os.fspath(path)), ffi.NULL, errbuf, _ERRSTR),
+          errbuf)
+
+
 def open(path, conf=None, *, read_only=False, log=None, **props):  # noqa: A001 - fstore.open
     """Opens the store at @p path: fstore.open("features.db",
     read_only=True) or fstore.open(path, {"kafka.bootstrap.servers": B}).

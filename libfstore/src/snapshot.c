@@ -1,0 +1,551 @@
+/* Cursors over tables, and snapshots: a consistent copy of a whole store in
+ * one zstd-compressed, checksummed file, and its restore. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "reader.h"
+
+/* ---- cursors ---- */
+
+struct fstore_cursor_s {
+    fstore_reader_t *r;
+    const fstore_table_t *t;
+    MDB_cursor *c; /* NULL: the table is newer than the snapshot */
+    int started;
+};
+
+fstore_err_t fstore_cursor_open(fstore_reader_t *r, const fstore_table_t *t,
+                                fstore_cursor_t **cursorp)
+{
+    if (!r || !t || !cursorp || t->store != r->store)
+        return FSTORE_ERR_INVALID_ARG;
+    *cursorp = NULL;
+    fstore_err_t e = fs_reader_ensure(r);
+    if (e)
+        return e;
+    fstore_cursor_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return FSTORE_ERR_NO_MEMORY;
+    c->r = r;
+    c->t = t;
+    if (t->index < r->ntables) {
+        int rc = mdb_cursor_open(r->txn, t->dbi, &c->c);
+        if (rc) {
+            free(c);
+            return fs_mdb_err(rc, "opening a cursor", r->errmsg, sizeof r->errmsg);
+        }
+    }
+    *cursorp = c;
+    return FSTORE_OK;
+}
+
+fstore_err_t fstore_cursor_next(fstore_cursor_t *c, const void **key,
+                                size_t *key_len, const fstore_row_t **row)
+{
+    if (!c || !key || !key_len || !row)
+        return FSTORE_ERR_INVALID_ARG;
+    if (!c->c)
+        return FSTORE_NOT_FOUND;
+    MDB_val k, v;
+    int rc = mdb_cursor_get(c->c, &k, &v, c->started ? MDB_NEXT : MDB_FIRST);
+    c->started = 1;
+    if (rc == MDB_NOTFOUND)
+        return FSTORE_NOT_FOUND;
+    if (rc)
+        return fs_mdb_err(rc, "scanning a table", c->r->errmsg, sizeof c->r->errmsg);
+    if (!fs_row_sane(&v))
+        return FSTORE_ERR_CORRUPT;
+    const uint8_t *p = v.mv_data;
+    if (p[FS_H_FLAGS] & FS_ROW_F_FULLKEY) {
+        size_t off = FS_ROW_HDR + fs_row_body_size(p);
+        *key = p + off;
+        *key_len = v.mv_size - off;
+    } else {
+        *key = k.mv_data;
+        *key_len = k.mv_size;
+    }
+    *row = (const fstore_row_t *)p;
+    return FSTORE_OK;
+}
+
+void fstore_cursor_close(fstore_cursor_t *c)
+{
+    if (!c)
+        return;
+    if (c->c)
+        mdb_cursor_close(c->c);
+    free(c);
+}
+
+/* ---- snapshot file format ----
+ * 64-byte header: "FSTORESNAP\0\0", u32 version, u64 XXH64 of the content,
+ * u64 content length, u64 entry count, u64 creation time (ms), zero pad.
+ * Then one zstd stream of the content: records of
+ *   'M' u32 klen key u32 vlen value      a metadata entry
+ *   'T' u32 nlen name                    the rows that follow are this table's
+ *   'R' u32 klen key u32 vlen row        a row (LMDB key as stored)
+ *   'E'                                  the end
+ * Entries of one sub-database come in key order, so restore appends. */
+
+#define SNAP_MAGIC "FSTORESNAP\0\0"
+#define SNAP_VERSION 1
+#define SNAP_HDR 64
+
+typedef struct snap_out {
+    FILE *f;
+    ZSTD_CStream *z;
+    XXH64_state_t *h;
+    uint64_t len, entries;
+    uint8_t *zbuf;
+    size_t zcap;
+    int failed;
+} snap_out;
+
+static void snap_emit(snap_out *o, const void *p, size_t n, ZSTD_EndDirective end)
+{
+    if (o->failed)
+        return;
+    XXH64_update(o->h, p, n);
+    o->len += n;
+    ZSTD_inBuffer in = {p, n, 0};
+    for (;;) {
+        ZSTD_outBuffer out = {o->zbuf, o->zcap, 0};
+        size_t left = ZSTD_compressStream2(o->z, &out, &in, end);
+        if (ZSTD_isError(left) || fwrite(o->zbuf, 1, out.pos, o->f) != out.pos) {
+            o->failed = 1;
+            return;
+        }
+        if (end == ZSTD_e_end ? left == 0 : in.pos == in.size)
+            return;
+    }
+}
+
+static void snap_u32(snap_out *o, uint32_t v) { snap_emit(o, &v, 4, ZSTD_e_continue); }
+
+static void snap_kv(snap_out *o, char tag, const MDB_val *k, const MDB_val *v)
+{
+    snap_emit(o, &tag, 1, ZSTD_e_continue);
+    snap_u32(o, (uint32_t)k->mv_size);
+    snap_emit(o, k->mv_data, k->mv_size, ZSTD_e_continue);
+    snap_u32(o, (uint32_t)v->mv_size);
+    snap_emit(o, v->mv_data, v->mv_size, ZSTD_e_continue);
+    o->entries++;
+}
+
+static int snap_dbi(snap_out *o, MDB_txn *txn, MDB_dbi dbi, char tag, int skip_stats)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !o->failed;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        /* Statistics describe the tailer of the source, not the copy. */
+        if (skip_stats && k.mv_size == 1 && *(uint8_t *)k.mv_data == FS_META_STATS)
+            continue;
+        snap_kv(o, tag, &k, &v);
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+fstore_err_t fstore_snapshot(fstore_store_t *s, const char *path, char *errstr,
+                             size_t errstr_size)
+{
+    if (!s || !path || !*path)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
+                           "store and path are required");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    snap_out o = {0};
+    o.f = fopen(tmp, "wb");
+    if (!o.f)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
+                           "cannot create %s: %s", tmp, strerror(errno));
+    o.z = ZSTD_createCStream();
+    o.h = XXH64_createState();
+    o.zcap = ZSTD_CStreamOutSize();
+    o.zbuf = malloc(o.zcap);
+    fstore_err_t err = FSTORE_OK;
+    if (!o.z || !o.h || !o.zbuf) {
+        err = fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
+        goto out;
+    }
+    ZSTD_CCtx_setParameter(o.z, ZSTD_c_compressionLevel, 3);
+    XXH64_reset(o.h, 0);
+    uint8_t hdr[SNAP_HDR] = {0};
+    if (fwrite(hdr, 1, SNAP_HDR, o.f) != SNAP_HDR) {
+        err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "writing %s: %s",
+                          tmp, strerror(errno));
+        goto out;
+    }
+    /* One read transaction: tables, schemas and offsets of one instant. */
+    MDB_txn *txn;
+    if ((err = fs_txn_begin(s, MDB_RDONLY, &txn, errstr, errstr_size)))
+        goto out;
+    size_t nt = fstore_table_count(s);
+    int rc = snap_dbi(&o, txn, s->meta, 'M', 1);
+    for (size_t i = 0; i < nt && !rc && !o.failed; i++) {
+        const fstore_table_t *t = s->tables[i];
+        char tag = 'T';
+        snap_emit(&o, &tag, 1, ZSTD_e_continue);
+        snap_u32(&o, (uint32_t)strlen(t->name));
+        snap_emit(&o, t->name, strlen(t->name), ZSTD_e_continue);
+        rc = snap_dbi(&o, txn, t->dbi, 'R', 0);
+    }
+    fs_txn_abort(s, txn);
+    char end = 'E';
+    snap_emit(&o, &end, 1, ZSTD_e_end);
+    if (rc) {
+        err = fs_mdb_err(rc, "reading the store for a snapshot", errstr, errstr_size);
+        goto out;
+    }
+    if (o.failed) {
+        err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
+                          "writing %s failed (disk full?)", tmp);
+        goto out;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint32_t ver = SNAP_VERSION;
+    uint64_t sum = XXH64_digest(o.h);
+    uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    memcpy(hdr, SNAP_MAGIC, 12);
+    memcpy(hdr + 12, &ver, 4);
+    memcpy(hdr + 16, &sum, 8);
+    memcpy(hdr + 24, &o.len, 8);
+    memcpy(hdr + 32, &o.entries, 8);
+    memcpy(hdr + 40, &ms, 8);
+    if (fseek(o.f, 0, SEEK_SET) || fwrite(hdr, 1, SNAP_HDR, o.f) != SNAP_HDR ||
+        fflush(o.f) || fsync(fileno(o.f))) {
+        err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "writing %s: %s",
+                          tmp, strerror(errno));
+        goto out;
+    }
+out:
+    if (o.f && fclose(o.f) && !err)
+        err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "closing %s: %s",
+                          tmp, strerror(errno));
+    ZSTD_freeCStream(o.z);
+    XXH64_freeState(o.h);
+    free(o.zbuf);
+    if (!err && rename(tmp, path))
+        err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
+                          "renaming %s to %s: %s", tmp, path, strerror(errno));
+    if (err)
+        unlink(tmp);
+    return err;
+}
+
+/* ---- restore ---- */
+
+typedef struct snap_in {
+    FILE *f;
+    ZSTD_DStream *z;
+    uint8_t *ibuf, *obuf;
+    size_t icap, ocap;
+    ZSTD_inBuffer in;
+    size_t opos, olen; /* decompressed bytes available: obuf[opos..olen) */
+    int eof;
+    XXH64_state_t *h;
+    uint64_t len;
+    fstore_err_t err;
+} snap_in;
+
+/* Reads exactly n content bytes (NULL dst: discard); 0 on success. */
+static int snap_read(snap_in *s, void *dst, size_t n)
+{
+    uint8_t *d = dst;
+    while (n) {
+        if (s->opos == s->olen) {
+            if (s->eof)
+                return -1;
+            if (s->in.pos == s->in.size) {
+                s->in.size = fread(s->ibuf, 1, s->icap, s->f);
+                s->in.pos = 0;
+                if (s->in.size == 0) {
+                    s->eof = 1;
+                    return -1;
+                }
+            }
+            ZSTD_outBuffer out = {s->obuf, s->ocap, 0};
+            size_t r = ZSTD_decompressStream(s->z, &out, &s->in);
+            if (ZSTD_isError(r))
+                return -1;
+            XXH64_update(s->h, s->obuf, out.pos);
+            s->len += out.pos;
+            s->opos = 0;
+            s->olen = out.pos;
+            continue;
+        }
+        size_t k = s->olen - s->opos < n ? s->olen - s->opos : n;
+        if (d) {
+            memcpy(d, s->obuf + s->opos, k);
+            d += k;
+        }
+        s->opos += k;
+        n -= k;
+    }
+    return 0;
+}
+
+/* Reads a length-prefixed field into buf (grown as needed). */
+static int snap_field(snap_in *s, fs_buf *buf)
+{
+    uint32_t n;
+    if (snap_read(s, &n, 4))
+        return -1;
+    buf->len = 0;
+    if (fs_buf_reserve(buf, (size_t)n + 1))
+        return -1;
+    if (snap_read(s, buf->data, n))
+        return -1;
+    buf->len = n;
+    buf->data[n] = 0;
+    return 0;
+}
+
+typedef struct snap_hdr {
+    uint32_t version;
+    uint64_t sum, len, entries;
+} snap_hdr;
+
+static fstore_err_t snap_open(snap_in *s, const char *path, snap_hdr *h,
+                              char *errstr, size_t errstr_size)
+{
+    memset(s, 0, sizeof *s);
+    s->f = fopen(path, "rb");
+    if (!s->f)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "cannot open %s: %s",
+                           path, strerror(errno));
+    uint8_t hdr[SNAP_HDR];
+    if (fread(hdr, 1, SNAP_HDR, s->f) != SNAP_HDR || memcmp(hdr, SNAP_MAGIC, 12))
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_CORRUPT,
+                           "%s is not an fstore snapshot (no header)", path);
+    memcpy(&h->version, hdr + 12, 4);
+    memcpy(&h->sum, hdr + 16, 8);
+    memcpy(&h->len, hdr + 24, 8);
+    memcpy(&h->entries, hdr + 32, 8);
+    if (h->version != SNAP_VERSION)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_VERSION,
+                           "%s is snapshot format %u; this fstore (%s) reads "
+                           "format %u",
+                           path, h->version, fstore_version_str(), SNAP_VERSION);
+    s->z = ZSTD_createDStream();
+    s->h = XXH64_createState();
+    s->icap = ZSTD_DStreamInSize();
+    s->ocap = ZSTD_DStreamOutSize();
+    s->ibuf = malloc(s->icap);
+    s->obuf = malloc(s->ocap);
+    if (!s->z || !s->h || !s->ibuf || !s->obuf)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
+    s->in.src = s->ibuf;
+    XXH64_reset(s->h, 0);
+    return FSTORE_OK;
+}
+
+static void snap_close(snap_in *s)
+{
+    if (s->f)
+        fclose(s->f);
+    ZSTD_freeDStream(s->z);
+    XXH64_freeState(s->h);
+    free(s->ibuf);
+    free(s->obuf);
+}
+
+/* Walks the content; with env, writes it. Returns 0 or an error message. */
+typedef struct snap_sink {
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, table;
+    int have_table;
+    uint64_t in_txn;
+} snap_sink;
+
+static int snap_sink_put(snap_sink *k, MDB_dbi dbi, fs_buf *key, fs_buf *val)
+{
+    MDB_val kv = {key->len, key->data}, vv = {val->len, val->data};
+    int rc = mdb_put(k->txn, dbi, &kv, &vv, MDB_APPEND);
+    /* Commit every so often so the transaction's dirty pages stay bounded. */
+    if (!rc && ++k->in_txn >= 100000) {
+        rc = mdb_txn_commit(k->txn);
+        k->txn = NULL;
+        k->in_txn = 0;
+        if (!rc)
+            rc = mdb_txn_begin(k->env, NULL, 0, &k->txn);
+    }
+    return rc;
+}
+
+static fstore_err_t snap_walk(snap_in *s, snap_sink *k, uint64_t *entries,
+                              char *errstr, size_t errstr_size)
+{
+    fs_buf key = {0}, val = {0};
+    fstore_err_t err = FSTORE_OK;
+    *entries = 0;
+    for (;;) {
+        char tag;
+        if (snap_read(s, &tag, 1)) {
+            err = FSTORE_ERR_CORRUPT;
+            break;
+        }
+        if (tag == 'E')
+            break;
+        if (tag == 'T') {
+            if (snap_field(s, &key)) {
+                err = FSTORE_ERR_CORRUPT;
+                break;
+            }
+            if (k) {
+                char name[300];
+                snprintf(name, sizeof name, "t/%s", (char *)key.data);
+                int rc = mdb_dbi_open(k->txn, name, MDB_CREATE, &k->table);
+                if (rc) {
+                    err = fs_mdb_err(rc, "creating a table", errstr, errstr_size);
+                    break;
+                }
+                k->have_table = 1;
+            }
+            continue;
+        }
+        if ((tag != 'M' && tag != 'R') || snap_field(s, &key) || snap_field(s, &val)) {
+            err = FSTORE_ERR_CORRUPT;
+            break;
+        }
+        (*entries)++;
+        if (k) {
+            if (tag == 'R' && !k->have_table) {
+                err = FSTORE_ERR_CORRUPT;
+                break;
+            }
+            int rc = snap_sink_put(k, tag == 'M' ? k->meta : k->table, &key, &val);
+            if (rc) {
+                err = fs_mdb_err(rc, "writing the restored store", errstr, errstr_size);
+                break;
+            }
+        }
+    }
+    fs_buf_free(&key);
+    fs_buf_free(&val);
+    if (err == FSTORE_ERR_CORRUPT)
+        fstore__err(errstr, errstr_size, err,
+                    "the snapshot's content is truncated or damaged");
+    return err;
+}
+
+static int fs_dir_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 1 : -1;
+    struct dirent *e;
+    int empty = 1;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = 0;
+    closedir(d);
+    return empty;
+}
+
+static void fs_rm_store_dir(const char *dir)
+{
+    static const char *const files[] = {"data.mdb", "lock.mdb", "writer.lock"};
+    char p[4096];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (snprintf(p, sizeof p, "%s/%s", dir, files[i]) < (int)sizeof p)
+            unlink(p);
+    }
+    rmdir(dir);
+}
+
+fstore_err_t fstore_restore(const char *path, const char *dir,
+                            const fstore_conf_t *conf, char *errstr,
+                            size_t errstr_size)
+{
+    if (!path || !dir || !*dir)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
+                           "snapshot path and store directory are required");
+    if (fs_dir_empty(dir) != 1)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
+                           "%s exists and is not empty: restore into a new "
+                           "directory",
+                           dir);
+    /* Pass 1: the whole file must verify before anything is created. */
+    snap_in s;
+    snap_hdr h;
+    uint64_t entries = 0;
+    fstore_err_t err = snap_open(&s, path, &h, errstr, errstr_size);
+    if (!err)
+        err = snap_walk(&s, NULL, &entries, errstr, errstr_size);
+    if (!err && (s.len != h.len || XXH64_digest(s.h) != h.sum || entries != h.entries))
+        err = fstore__err(errstr, errstr_size, FSTORE_ERR_CORRUPT,
+                          "%s fails its checksum (damaged or truncated); "
+                          "nothing was restored",
+                          path);
+    snap_close(&s);
+    if (err)
+        return err;
+
+    /* Pass 2: build the store beside its destination, then rename it. */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.restore-%ld", dir, (long)getpid());
+    fstore_conf_t *c = conf ? fstore_conf_dup(conf) : fstore_conf_new();
+    if (!c)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
+    mode_t mode = (mode_t)fs_conf_u64(c, "store.file_mode");
+    uint64_t map = fs_conf_u64(c, "store.map_size");
+    if (map < 2 * h.len + (64u << 20))
+        map = 2 * h.len + (64u << 20);
+    snap_sink k = {0};
+    int rc = mkdir(tmp, mode | ((mode & 0444) >> 2)) ? errno : 0;
+    if (!rc)
+        rc = mdb_env_create(&k.env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(k.env, (MDB_dbi)fs_conf_u64(c, "store.max_tables") + 1);
+    if (!rc)
+        rc = mdb_env_set_mapsize(k.env, (size_t)map);
+    if (!rc)
+        rc = mdb_env_open(k.env, tmp, MDB_NOSYNC, mode);
+    if (!rc)
+        rc = mdb_txn_begin(k.env, NULL, 0, &k.txn);
+    if (!rc)
+        rc = mdb_dbi_open(k.txn, "__meta", MDB_CREATE, &k.meta);
+    if (rc)
+        err = fs_mdb_err(rc, "creating the restored store", errstr, errstr_size);
+    if (!err)
+        err = snap_open(&s, path, &h, errstr, errstr_size);
+    if (!err)
+        err = snap_walk(&s, &k, &entries, errstr, errstr_size);
+    snap_close(&s);
+    if (!err && k.txn) {
+        rc = mdb_txn_commit(k.txn);
+        k.txn = NULL;
+        if (!rc)
+            rc = mdb_env_sync(k.env, 1);
+        if (rc)
+            err = fs_mdb_err(rc, "writing the restored store", errstr, errstr_size);
+    }
+    if (k.txn)
+        mdb_txn_abort(k.txn);
+    if (k.env)
+        mdb_env_close(k.env);
+    fstore_conf_destroy(c);
+    if (!err) {
+        rmdir(dir); /* empty (checked above) or absent */
+        if (rename(tmp, dir))
+            err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
+                              "renaming %s to %s: %s", tmp, dir, strerror(errno));
+    }
+    if (err)
+        fs_rm_store_dir(tmp);
+    return err;
+}
