@@ -763,7 +763,7 @@ static fstore_err_t fs_lock_writer(fstore_store_t *s, mode_t mode, char *errstr,
         char pid[32] = "";
         ssize_t n = pread(s->lock_fd, pid, sizeof pid - 1, 0);
         pid[n > 0 ? n : 0] = 0;
-        pid[strcspn(pid, "\n")] = 0;
+        pid[strcspn(pid, " \n")] = 0;
         close(s->lock_fd);
         s->lock_fd = -1;
         return fstore__err(errstr, errstr_size, FSTORE_ERR_LOCKED,
@@ -772,12 +772,61 @@ static fstore_err_t fs_lock_writer(fstore_store_t *s, mode_t mode, char *errstr,
                            "(store.read_only=true) to read",
                            s->path, pid[0] ? pid : "unknown");
     }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(s->lock_fd, 0) == 0 && pwrite(s->lock_fd, pid, (size_t)n, 0) < 0) {
-        /* The pid is only informational. */
-    }
     return FSTORE_OK;
+}
+
+/* The kernel's id of this boot: a store left open by a writer of another
+ * boot was not closed before the machine went down. */
+static void fs_boot_id(char *buf, size_t size)
+{
+    buf[0] = 0;
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (f) {
+        if (!fgets(buf, (int)size, f))
+            buf[0] = 0;
+        fclose(f);
+    }
+    buf[strcspn(buf, "\n")] = 0;
+}
+
+/* writer.lock holds "<pid> <boot id> open|closed". Without per-commit syncs
+ * (store.sync=none) a machine crash can leave pages of the last commits
+ * unwritten under a metadata page that was written: a store that was open
+ * for writing when its machine went down cannot be trusted and is rebuilt
+ * (emptied; tailing reloads it). Process crashes are always safe: the page
+ * cache survives them. */
+static void fs_writer_state(fstore_store_t *s, const char *state)
+{
+    char boot[64], line[160];
+    fs_boot_id(boot, sizeof boot);
+    int n = snprintf(line, sizeof line, "%ld %s %s\n", (long)getpid(),
+                     boot[0] ? boot : "-", state);
+    if (ftruncate(s->lock_fd, 0) != 0 || pwrite(s->lock_fd, line, (size_t)n, 0) != n)
+        fs_log(s->conf, 4, "store %s: cannot record the writer state", s->path);
+    else if (!strcmp(state, "open"))
+        fdatasync(s->lock_fd);
+}
+
+static int fs_crashed_with_machine(fstore_store_t *s)
+{
+    char line[160] = "", boot[64];
+    ssize_t n = pread(s->lock_fd, line, sizeof line - 1, 0);
+    line[n > 0 ? n : 0] = 0;
+    char their[64] = "", state[16] = "";
+    long pid;
+    if (sscanf(line, "%ld %63s %15s", &pid, their, state) != 3)
+        return 0; /* new store, or one from before this record existed */
+    fs_boot_id(boot, sizeof boot);
+    return !strcmp(state, "open") && boot[0] && strcmp(their, boot) != 0;
+}
+
+static void fs_discard_store_files(fstore_store_t *s)
+{
+    static const char *const files[] = {"data.mdb", "lock.mdb"};
+    char p[4096];
+    for (size_t i = 0; i < 2; i++)
+        if (snprintf(p, sizeof p, "%s/%s", s->path, files[i]) < (int)sizeof p)
+            unlink(p);
 }
 
 static fstore_err_t fs_meta_init(fstore_store_t *s, char *errstr,
@@ -897,6 +946,15 @@ fstore_err_t fstore_store_open(const char *path, const fstore_conf_t *conf,
         }
         if ((err = fs_lock_writer(s, mode, errstr, errstr_size)))
             goto fail;
+        if (fs_crashed_with_machine(s)) {
+            fs_log(s->conf, 4,
+                   "store %s was open for writing when its machine went "
+                   "down; its last commits may be torn, so it starts empty "
+                   "and tailing reloads it",
+                   s->path);
+            fs_discard_store_files(s);
+        }
+        fs_writer_state(s, "open");
     }
 
     int rc = mdb_env_create(&s->env);
@@ -954,8 +1012,12 @@ void fstore_store_close(fstore_store_t *s)
     for (size_t i = 0; i < s->ntables; i++)
         fs_table_free(s->tables[i]);
     free(s->tables);
-    if (s->env)
+    if (s->env) {
+        /* A clean close makes everything durable before saying so. */
+        if (s->lock_fd >= 0 && mdb_env_sync(s->env, 1) == 0)
+            fs_writer_state(s, "closed");
         mdb_env_close(s->env);
+    }
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the writer lock */
     fstore_conf_destroy(s->conf);

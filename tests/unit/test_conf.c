@@ -39,10 +39,10 @@ Test(conf, defaults)
                  1099511627776ULL);
     cr_assert_eq(strtol(get(c, "store.max_tables"), NULL, 10), 64);
     cr_assert_eq(strtol(get(c, "store.max_readers"), NULL, 10), 512);
-    cr_assert_str_eq(get(c, "store.sync"), "meta");
+    cr_assert_str_eq(get(c, "store.sync"), "none");
     cr_assert_eq(strtol(get(c, "registry.timeout_ms"), NULL, 10), 5000);
     cr_assert_eq(strtol(get(c, "tail.batch.max_records"), NULL, 10), 10000);
-    cr_assert_eq(strtol(get(c, "tail.batch.max_ms"), NULL, 10), 10);
+    cr_assert_eq(strtol(get(c, "tail.batch.max_ms"), NULL, 10), 2);
     cr_assert_str_eq(get(c, "tail.offset_reset"), "fail");
     cr_assert_eq(strtol(get(c, "tail.stats_interval_ms"), NULL, 10), 1000);
     cr_assert_eq(strtol(get(c, "log.level"), NULL, 10), 4);
@@ -238,7 +238,7 @@ Test(conf, dup_is_independent)
 
     cr_assert_eq(set(b, "store.sync", "full", NULL, 0), FSTORE_OK);
     cr_assert_eq(set(b, "kafka.acks", "all", NULL, 0), FSTORE_OK);
-    cr_assert_str_eq(get(a, "store.sync"), "meta");
+    cr_assert_str_eq(get(a, "store.sync"), "none");
     char buf[32];
     size_t size = sizeof buf;
     cr_assert_eq(fstore_conf_get(a, "kafka.acks", buf, &size),

@@ -195,10 +195,14 @@ FSTORE_API const char *fstore_err_name(fstore_err_t err);
  *   ::FSTORE_ERR_MAP_FULL.
  * - `store.max_tables` (64): tables one store may hold.
  * - `store.max_readers` (512): concurrent reader handles over all processes.
- * - `store.sync` (meta): `full` syncs data and metadata at every commit;
- *   `meta` syncs data but not the metadata page (a system crash may lose the
- *   last commit, never integrity); `none` never syncs (a system crash may
- *   corrupt the store; process crashes are always safe).
+ * - `store.sync` (none): `none` never syncs at commit: commits cost
+ *   microseconds, process crashes are always safe (the page cache survives
+ *   them), and a store that was open for writing when its machine crashed
+ *   is emptied at the next writable open and reloaded by tailing, since its
+ *   last commits may be torn. `meta` syncs data at every commit but not the
+ *   metadata page (a machine crash may lose the last commit, never
+ *   integrity); `full` syncs both. Syncing commits costs milliseconds each
+ *   and bounds freshness accordingly. A clean close always syncs.
  * - `schemas.dir` (unset): directory of `<id>.avsc` writer schemas consulted
  *   when a record names a schema id the store has not seen.
  * - `registry.url` (unset): Schema Registry base URL; writer schemas are
@@ -212,7 +216,7 @@ FSTORE_API const char *fstore_err_name(fstore_err_t err);
  *   settings (`kafka.security.protocol`, `kafka.sasl.*`, `kafka.ssl.*`) pass
  *   untouched and never appear in logs or stats.
  * - `tail.batch.max_records` (10000): most records applied per transaction.
- * - `tail.batch.max_ms` (10): most time a received record waits before its
+ * - `tail.batch.max_ms` (2): most time a received record waits before its
  *   batch commits; bounds the added produce-to-visible latency. Both limits
  *   apply once the store is ready; before, batches are larger.
  * - `tail.bootstrap.max_bytes` (1073741824): when no table has offsets yet
