@@ -43,6 +43,7 @@ typedef struct fs_ttopic {
     fs_counters c;
     fs_hist fresh; /* record timestamp → visible, microseconds */
     uint64_t rebuilds;
+    int32_t seen_parts; /* partition count the watcher last saw (atomic) */
 } fs_ttopic;
 
 struct fs_tailer {
@@ -54,6 +55,7 @@ struct fs_tailer {
     rd_kafka_t *dlq; /* dead-letter producer, optional */
     char *dlq_topic;
     pthread_t thread;
+    pthread_t watcher; /* metadata requests, off the apply path */
     int started;
     int stop; /* atomic */
     /* mu guards everything read by other threads: states, counters,
@@ -850,7 +852,7 @@ static void fs_housekeeping(fs_tailer *T)
     T->last_meta_ms = now;
     for (size_t i = 0; i < T->ntopics; i++) {
         fs_ttopic *tt = &T->topics[i];
-        int32_t n = fs_partition_count(T, tt, 2000);
+        int32_t n = __atomic_load_n(&tt->seen_parts, __ATOMIC_ACQUIRE);
         if (n > tt->nparts) {
             TLOG(T, 6, "topic %s grew to %d partitions", tt->topic, n);
             fs_assign_new(T, tt, n, 0);
@@ -875,6 +877,31 @@ static void fs_housekeeping(fs_tailer *T)
         free(txt);
         T->last_stats_ms = now;
     }
+}
+
+/* The watcher thread asks the broker for partition counts every 2 s, so
+ * a slow metadata answer never holds up applying records. */
+static void *fs_watch_main(void *arg)
+{
+    fs_tailer *T = arg;
+    pthread_mutex_lock(&T->mu);
+    while (!T->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 2;
+        pthread_cond_timedwait(&T->cond, &T->mu, &ts);
+        if (T->stop || !T->assigned)
+            continue;
+        pthread_mutex_unlock(&T->mu);
+        for (size_t i = 0; i < T->ntopics; i++) {
+            int32_t n = fs_partition_count(T, &T->topics[i], 2000);
+            if (n > 0)
+                __atomic_store_n(&T->topics[i].seen_parts, n, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_lock(&T->mu);
+    }
+    pthread_mutex_unlock(&T->mu);
+    return NULL;
 }
 
 #define FS_POLL_MAX 1000
@@ -1164,6 +1191,16 @@ fstore_err_t fstore_tail_start(fstore_store_t *s, char *errstr,
                           "cannot start the tailer thread");
         goto undo;
     }
+    if (pthread_create(&T->watcher, NULL, fs_watch_main, T) != 0) {
+        pthread_mutex_lock(&T->mu);
+        __atomic_store_n(&T->stop, 1, __ATOMIC_RELEASE);
+        pthread_cond_broadcast(&T->cond);
+        pthread_mutex_unlock(&T->mu);
+        pthread_join(T->thread, NULL);
+        err = fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,
+                          "cannot start the tailer's watcher thread");
+        goto undo;
+    }
     T->started = 1;
     goto out;
 undo:
@@ -1242,6 +1279,7 @@ fstore_err_t fstore_tail_stop(fstore_store_t *s)
         pthread_cond_broadcast(&T->cond);
         pthread_mutex_unlock(&T->mu);
         pthread_join(T->thread, NULL);
+        pthread_join(T->watcher, NULL);
         T->started = 0;
         /* Record the final figures for other processes. */
         pthread_mutex_lock(&T->mu);
