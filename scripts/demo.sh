@@ -7,12 +7,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build/release"
 
-# The main job. Today it is the point/batch lookup benchmark: it loads rows
-# into a store and times fstore_get and fstore_get_batch against a raw
-# mdb_get loop. When the CLI gains `fstore demo`, make this
-#     run "$BUILD/tools/fstore" demo "$@"
+# The main job: `fstore demo` runs the whole pipeline on librdkafka's
+# in-process mock cluster (no broker) and prints bootstrap rate, lookup,
+# batch, produce->visible and freshness figures and a feature vector.
+# Extra arguments go to it (see `fstore demo --help`).
 main_job() {
-    run "$BUILD/bench/bench_get_bench" --rows 200000 "$@"
+    run "$BUILD/tools/fstore" demo "$@"
 }
 
 run() {

@@ -117,24 +117,6 @@ static int get_from_file(get_ctx *g, const char *path)
     return rc;
 }
 
-/* Reports a missing table, naming the tables the store has. */
-static int no_table(fstore_store_t *store, const char *dir, const char *name)
-{
-    fprintf(stderr, "fstore %s: no table \"%s\" in store %s; ", CMD, name, dir);
-    size_t n = fstore_table_count(store);
-    if (n == 0)
-        fprintf(stderr, "the store has no tables yet (fstore tail creates "
-                        "them)\n");
-    else {
-        fprintf(stderr, "use --table with one of:");
-        for (size_t i = 0; i < n; i++)
-            fprintf(stderr, " %s",
-                    fstore_table_name(fstore_table_at(store, i)));
-        fputc('\n', stderr);
-    }
-    return TOOL_FAIL;
-}
-
 int cmd_get(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -171,11 +153,9 @@ int cmd_get(int argc, char **argv)
         return TOOL_FAIL;
     get_ctx g = {NULL, NULL, {NULL, 0, 0, 0}};
     int rc = TOOL_OK;
-    fstore_err_t err = fstore_table_open(store, name, &g.table);
-    if (err == FSTORE_ERR_NO_TABLE)
-        rc = no_table(store, dir, name);
-    else if (err)
-        rc = tool_fail(CMD, err, "", "cannot open table \"%s\"", name);
+    fstore_err_t err;
+    if (!(g.table = tool_open_table(CMD, store, dir, name)))
+        rc = TOOL_FAIL;
     else if ((err = fstore_reader_new(store, &g.reader)))
         rc = tool_fail(CMD, err, "", "cannot create a reader");
     for (int i = optind; rc == TOOL_OK && i < argc; i++)

@@ -168,3 +168,29 @@ fstore_store_t *tool_open_read_only(const char *cmd, const char *dir)
     }
     return store;
 }
+
+const fstore_table_t *tool_open_table(const char *cmd, fstore_store_t *store,
+                                      const char *dir, const char *name)
+{
+    const fstore_table_t *t = NULL;
+    fstore_err_t err = fstore_table_open(store, name, &t);
+    if (err == FSTORE_OK)
+        return t;
+    if (err != FSTORE_ERR_NO_TABLE) {
+        tool_fail(cmd, err, "", "cannot open table \"%s\"", name);
+        return NULL;
+    }
+    fprintf(stderr, "fstore %s: no table \"%s\" in store %s; ", cmd, name, dir);
+    size_t n = fstore_table_count(store);
+    if (n == 0)
+        fprintf(stderr, "the store has no tables yet (fstore tail creates "
+                        "them)\n");
+    else {
+        fprintf(stderr, "use --table with one of:");
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, " %s",
+                    fstore_table_name(fstore_table_at(store, i)));
+        fputc('\n', stderr);
+    }
+    return NULL;
+}

@@ -25,6 +25,8 @@ typedef struct tool_cmd {
 } tool_cmd;
 
 /* The subcommands (one file each). */
+int cmd_demo(int argc, char **argv);
+void cmd_demo_usage(FILE *out);
 int cmd_tail(int argc, char **argv);
 void cmd_tail_usage(FILE *out);
 int cmd_get(int argc, char **argv);

@@ -119,12 +119,47 @@ void jbuf_string(jbuf *b, const char *str, size_t n)
     jbuf_add(b, "\"", 1);
 }
 
+void jbuf_utf8(jbuf *b, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t run = 0; /* start of bytes copied through unchanged */
+    for (size_t i = 0; i < n;) {
+        size_t len = s[i] < 0x80 ? 1 : utf8_len(s + i, n - i);
+        if (len) {
+            i += len;
+            continue;
+        }
+        jbuf_add(b, str + run, i - run);
+        jbuf_puts(b, "\xef\xbf\xbd"); /* U+FFFD */
+        run = ++i;
+    }
+    jbuf_add(b, str + run, n - run);
+}
+
+int json_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < n;) {
+        size_t len = s[i] < 0x80 ? 1 : utf8_len(s + i, n - i);
+        if (!len)
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 void jbuf_base64(jbuf *b, const void *data, size_t n)
+{
+    jbuf_add(b, "\"", 1);
+    jbuf_base64_raw(b, data, n);
+    jbuf_add(b, "\"", 1);
+}
+
+void jbuf_base64_raw(jbuf *b, const void *data, size_t n)
 {
     static const char tab[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const unsigned char *p = data;
-    jbuf_add(b, "\"", 1);
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16;
         if (i + 1 < n)
@@ -136,7 +171,6 @@ void jbuf_base64(jbuf *b, const void *data, size_t n)
                        i + 2 < n ? tab[v & 63] : '='};
         jbuf_add(b, out, 4);
     }
-    jbuf_add(b, "\"", 1);
 }
 
 void jbuf_long(jbuf *b, int64_t v)
@@ -175,9 +209,9 @@ void jbuf_float(jbuf *b, float v)
     jbuf_real(b, v, 1);
 }
 
-/* Little-endian loads: array data is little-endian and may be unaligned. */
-static uint64_t load_le(const unsigned char *p, int size)
+uint64_t tool_load_le(const void *data, int size)
 {
+    const unsigned char *p = data;
     uint64_t v = 0;
     for (int i = size - 1; i >= 0; i--)
         v = v << 8 | p[i];
@@ -200,7 +234,7 @@ static fstore_err_t jbuf_array(jbuf *b, const fstore_table_t *t,
     for (size_t i = 0; i < count; i++, p += size) {
         if (i)
             jbuf_add(b, ",", 1);
-        uint64_t u = load_le(p, size);
+        uint64_t u = tool_load_le(p, size);
         if (type == FSTORE_TYPE_ARRAY_FLOAT) {
             uint32_t u32 = (uint32_t)u;
             float f;
@@ -219,9 +253,8 @@ static fstore_err_t jbuf_array(jbuf *b, const fstore_table_t *t,
     return FSTORE_OK;
 }
 
-/* Appends the value of one non-null column. */
-static fstore_err_t jbuf_column(jbuf *b, const fstore_table_t *t,
-                                const fstore_row_t *row, int col)
+fstore_err_t jbuf_value(jbuf *b, const fstore_table_t *t,
+                        const fstore_row_t *row, int col)
 {
     int type = fstore_table_column_type(t, col);
     fstore_err_t err;
@@ -289,7 +322,7 @@ fstore_err_t jbuf_row(jbuf *b, const fstore_table_t *t, const fstore_row_t *row)
             jbuf_puts(b, "null");
             continue;
         }
-        fstore_err_t err = jbuf_column(b, t, row, col);
+        fstore_err_t err = jbuf_value(b, t, row, col);
         if (err)
             return err;
     }

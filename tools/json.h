@@ -33,6 +33,18 @@ void jbuf_string(jbuf *b, const char *s, size_t n);
 /** Appends @p n bytes of @p data as a JSON string in base64 (RFC 4648). */
 void jbuf_base64(jbuf *b, const void *data, size_t n);
 
+/** As jbuf_base64() without the quotes. */
+void jbuf_base64_raw(jbuf *b, const void *data, size_t n);
+
+/**
+ * Appends @p n bytes of @p s unquoted and unescaped, except that each byte
+ * that is not part of valid UTF-8 becomes U+FFFD (as jbuf_string() does).
+ */
+void jbuf_utf8(jbuf *b, const char *s, size_t n);
+
+/** @return 1 when the @p n bytes at @p s are valid UTF-8, else 0. */
+int json_utf8_valid(const char *s, size_t n);
+
 void jbuf_long(jbuf *b, int64_t v);
 
 /** Appends the shortest text that reads back as @p v; NaN/Inf → null. */
@@ -40,6 +52,19 @@ void jbuf_double(jbuf *b, double v);
 
 /** As jbuf_double() for a float: the shortest text that reads back. */
 void jbuf_float(jbuf *b, float v);
+
+/**
+ * Loads a little-endian integer of @p size bytes (4 or 8) from @p data, which
+ * may be unaligned: array elements in rows are stored so.
+ */
+uint64_t tool_load_le(const void *data, int size);
+
+/**
+ * Appends the value of non-null column @p col of @p row as JSON, mapped as
+ * jbuf_row() does. @return ::FSTORE_OK, or the accessor's error.
+ */
+fstore_err_t jbuf_value(jbuf *b, const fstore_table_t *table,
+                        const fstore_row_t *row, int col);
 
 /**
  * Appends the columns of @p row as a JSON object, by name in schema order

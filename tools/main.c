@@ -10,6 +10,8 @@
 #include "common.h"
 
 static const tool_cmd tool_cmds[] = {
+    {"demo", "run the whole pipeline on a mock Kafka cluster and time it",
+     cmd_demo, cmd_demo_usage},
     {"tail", "keep a store current from a Kafka topic (the writer)", cmd_tail,
      cmd_tail_usage},
     {"get", "print the rows of keys as JSON lines", cmd_get, cmd_get_usage},

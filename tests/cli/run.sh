@@ -24,6 +24,9 @@ MKSTORE=$2
 MOCKKAFKA=$3
 EXPECTED=$4
 UPDATE=${5:-}
+# avrocat (Avro files of `fstore export`, read back with avro-c) is built
+# beside mkstore.
+AVROCAT=$(dirname "$MKSTORE")/cli_avrocat
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fstore-cli-XXXXXX") || exit 1
 mockpid=
@@ -190,9 +193,146 @@ check tail_schema_mismatch 1 "^fstore tail: table features exists with another s
     plain "$F" tail --brokers 127.0.0.1:1 --topic features --schema "$SCHEMA" \
     --store "$S"
 
+# ---- export ---------------------------------------------------------------
+# export_to FILE CMD...: runs CMD --out FILE, then prints FILE (an Avro file
+# through avrocat) so that the golden output shows what was written.
+export_to() {
+    local file=$1
+    shift
+    "$@" --out "$file" || return
+    case $file in
+    *.avro) "$AVROCAT" "$file" ;;
+    *) cat "$file" ;;
+    esac
+}
+X=(--store "$S" --table features)
+check help_export 0 "" plain "$F" export --help
+check export_jsonl 0 "" plain "$F" export "${X[@]}" --format jsonl --out -
+check export_csv 0 "" plain export_to "$WORK/f.csv" "$F" export "${X[@]}" \
+    --format csv
+check export_avro 0 "" plain export_to "$WORK/f.avro" "$F" export "${X[@]}" \
+    --format avro
+check export_avro_plain 0 "" plain export_to "$WORK/p.avro" "$F" export \
+    --store "$S" --table other --format avro --codec null --key-type bytes
+check export_other_csv 0 "" plain "$F" export --store "$S" --table other \
+    --format csv --out -
+check export_no_format 2 "^fstore export: missing --format" plain \
+    "$F" export "${X[@]}" --out -
+check export_bad_format 2 "^fstore export: --format is jsonl, csv or avro" \
+    plain "$F" export "${X[@]}" --format parquet --out -
+check export_avro_stdout 2 "^fstore export: --format avro writes a file" \
+    plain "$F" export "${X[@]}" --format avro --out -
+check export_codec_needs_avro 2 "^fstore export: --codec and --key-type need --format avro" \
+    plain "$F" export "${X[@]}" --format csv --codec null --out -
+check export_bad_codec 2 "^fstore export: --codec is deflate or null" plain \
+    "$F" export "${X[@]}" --format avro --codec zstd --out "$WORK/x.avro"
+check export_no_table 1 "^fstore export: no table \"nope\" in store .*: features other" \
+    plain "$F" export --store "$S" --table nope --format csv --out "$WORK/n.csv"
+check export_no_store 1 "^fstore export: cannot open store .*FSTORE_ERR_NO_STORE" \
+    plain "$F" export --store "$WORK/absent" --table t --format csv --out -
+# A failed export leaves neither FILE nor FILE.tmp behind.
+absent() {
+    for f; do [ ! -e "$f" ] || echo "$f exists"; done
+}
+check export_nothing_left 0 "" plain absent "$WORK/n.csv" "$WORK/n.csv.tmp" \
+    "$WORK/x.avro" "$WORK/x.avro.tmp"
+# A damaged row (one byte of its string changed in the data file) fails its
+# checksum: the export stops, names the key and writes nothing.
+cp -r "$S" "$WORK/damaged"
+off=$(grep -obUa 'coder' "$WORK/damaged/data.mdb" | head -n1 | cut -d: -f1)
+printf 'K' | dd of="$WORK/damaged/data.mdb" bs=1 seek="${off:-0}" \
+    conv=notrunc status=none
+check export_damaged 1 "^fstore export: .*key \"user-1\".*damaged.*FSTORE_ERR_CORRUPT" \
+    plain "$F" export --store "$WORK/damaged" --table features --format jsonl \
+    --out "$WORK/d.jsonl"
+check export_damaged_nothing_left 0 "" plain absent "$WORK/d.jsonl" \
+    "$WORK/d.jsonl.tmp"
+
+# ---- produce: usage and bad lines (no Kafka client starts) ----------------
+# both CMD...: stderr into stdout, so the golden file holds the messages.
+both() { "$@" 2>&1; }
+PSCHEMA=$WORK/p.avsc
+cat >"$PSCHEMA" <<'EOF'
+{"type": "record", "name": "P", "namespace": "cli.produce", "fields": [
+  {"name": "active", "type": "boolean"},
+  {"name": "visits", "type": "int"},
+  {"name": "total", "type": "long"},
+  {"name": "score", "type": "float"},
+  {"name": "ratio", "type": "double"},
+  {"name": "name", "type": "string"},
+  {"name": "blob", "type": "bytes"},
+  {"name": "tier", "type": {"type": "enum", "name": "Tier",
+                            "symbols": ["FREE", "PRO", "ENTERPRISE"]}},
+  {"name": "hash", "type": {"type": "fixed", "name": "Hash4", "size": 4}},
+  {"name": "embedding", "type": {"type": "array", "items": "float"}},
+  {"name": "ids", "type": {"type": "array", "items": "long"}},
+  {"name": "last_seen", "type": {"type": "long",
+                                 "logicalType": "timestamp-millis"}},
+  {"name": "birthday", "type": {"type": "int", "logicalType": "date"}},
+  {"name": "counts", "type": {"type": "array", "items": "int"},
+   "default": [7]},
+  {"name": "nickname", "type": ["null", "string"], "default": null},
+  {"name": "bonus", "type": ["null", "double"], "default": null},
+  {"name": "plan", "type": ["null", {"type": "enum", "name": "Plan",
+                                     "symbols": ["BASIC", "PLUS", "MAX"]}],
+   "default": null},
+  {"name": "history", "type": ["null", {"type": "array", "items": "float"}],
+   "default": null}
+]}
+EOF
+# A value with every field without a default; the cases below vary it.
+V='"active":true,"visits":3,"total":9007199254740993,"score":0.5,"ratio":0.1,"name":"Zo\u00eb \"q\"","blob":"\u0000\u00ffA","tier":"PRO","hash":"\u00de\u00ad\u00be\u00ef","embedding":[0.5,-1.25],"ids":[-9223372036854775808,1],"last_seen":1700000000123,"birthday":19000'
+{
+    echo '{"key": "a", "value": '
+    echo '[1, 2]'
+    echo '{"value": {}}'
+    echo '{"key": "", "value": null}'
+    echo '{"key": "a"}'
+    echo "{\"key\":\"a\",\"value\":{${V/\"visits\":3/\"visits\":\"x\"}}}"
+    echo "{\"key\":\"a\",\"value\":{${V/\"visits\":3/\"visits\":3000000000}}}"
+    echo "{\"key\":\"a\",\"value\":{${V/\"PRO\"/\"GOLD\"}}}"
+    echo "{\"key\":\"a\",\"value\":{${V/\\u00de\\u00ad\\u00be/}}}"
+    echo "{\"key\":\"a\",\"value\":{${V/\\u00ff/\\u0100}}}"
+    echo "{\"key\":\"a\",\"value\":{${V/-1.25/\"a\"}}}"
+    echo "{\"key\":\"a\",\"value\":{$V,\"nickname\":5}}"
+    echo "{\"key\":\"a\",\"value\":{$V,\"bogus\":1}}"
+    echo "{\"key\":\"a\",\"value\":{${V/\"active\":true,/}}}"
+    echo '{"key": "a", "value": 5}'
+    echo '{"key": "a", "value": null, "partition": 1}'
+    echo '{"key": 1, "value": null}'
+} >"$WORK/bad.jsonl"
+P=(--brokers 127.0.0.1:1 --topic prod --schema "$PSCHEMA")
+check help_produce 0 "" plain "$F" help produce
+CASE_STDIN=$WORK/bad.jsonl check produce_bad_lines 1 "" plain \
+    both "$F" produce "${P[@]}" --schema-id 9 --input -
+check produce_bad_file 1 "^fstore produce: .*/bad.jsonl:1: invalid JSON" \
+    plain "$F" produce "${P[@]}" --schema-id 9 --input "$WORK/bad.jsonl"
+check produce_no_schema_id 2 "^fstore produce: missing --schema-id" plain \
+    "$F" produce "${P[@]}" --input "$WORK/bad.jsonl"
+check produce_bad_schema_id 2 "^fstore produce: --schema-id wants a number" \
+    plain "$F" produce "${P[@]}" --schema-id -1 --input "$WORK/bad.jsonl"
+check produce_no_input 2 "^fstore produce: missing --input" plain \
+    "$F" produce "${P[@]}" --schema-id 9
+check produce_bad_x 2 "^fstore produce: -X bogus.prop=1: " plain \
+    "$F" produce "${P[@]}" --schema-id 9 --input - -X bogus.prop=1
+check produce_input_absent 1 "^fstore produce: cannot open --input" plain \
+    "$F" produce "${P[@]}" --schema-id 9 --input "$WORK/absent.jsonl"
+check produce_bad_schema 1 "^fstore produce: --schema .* must be an Avro record" \
+    plain "$F" produce --brokers b:1 --topic t --schema-id 9 --input - \
+    --schema <(echo '"long"')
+
+# ---- demo: usage and store errors (before any Kafka client starts) -------
+check help_demo 0 "" plain "$F" demo --help
+check demo_bad_entities 2 "^fstore demo: --entities wants 1 to" plain \
+    "$F" demo --entities 0
+check demo_topic_needs_brokers 2 "^fstore demo: --topic needs --brokers" \
+    plain "$F" demo --topic t
+check demo_store_not_empty 1 "^fstore demo: --store .* is not empty" plain \
+    "$F" demo --store "$S"
+
 if [ "$NO_KAFKA" = 1 ]; then
-    echo "skip tail_timeout, tail_kafka_prop_refused, tail_table_created, tail_sigterm, mock_*: FSTORE_CLI_NO_KAFKA=1"
-    skip=$((skip + 14))
+    echo "skip tail_timeout, tail_kafka_prop_refused, tail_table_created, tail_sigterm, mock_*, produce_mock*, demo: FSTORE_CLI_NO_KAFKA=1"
+    skip=$((skip + 19))
     echo "$pass passed, $fail failed, $skip skipped"
     [ "$fail" = 0 ]
     exit
@@ -223,14 +363,15 @@ else
 fi
 
 # ---- tail end to end: librdkafka's mock cluster on a loopback port ---------
-# mock_start N: a cluster whose topic "feat" has 3 partitions, keys k0..kN-1
-# with x = 10 * i, then k0 deleted; values are Confluent-framed with writer
-# schema id 7, found in --schemas DIR. Sets B to its bootstrap servers ("" if
-# it did not start). mock_stop ends it.
+# mock_start N [TOPIC]: a cluster whose topic "feat" (or TOPIC) has 3
+# partitions, keys k0..kN-1 with x = 10 * i, then k0 deleted; values are
+# Confluent-framed with writer schema id 7, found in --schemas DIR. Sets B to
+# its bootstrap servers ("" if it did not start). mock_stop ends it.
 mkfifo "$WORK/ctl"
 mock_start() {
     : >"$WORK/boot"
-    "$MOCKKAFKA" feat 3 "$1" <"$WORK/ctl" >"$WORK/boot" 2>"$WORK/mock.err" &
+    "$MOCKKAFKA" "${2:-feat}" 3 "$1" <"$WORK/ctl" >"$WORK/boot" \
+        2>"$WORK/mock.err" &
     mockpid=$!
     exec 3>"$WORK/ctl" # the cluster stays up until this closes
     for _ in $(seq 300); do
@@ -289,6 +430,78 @@ if [ -n "$B" ]; then
         --table feat k0 k1 k9 k10 k500
 fi
 mock_stop
+
+# ---- produce end to end: JSON lines → topic → fstore tail → fstore get -----
+# Topic "prod" starts with only the tombstone of k0 (mockkafka with 0
+# records). Line 5 is bad: reported, not sent, exit status 1; the rest are
+# delivered (p4 put, then deleted).
+mkdir "$WORK/pids"
+cp "$PSCHEMA" "$WORK/pids/9.avsc"
+{
+    echo "{\"key\":\"p1\",\"value\":{$V,\"history\":[1.5,\"NaN\",\"-Infinity\"]}}"
+    echo "{\"key\":\"p2\",\"value\":{${V/\"PRO\"/\"FREE\"}}}"
+    echo ''
+    echo "{\"key\":\"p3\",\"value\":{$V,\"counts\":[],\"nickname\":\"nick\",\"bonus\":1e300,\"plan\":\"BASIC\",\"history\":[]}}"
+    echo "{\"key\":\"p9\",\"value\":{${V/\"visits\":3/\"visits\":1.5}}}"
+    echo "{\"key\":\"p4\",\"value\":{$V}}"
+    echo '{"key":"p4","value":null}'
+} >"$WORK/good.jsonl"
+echo "{\"key\":\"p5\",\"value\":{$V,\"bonus\":-0.25}}" >"$WORK/p5.jsonl"
+mock_start 0 prod
+PT=(--brokers "$B" --topic prod --schema "$PSCHEMA" --schemas "$WORK/pids"
+    --store "$WORK/prod" --until-caught-up --timeout 60 -q)
+if [ -n "$B" ]; then
+    CASE_STDIN=$WORK/good.jsonl check produce_mock 1 "" plain both \
+        "$F" produce --brokers "$B" --topic prod --schema "$PSCHEMA" \
+        --schema-id 9 --input -
+    CASE_STDIN=$WORK/p5.jsonl check produce_mock_stdin 0 \
+        "^fstore produce: delivered 1 records to prod \(values 1, tombstones 0, bytes [0-9]+\); per partition: [0-2]: 1$" \
+        plain "$F" produce --brokers "$B" --topic prod --schema "$PSCHEMA" \
+        --schema-id 9 --input - -X kafka.linger.ms=1
+    check produce_mock_tail 0 "" plain "$F" tail "${PT[@]}"
+    check produce_mock_get 0 "" ts_filter "$F" get --store "$WORK/prod" \
+        --table prod p1 p2 p3 p4 p5 p9 k0
+fi
+mock_stop
+
+# ---- demo: the whole pipeline on the in-process mock cluster --------------
+# Exit 0, every figure of the summary on stdout, nothing from the demo on
+# stderr (--quiet), and its temporary store removed at exit.
+mkdir "$WORK/demo-tmp"
+TMPDIR=$WORK/demo-tmp "$F" demo --entities 2000 --records 6000 --seconds 1 \
+    --rate 2000 --quiet >"$WORK/demo.out" 2>"$WORK/demo.err"
+status=$?
+why=""
+if [ "$status" != 0 ]; then
+    why="exit status $status, expected 0"
+elif grep -Eq "$SANITIZER|^fstore demo:" "$WORK/demo.err"; then
+    why="messages on stderr"
+elif [ -n "$(ls -A "$WORK/demo-tmp")" ]; then
+    why="the temporary store was not removed"
+fi
+for pat in '^fstore demo results$' \
+    '^  entities bootstrapped +[1-9][0-9,]* \(of 2,000 entities' \
+    '^  bootstrap rate +[1-9][0-9,]* records/s \(' \
+    '^  lookup +p50 [0-9.]+ (ns|us|ms)  p99 [0-9.]+ (ns|us|ms) \(fstore_get \+ 15 columns' \
+    '^  batch throughput +[1-9][0-9,]* keys/s \(fstore_get_batch of 256 keys x 13 columns' \
+    '^  live updates +[1-9][0-9,]* records in ' \
+    '^  produce->visible +p50 [0-9.]+ (us|ms|s)  p99 [0-9.]+ (us|ms|s) \(' \
+    '^  freshness +p50 [0-9.]+ ms  p99 [0-9.]+ ms \(' \
+    '^feature vector of user-[0-9]+ \(popularity rank 1 ' \
+    '^  segment +(NEW|CASUAL|REGULAR|POWER|DORMANT)$' \
+    '^  embedding +\[ *-?[0-9]'; do
+    [ -n "$why" ] && break
+    grep -Eq -- "$pat" "$WORK/demo.out" || why="no line /$pat/ in the summary"
+done
+if [ -z "$why" ]; then
+    pass=$((pass + 1))
+    echo "ok   demo"
+else
+    fail=$((fail + 1))
+    echo "FAIL demo: $why"
+    sed 's/^/  stdout: /' "$WORK/demo.out" | head -40
+    sed 's/^/  stderr: /' "$WORK/demo.err" | head -20
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
