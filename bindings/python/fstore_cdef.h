@@ -230,6 +230,13 @@ fstore_err_t fstore_tail_wait_ready(fstore_store_t *store, int timeout_ms);
 fstore_err_t fstore_tail_stop(fstore_store_t *store);
 fstore_err_t fstore_tail_error(fstore_store_t *store, char *buf, size_t size);
 fstore_err_t fstore_stats_json(fstore_store_t *store, char **json);
+typedef struct fstore_cursor_s fstore_cursor_t;
+fstore_err_t fstore_cursor_open(fstore_reader_t *reader,
+                                const fstore_table_t *table,
+                                fstore_cursor_t **cursorp);
+fstore_err_t fstore_cursor_next(fstore_cursor_t *cursor, const void **key,
+                                size_t *key_len, const fstore_row_t **row);
+void fstore_cursor_close(fstore_cursor_t *cursor);
 fstore_err_t fstore_snapshot(fstore_store_t *store, const char *path,
                              char *errstr, size_t errstr_size);
 fstore_err_t fstore_restore(const char *path, const char *dir,
