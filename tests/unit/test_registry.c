@@ -1,0 +1,153 @@
+/* Writer schemas from a Schema Registry: fetched over HTTP, cached in the
+ * store (a restart needs no registry), unknown ids refused, and an
+ * unreachable registry leaves the record unconsumed so it can be retried.
+ * The registry here is a minimal HTTP server on 127.0.0.1 in a thread. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static int srv_fd = -1;
+static int port;
+static pthread_t srv_thread;
+static int requests;
+static char *dir;
+
+/* Answers GET /schemas/ids/1 with the simple schema, anything else 404. */
+static void *serve(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int c = accept(srv_fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char req[2048];
+        ssize_t n = read(c, req, sizeof req - 1);
+        req[n > 0 ? n : 0] = 0;
+        __atomic_add_fetch(&requests, 1, __ATOMIC_SEQ_CST);
+        char body[4200], resp[8400];
+        int status = 404;
+        if (strncmp(req, "GET /schemas/ids/1 ", 19) == 0) {
+            /* The schema as a JSON string inside the answer. */
+            char esc[4096];
+            size_t k = 0;
+            for (const char *p = TU_SIMPLE_SCHEMA; *p && k < sizeof esc - 2; p++) {
+                if (*p == '"' || *p == '\\')
+                    esc[k++] = '\\';
+                esc[k++] = *p;
+            }
+            esc[k] = 0;
+            snprintf(body, sizeof body, "{\"schema\":\"%s\"}", esc);
+            status = 200;
+        } else {
+            snprintf(body, sizeof body,
+                     "{\"error_code\":40403,\"message\":\"Schema not found\"}");
+        }
+        int len = snprintf(resp, sizeof resp,
+                           "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                           "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                           status, strlen(body), body);
+        if (write(c, resp, (size_t)len) != len)
+            fprintf(stderr, "short write\n");
+        close(c);
+    }
+}
+
+static void setup(void)
+{
+    dir = tu_tmpdir();
+    srv_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(srv_fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t al = sizeof a;
+    getsockname(srv_fd, (struct sockaddr *)&a, &al);
+    port = ntohs(a.sin_port);
+    cr_assert_eq(listen(srv_fd, 8), 0);
+    cr_assert_eq(pthread_create(&srv_thread, NULL, serve, NULL), 0);
+}
+
+static void teardown(void)
+{
+    shutdown(srv_fd, SHUT_RDWR);
+    close(srv_fd);
+    pthread_join(srv_thread, NULL);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+TestSuite(registry, .init = setup, .fini = teardown, .timeout = 60);
+
+static fstore_store_t *open_with(const char *url)
+{
+    fstore_conf_t *c = tu_conf("registry.url", url, "registry.timeout_ms", "2000", NULL);
+    fstore_store_t *s = tu_store_open(dir, c);
+    fstore_conf_destroy(c);
+    return s;
+}
+
+Test(registry, fetches_caches_and_refuses_unknown_ids)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    fstore_store_t *s = open_with(url);
+    const fstore_table_t *t = tu_table(s, "t", TU_SIMPLE_SCHEMA);
+    tu_buf_t v = tu_simple_value(5, 2); /* framed with schema id 1 */
+    char err[512] = "";
+    cr_assert_eq(tu_put_rc(s, t, "k", 1, v.data, v.len, 1, err, sizeof err),
+                 FSTORE_OK, "%s", err);
+    cr_assert_eq(__atomic_load_n(&requests, __ATOMIC_SEQ_CST), 1);
+    /* An id the registry does not know. */
+    v.data[4] = 9;
+    cr_assert_eq(tu_put_rc(s, t, "k2", 2, v.data, v.len, 2, err, sizeof err),
+                 FSTORE_ERR_DECODE_SCHEMA_ID);
+    cr_assert(strstr(err, "9"), "%s", err);
+    v.data[4] = 1;
+    fstore_store_close(s);
+
+    /* Restart with a registry that is gone: the schema comes from the
+     * store, no request is made. */
+    s = open_with("http://127.0.0.1:1/");
+    t = tu_table(s, "t", TU_SIMPLE_SCHEMA);
+    int before = __atomic_load_n(&requests, __ATOMIC_SEQ_CST);
+    cr_assert_eq(tu_put_rc(s, t, "k3", 2, v.data, v.len, 3, err, sizeof err),
+                 FSTORE_OK, "%s", err);
+    cr_assert_eq(__atomic_load_n(&requests, __ATOMIC_SEQ_CST), before);
+    fstore_reader_t *r;
+    fstore_reader_new(s, &r);
+    const fstore_row_t *row;
+    cr_assert_eq(tu_get(r, t, "k3", &row), FSTORE_OK);
+    tu_simple_assert(t, row, 5, 2);
+    fstore_reader_destroy(r);
+    fstore_store_close(s);
+    tu_buf_free(&v);
+}
+
+Test(registry, unreachable_registry_leaves_the_record_unconsumed)
+{
+    fstore_store_t *s = open_with("http://127.0.0.1:1/");
+    const fstore_table_t *t = tu_table(s, "t", TU_SIMPLE_SCHEMA);
+    tu_buf_t v = tu_simple_value(5, 2);
+    char err[512] = "";
+    fstore_batch_t *b = tu_begin(s);
+    cr_assert_eq(fstore_batch_put(b, t, "k", 1, v.data, v.len, 0, 7, 0, err, sizeof err),
+                 FSTORE_ERR_IO);
+    cr_assert(strstr(err, "unreachable"), "%s", err);
+    tu_commit(b);
+    fstore_reader_t *r;
+    fstore_reader_new(s, &r);
+    int64_t off;
+    /* Not consumed: a tailer retries it instead of skipping it. */
+    cr_assert_eq(fstore_reader_offset(r, t, 0, &off), FSTORE_NOT_FOUND);
+    fstore_reader_destroy(r);
+    fstore_store_close(s);
+    tu_buf_free(&v);
+}
