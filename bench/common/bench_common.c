@@ -1,0 +1,364 @@
+/*
+ * bench_common: see bench_common.h.
+ *
+ * Copyright 2026 The fstore authors. Licensed under the Apache License 2.0.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "bench_common.h"
+
+#include <lmdb.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const struct column SCALARS[NSCALARS] = {
+    {"clicks_5m", K_LONG},
+    {"clicks_1h", K_LONG},
+    {"clicks_1d", K_LONG},
+    {"views_5m", K_LONG},
+    {"views_1h", K_LONG},
+    {"views_1d", K_LONG},
+    {"purchases_7d", K_LONG},
+    {"sessions_7d", K_LONG},
+    {"spend_sum_5m", K_DOUBLE},
+    {"spend_sum_1h", K_DOUBLE},
+    {"spend_sum_1d", K_DOUBLE},
+    {"spend_mean_1h", K_DOUBLE},
+    {"spend_mean_1d", K_DOUBLE},
+    {"dwell_mean_1h", K_DOUBLE},
+    {"dwell_mean_1d", K_DOUBLE},
+    {"ctr_1h", K_DOUBLE},
+    {"ctr_1d", K_DOUBLE},
+    {"price_mean_30d", K_DOUBLE},
+    {"score_a", K_FLOAT},
+    {"score_b", K_FLOAT},
+    {"score_c", K_FLOAT},
+    {"score_d", K_FLOAT},
+    {"recency_days", K_FLOAT},
+    {"discount_ratio", K_FLOAT},
+    {"age_days", K_INT},
+    {"n_devices", K_INT},
+    {"country_id", K_INT},
+    {"last_hour", K_INT},
+    {"tier", K_INT},
+    {"is_premium", K_BOOL},
+    {"segment", K_ENUM},
+    {"credit_score", K_NDOUBLE},
+};
+
+static const char *const CATEGORIES[] = {
+    "electronics", "books",  "fashion", "home-garden", "sports", "toys",
+    "grocery",     "beauty", "auto",    "health",      "music",  "travel"};
+
+const char *const POINT_COLS[4] = {"clicks_1h", "spend_mean_1d", "score_a",
+                                   "age_days"};
+
+char *schema_json(void)
+{
+    static const char *const avro_type[] = {
+        [K_LONG] = "\"long\"",
+        [K_DOUBLE] = "\"double\"",
+        [K_FLOAT] = "\"float\"",
+        [K_INT] = "\"int\"",
+        [K_BOOL] = "\"boolean\"",
+        [K_ENUM] = ("{\"type\":\"enum\",\"name\":\"Segment\",\"symbols\":"
+                    "[\"NEW\",\"CASUAL\",\"REGULAR\",\"POWER\",\"CHURNED\"]}"),
+        [K_NDOUBLE] = "[\"null\",\"double\"]",
+    };
+    size_t cap = 8192, len = 0;
+    char *s = malloc(cap);
+    if (s == NULL)
+        return NULL;
+    len += (size_t)snprintf(s + len, cap - len,
+                            "{\"type\":\"record\",\"name\":\"UserFeatures\","
+                            "\"namespace\":\"bench\",\"fields\":[");
+    for (int i = 0; i < NSCALARS; i++)
+        len += (size_t)snprintf(s + len, cap - len,
+                                "{\"name\":\"%s\",\"type\":%s},",
+                                SCALARS[i].name, avro_type[SCALARS[i].kind]);
+    snprintf(s + len, cap - len,
+             "{\"name\":\"category\",\"type\":\"string\"},"
+             "{\"name\":\"embedding\",\"type\":{\"type\":\"array\","
+             "\"items\":\"float\"}}]}");
+    return s;
+}
+
+/* ---- small utilities ---------------------------------------------------- */
+
+static const char *g_prog = "bench";
+
+void bench_set_prog(const char *name)
+{
+    g_prog = name;
+}
+
+void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", g_prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+void mdb_check(int rc, const char *what)
+{
+    if (rc != MDB_SUCCESS)
+        die("%s: %s", what, mdb_strerror(rc));
+}
+
+void fs_check(fstore_err_t err, const char *what, const char *msg)
+{
+    if (err != FSTORE_OK)
+        die("%s: %s: %s", what, fstore_err_name(err),
+            msg && msg[0] ? msg : fstore_strerror(err));
+}
+
+void remove_flat_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    char p[8400];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+uint64_t dir_disk_bytes(const char *path)
+{
+    uint64_t total = 0;
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    struct dirent *e;
+    char p[8400];
+    struct stat st;
+    while ((e = readdir(d)) != NULL) {
+        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+        if (e->d_name[0] != '.' && stat(p, &st) == 0 && S_ISREG(st.st_mode))
+            total += (uint64_t)st.st_blocks * 512u;
+    }
+    closedir(d);
+    return total;
+}
+
+static volatile uint64_t g_clock_sink;
+
+double clock_overhead_ns(void)
+{
+    uint64_t best = UINT64_MAX;
+    for (int round = 0; round < 5; round++) {
+        uint64_t t0 = now_ns(), t = 0;
+        for (int i = 0; i < 200000; i++)
+            t += now_ns();
+        uint64_t el = now_ns() - t0;
+        g_clock_sink += t;
+        if (el < best)
+            best = el;
+    }
+    return (double)best / 200000.0;
+}
+
+/* ---- histogram ---------------------------------------------------------- */
+
+uint64_t h_upper(unsigned i)
+{
+    if (i < H_LINEAR)
+        return i;
+    unsigned msb = (i - H_LINEAR) / H_SUB + 6;
+    uint64_t sub = (i - H_LINEAR) % H_SUB;
+    uint64_t lo = ((uint64_t)H_SUB + sub) << (msb - H_SUB_BITS);
+    return lo + ((uint64_t)1 << (msb - H_SUB_BITS)) - 1;
+}
+
+uint64_t h_pct(const hist_t *h, double p)
+{
+    if (h->n == 0)
+        return 0;
+    uint64_t rank = (uint64_t)ceil(p * (double)h->n);
+    if (rank == 0)
+        rank = 1;
+    uint64_t seen = 0;
+    for (unsigned i = 0; i < H_BUCKETS; i++) {
+        seen += h->counts[i];
+        if (seen >= rank) {
+            uint64_t u = h_upper(i);
+            return u < h->max ? u : h->max;
+        }
+    }
+    return h->max;
+}
+
+double h_mean(const hist_t *h)
+{
+    return h->n ? (double)h->sum / (double)h->n : 0.0;
+}
+
+void h_merge(hist_t *dst, const hist_t *src)
+{
+    for (unsigned i = 0; i < H_BUCKETS; i++)
+        dst->counts[i] += src->counts[i];
+    dst->n += src->n;
+    dst->sum += src->sum;
+    if (src->max > dst->max)
+        dst->max = src->max;
+}
+
+/* ---- generating rows ---------------------------------------------------- */
+
+void encoder_init(encoder_t *e)
+{
+    char *json = schema_json();
+    if (json == NULL ||
+        avro_schema_from_json_length(json, strlen(json), &e->schema) != 0)
+        die("avro schema: %s", avro_strerror());
+    free(json);
+    e->iface = avro_generic_class_from_schema(e->schema);
+    if (e->iface == NULL || avro_generic_value_new(e->iface, &e->rec) != 0)
+        die("avro value: %s", avro_strerror());
+    for (int i = 0; i < NSCALARS + 2; i++)
+        if (avro_value_get_by_index(&e->rec, (size_t)i, &e->fields[i], NULL))
+            die("avro field %d: %s", i, avro_strerror());
+    e->arena_size = (size_t)BATCH_ROWS * 512u;
+    e->arena = malloc(e->arena_size);
+    e->starts = malloc(sizeof *e->starts * (BATCH_ROWS + 1));
+    if (e->arena == NULL || e->starts == NULL)
+        die("out of memory");
+    e->writer = avro_writer_memory(e->arena, (int64_t)e->arena_size);
+    if (e->writer == NULL)
+        die("avro writer: %s", avro_strerror());
+}
+
+void encoder_free(encoder_t *e)
+{
+    avro_writer_free(e->writer);
+    avro_value_decref(&e->rec);
+    avro_value_iface_decref(e->iface);
+    avro_schema_decref(e->schema);
+    free(e->arena);
+    free(e->starts);
+}
+
+/* Sets the record to entity @p id's features: deterministic per id. */
+static void fill_row(encoder_t *e, uint32_t id)
+{
+    uint64_t st = 0x5eed0000ULL + id;
+    double activity = unit(&st) * 50.0;
+    int rc = 0;
+    for (int i = 0; i < NSCALARS && rc == 0; i++) {
+        avro_value_t *f = &e->fields[i];
+        switch (SCALARS[i].kind) {
+        case K_LONG:
+            rc = avro_value_set_long(
+                f, (int64_t)(activity * (1 + i) * unit(&st) * 40.0));
+            break;
+        case K_DOUBLE:
+            rc = avro_value_set_double(f, activity * unit(&st) * 12.5);
+            break;
+        case K_FLOAT: rc = avro_value_set_float(f, (float)unit(&st)); break;
+        case K_INT:
+            rc = avro_value_set_int(f, (int32_t)(splitmix64(&st) % 4000));
+            break;
+        case K_BOOL: rc = avro_value_set_boolean(f, unit(&st) < 0.2); break;
+        case K_ENUM:
+            rc = avro_value_set_enum(f, (int)(splitmix64(&st) % 5));
+            break;
+        case K_NDOUBLE: {
+            avro_value_t br;
+            if (unit(&st) < 0.1) {
+                rc = avro_value_set_branch(f, 0, &br);
+                if (rc == 0)
+                    rc = avro_value_set_null(&br);
+            } else {
+                rc = avro_value_set_branch(f, 1, &br);
+                if (rc == 0)
+                    rc = avro_value_set_double(&br, 300.0 + unit(&st) * 550);
+            }
+            break;
+        }
+        }
+    }
+    const char *cat = CATEGORIES[splitmix64(&st) % 12];
+    if (rc == 0)
+        rc = avro_value_set_string(&e->fields[NSCALARS], cat);
+    avro_value_t *emb = &e->fields[NSCALARS + 1];
+    if (rc == 0)
+        rc = avro_value_reset(emb);
+    for (int i = 0; i < EMB_DIM && rc == 0; i++) {
+        avro_value_t item;
+        rc = avro_value_append(emb, &item, NULL);
+        if (rc == 0)
+            rc = avro_value_set_float(&item, (float)(unit(&st) * 2.0 - 1.0));
+    }
+    if (rc != 0)
+        die("avro set: %s", avro_strerror());
+}
+
+void encode_batch(encoder_t *e, const uint32_t *ids, size_t n)
+{
+    static uint8_t hdr[5] = {0, 0, 0, 0, 1}; /* magic 0, schema id 1 */
+    avro_writer_memory_set_dest(e->writer, e->arena, (int64_t)e->arena_size);
+    for (size_t i = 0; i < n; i++) {
+        e->starts[i] = (size_t)avro_writer_tell(e->writer);
+        fill_row(e, ids[i]);
+        if (avro_write(e->writer, hdr, sizeof hdr) != 0 ||
+            avro_value_write(e->writer, &e->rec) != 0)
+            die("avro encode: %s", avro_strerror());
+    }
+    e->starts[n] = (size_t)avro_writer_tell(e->writer);
+}
+
+char *make_keys(unsigned n)
+{
+    char *keys = malloc((size_t)n * KEY_STRIDE);
+    if (keys == NULL)
+        die("out of memory");
+    for (unsigned i = 0; i < n; i++)
+        snprintf(keys + (size_t)i * KEY_STRIDE, KEY_STRIDE, "user:%09u", i);
+    return keys;
+}
+
+uint32_t *make_perm(unsigned n)
+{
+    uint32_t *perm = malloc(sizeof *perm * (n ? n : 1));
+    if (perm == NULL)
+        die("out of memory");
+    for (unsigned i = 0; i < n; i++)
+        perm[i] = i;
+    uint64_t st = 42;
+    for (unsigned i = n - 1; n > 0 && i > 0; i--) {
+        unsigned j = (unsigned)(splitmix64(&st) % (i + 1));
+        uint32_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    return perm;
+}
+
+uint32_t *make_seq(unsigned n)
+{
+    uint32_t *seq = malloc(sizeof *seq * SEQ_LEN);
+    if (seq == NULL)
+        die("out of memory");
+    uint64_t st = 7;
+    for (size_t i = 0; i < SEQ_LEN; i++)
+        seq[i] = (uint32_t)(splitmix64(&st) % n);
+    return seq;
+}
