@@ -5,8 +5,10 @@
 # bench/results/<date>-<host>.json (every figure), .md (the tables) and
 # -point.png / -batch.png (latency distributions, gnuplot).
 #
-# Usage: bench/run.sh [--quick] [--rows N] [--seconds S] [--no-build]
+# Usage: bench/run.sh [--quick] [--rows N] [--seconds S] [--no-build] [--check]
 #   --quick      50,000 rows and 0.5 s per case (a smoke run)
+#   --check      then fail unless every measurement produced a number
+#                (bench/check_results.py; never a speed judgement)
 #   --rows N     rows to load (default 1,000,000)
 #   --seconds S  measuring time per case (default 2)
 #   --no-build   use the existing build/release
@@ -18,13 +20,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROWS=1000000
 SECS=2
 BUILD=1
+CHECK=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) ROWS=50000; SECS=0.5 ;;
     --rows) ROWS="$2"; shift ;;
     --seconds) SECS="$2"; shift ;;
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --check) CHECK=1 ;;
+    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -140,3 +144,6 @@ plot "$STEM-batch.png" "batch lookups 256 keys x 32 columns, $ROWS rows ($HOST, 
 } > "$STEM.md"
 
 echo "run: wrote $STEM.json, $STEM.md, $STEM-point.png, $STEM-batch.png" >&2
+if [ "$CHECK" = 1 ]; then
+    python3 "$ROOT/bench/check_results.py" "$STEM.json"
+fi

@@ -269,6 +269,29 @@ case " ${STAGES[*]} " in
 *" release "*) run_kafka_stage ;;
 esac
 
+# The bench stage: a quick run of the benchmark harness (bench/run.sh
+# --quick) on the release build, checked only for producing every figure —
+# never for speed (that is bench/'s job, on a quiet machine).
+run_bench_stage() {
+    case " ${REPORT[*]} " in
+    *"release: BUILD FAILED"*)
+        FAILED=$((FAILED + 1))
+        REPORT+=("bench: not run: the release build failed")
+        return ;;
+    esac
+    say "[bench] bench/run.sh --quick --no-build --check"
+    if timeout 900 "$ROOT/bench/run.sh" --quick --no-build --check; then
+        PASSED=$((PASSED + 1))
+        REPORT+=("bench: 1 passed, 0 failed, 0 skipped (every figure produced)")
+    else
+        FAILED=$((FAILED + 1))
+        REPORT+=("bench: FAILED: bench/run.sh --quick --check")
+    fi
+}
+case " ${STAGES[*]} " in
+*" release "*) run_bench_stage ;;
+esac
+
 say "summary"
 printf '%s\n' "${REPORT[@]}"
 if [ "$SKIPPED" -gt 0 ]; then
