@@ -76,6 +76,11 @@ static const struct {
     SYM(fstore_reader_offsets),
     SYM(fstore_reader_row_count),
     SYM(fstore_get_batch_arrow),
+    SYM(fstore_cursor_open),
+    SYM(fstore_cursor_next),
+    SYM(fstore_cursor_close),
+    SYM(fstore_snapshot),
+    SYM(fstore_restore),
     SYM(fstore_tail_add),
     SYM(fstore_tail_start),
     SYM(fstore_tail_wait_ready),
@@ -112,6 +117,22 @@ Test(symbols, every_api_function_is_referenced)
             cr_assert_neq(symbols[i].addr, symbols[j].addr, "%s and %s",
                           symbols[i].name, symbols[j].name);
     }
+}
+
+/* The list above must name every function the header exports: count the
+ * FSTORE_API declarations in the header itself, so the list cannot drift. */
+Test(symbols, list_matches_the_header)
+{
+    FILE *f = fopen(FSTORE_SOURCE_DIR "/libfstore/include/fstore/fstore.h", "r");
+    cr_assert_not_null(f, "cannot read the public header");
+    char line[512];
+    size_t n = 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "FSTORE_API ", 11) == 0)
+            n++;
+    fclose(f);
+    cr_assert_eq(n, NSYMBOLS, "the header exports %zu functions, the list has %zu",
+                 n, (size_t)NSYMBOLS);
 }
 
 /* The shared library sits at <build>/libfstore/libfstore.so; this test at
