@@ -93,17 +93,6 @@ typedef struct produce_ctx {
     produce_stats st;
 } produce_ctx;
 
-static int parse_schema_id(const char *s, int32_t *id)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 0 || v > INT32_MAX)
-        return -1;
-    *id = (int32_t)v;
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, produce_args *a)
 {
     static const struct option opts[] = {
@@ -145,7 +134,7 @@ static int parse_args(int argc, char **argv, produce_args *a)
     if (!id)
         return tool_usage(CMD, "missing --schema-id ID (the registry id of "
                                "--schema, written in every record)");
-    if (parse_schema_id(id, &a->schema_id))
+    if (tool_parse_id(id, &a->schema_id))
         return tool_usage(CMD,
                           "--schema-id wants a number 0 to 2147483647, "
                           "not '%s'",

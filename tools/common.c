@@ -194,3 +194,14 @@ const fstore_table_t *tool_open_table(const char *cmd, fstore_store_t *store,
     }
     return NULL;
 }
+
+int tool_parse_id(const char *s, int32_t *id)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > INT32_MAX)
+        return -1;
+    *id = (int32_t)v;
+    return 0;
+}

@@ -63,6 +63,9 @@ int tool_fail(const char *cmd, fstore_err_t err, const char *detail,
  * argv[optind - 1] (@p opt is what getopt returned: '?' or ':').
  * @return ::TOOL_USAGE.
  */
+/** Parses a schema id (0..INT32_MAX); 0 on success, -1 otherwise. */
+int tool_parse_id(const char *s, int32_t *id);
+
 int tool_bad_option(const char *cmd, int opt, int opt_char, char **argv);
 
 /** Reads the whole file @p path (NUL-terminated, malloc'd) or NULL + errno. */

@@ -107,17 +107,6 @@ static int tail_parse_format(const char *s, fstore_format_t *f)
     return 0;
 }
 
-static int tail_parse_id(const char *s, int32_t *id)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 0 || v > INT32_MAX)
-        return -1;
-    *id = (int32_t)v;
-    return 0;
-}
-
 int tail_args_parse(int argc, char **argv, tail_args *a)
 {
     static const struct option opts[] = {
@@ -164,7 +153,7 @@ int tail_args_parse(int argc, char **argv, tail_args *a)
                     CMD, "--format is confluent or avro, not '%s'", optarg);
             break;
         case 'i':
-            if (tail_parse_id(optarg, &a->writer_id))
+            if (tool_parse_id(optarg, &a->writer_id))
                 return tool_usage(CMD,
                                   "--writer-schema-id wants a schema id "
                                   "(0 or more), not '%s'",
