@@ -879,8 +879,10 @@ static void fs_housekeeping(fs_tailer *T)
     }
 }
 
-/* The watcher thread asks the broker for partition counts every 2 s, so
- * a slow metadata answer never holds up applying records. */
+/* The watcher thread asks the broker for partition counts every 0.5 s, so
+ * a slow metadata answer never holds up applying records, partitions added
+ * to a topic are noticed soon, and an unreachable broker shows in the
+ * statistics within about a second (connected false, staleness growing). */
 static void *fs_watch_main(void *arg)
 {
     fs_tailer *T = arg;
@@ -888,13 +890,15 @@ static void *fs_watch_main(void *arg)
     while (!T->stop) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 2;
+        ts.tv_nsec += 500000000L;
+        if (ts.tv_nsec >= 1000000000L)
+            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         pthread_cond_timedwait(&T->cond, &T->mu, &ts);
         if (T->stop || !T->assigned)
             continue;
         pthread_mutex_unlock(&T->mu);
         for (size_t i = 0; i < T->ntopics; i++) {
-            int32_t n = fs_partition_count(T, &T->topics[i], 2000);
+            int32_t n = fs_partition_count(T, &T->topics[i], 1000);
             if (n > 0)
                 __atomic_store_n(&T->topics[i].seen_parts, n, __ATOMIC_RELEASE);
         }
