@@ -433,6 +433,12 @@ class Store:
         array columns numpy arrays, date/time/timestamp columns datetime
         objects. Raises NoTableError, InvalidKeyError (empty key)."""
         t = self._resolve(table)
+        return self._with_row(t, key, lambda row, s, k: _row_to_dict(t, row, s, k))
+
+    def _with_row(self, t, key, fn):
+        """Looks up @p key in table @p t on this thread's reader and returns
+        fn(row, scratch, key_bytes) while the row view is valid, or None when
+        the key has no row. The reader is reset afterwards."""
         k = key_bytes(key)
         self._enter()
         try:
@@ -444,7 +450,7 @@ class Store:
                     return None
                 if rc != _OK:
                     h.fail(rc)
-                return _row_to_dict(t, s.rowp[0], s, k)
+                return fn(s.rowp[0], s, k)
             finally:
                 lib.fstore_reader_reset(h.ptr)
         finally:
@@ -457,22 +463,7 @@ class Store:
         is not an array."""
         t = self._resolve(table)
         col = t.column_index(column)
-        k = key_bytes(key)
-        self._enter()
-        try:
-            h = self._thread_reader()
-            try:
-                s = h.scratch
-                rc = lib.fstore_get(h.ptr, t._ptr, k, len(k), s.rowp)
-                if rc == _NOT_FOUND:
-                    return None
-                if rc != _OK:
-                    h.fail(rc)
-                return _array_float(t, s.rowp[0], col, s)
-            finally:
-                lib.fstore_reader_reset(h.ptr)
-        finally:
-            self._leave()
+        return self._with_row(t, key, lambda row, s, k: _array_float(t, row, col, s))
 
     def get_batch(self, table, keys, columns=None, out=None, found=None):
         """Looks up @p keys and returns (matrix, found): a float32 matrix with
