@@ -423,7 +423,13 @@ format_storage() {
     # base64url (22 chars); making one here saves a JVM start
     # (StorageTool random-uuid).
     local run=$1 id
-    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    # An id starting with '-' reads as an option to the storage tool's
+    # argument parser (1 start in 64 failed); Kafka's own generator redraws
+    # such ids too.
+    id=-
+    while [ "${id#-}" != "$id" ]; do
+        id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    done
     java_cmd "$run" "$LIBS"
     # --standalone: this node is the sole voter of a dynamic quorum
     # (controller.quorum.bootstrap.servers, KIP-853).
