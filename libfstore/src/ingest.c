@@ -22,6 +22,8 @@ typedef struct fs_tpart {
     int64_t start;        /* offset the assignment started at (or logical) */
     int64_t end_at_start; /* end offset captured at start; -1 unknown */
     int64_t position;     /* next offset the consumer will deliver */
+    int64_t delivered;    /* offset after the last record delivered, -1 */
+    int from_low;         /* fetching from a queried low watermark */
     int64_t end;          /* latest known end offset */
     int64_t last_ts;      /* timestamp of the last applied record */
     int64_t applied;      /* offset stored in the view, -1 none */
@@ -342,6 +344,7 @@ static int fs_parts_grow(fs_ttopic *tt, int32_t n)
         memset(&np[i], 0, sizeof np[i]);
         np[i].end_at_start = -1;
         np[i].position = -1;
+        np[i].delivered = -1;
         np[i].end = -1;
         np[i].last_ts = -1;
         np[i].applied = -1;
@@ -399,10 +402,18 @@ static fstore_err_t fs_assign_new(fs_tailer *T, fs_ttopic *tt, int32_t n,
          * "caught up": the fetch reports it out of range. */
         tp->ready = !capture || (start < 0 && hi <= lo) || start == hi;
         pthread_mutex_unlock(&T->mu);
-        rd_kafka_topic_partition_list_add(l, tt->topic, p)->offset = start;
+        /* From the beginning: from the low watermark just queried, when
+         * there is one. A logical offset would make librdkafka look it up
+         * again per partition, retried after 500 ms for partitions whose
+         * leader connection is not up yet, which is most of a bootstrap's
+         * time on a small topic. Should the log start move in between,
+         * fs_out_of_range() falls back to the logical offset. */
+        tp->from_low = start < 0 && capture && hi > lo;
+        rd_kafka_topic_partition_list_add(l, tt->topic, p)->offset =
+            tp->from_low ? lo : start;
         TLOG(T, 6, "%s [%d]: assigned from %s%lld (end %lld)", tt->topic, p,
              start < 0 ? "beginning " : "offset ",
-             (long long)(start < 0 ? 0 : start), (long long)hi);
+             (long long)(start < 0 ? lo : start), (long long)hi);
     }
     fstore_reader_destroy(r);
     rd_kafka_error_t *e = l->cnt ? rd_kafka_incremental_assign(T->rk, l) : NULL;
@@ -598,11 +609,16 @@ static fstore_err_t fs_commit(fs_tailer *T)
     char err[512];
     fstore_batch_t *b = T->batch;
     T->batch = NULL;
+    size_t nops = fstore_batch_size(b);
+    int64_t t0 = fs_now_us();
     fstore_err_t e = fstore_batch_commit(b, err, sizeof err);
     if (e) {
         fs_fail(T, e, "applying a batch failed: %s", err);
         return e;
     }
+    TLOG(T, 7, "applied %zu records in %.3f ms (batch open %.3f ms)", nops,
+         (double)(fs_now_us() - t0) / 1e3,
+         (double)(t0 - T->batch_started_us) / 1e3);
     /* Visible now: account freshness and counters. */
     int64_t vis = fs_wall_ms();
     pthread_mutex_lock(&T->mu);
@@ -744,8 +760,10 @@ static int fs_record(fs_tailer *T, const rd_kafka_message_t *m)
     c->bytes += m->len + m->key_len;
     pthread_mutex_lock(&T->mu);
     fs_tpart *tp = fs_part(tt, m->partition);
-    if (tp)
+    if (tp) {
         tp->last_ts = ts;
+        tp->delivered = m->offset + 1;
+    }
     pthread_mutex_unlock(&T->mu);
     if (ts > 0) {
         if (T->npend == T->cap_pend) {
@@ -766,6 +784,25 @@ static int fs_record(fs_tailer *T, const rd_kafka_message_t *m)
 /* Offset out of range: the topic was truncated or recreated. */
 static void fs_out_of_range(fs_tailer *T, fs_ttopic *tt, int32_t p)
 {
+    fs_tpart *tp = fs_part(tt, p);
+    if (tp && tp->from_low && tp->delivered < 0) {
+        /* The log start moved after the low watermark was queried, before
+         * anything of this partition was read: read from the new start. */
+        tp->from_low = 0;
+        TLOG(T, 6, "%s [%d]: the log start moved; reading from the "
+             "beginning", tt->topic, p);
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, tt->topic, p)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_error_t *se = rd_kafka_seek_partitions(T->rk, l, 5000);
+        rd_kafka_topic_partition_list_destroy(l);
+        if (se) {
+            fs_fail(T, FSTORE_ERR_KAFKA, "seeking %s [%d] to its beginning: %s",
+                    tt->topic, p, rd_kafka_error_string(se));
+            rd_kafka_error_destroy(se);
+        }
+        return;
+    }
     if (!T->rebuild) {
         fs_fail(T, FSTORE_ERR_KAFKA,
                 "%s [%d]: the stored offset no longer exists in the topic "
@@ -802,6 +839,7 @@ static void fs_out_of_range(fs_tailer *T, fs_ttopic *tt, int32_t p)
     for (int32_t i = 0; i < tt->nparts; i++) {
         tt->parts[i].assigned = 0;
         tt->parts[i].position = -1;
+        tt->parts[i].delivered = -1;
     }
     tt->rebuilds++;
     pthread_mutex_unlock(&T->mu);
@@ -914,6 +952,9 @@ static void *fs_watch_main(void *arg)
  * before the view is ready, and bigger transactions write each page once. */
 #define FS_BOOT_MAX_RECORDS 200000
 #define FS_BOOT_MAX_US 2000000
+/* Before readiness, positions are asked for at most this often (and the
+ * poll waits no longer) while the queue runs dry. */
+#define FS_POS_EVERY_US 10000
 
 /* Is every assigned partition's position at the end captured at start? */
 static int fs_positions_at_end(fs_tailer *T)
@@ -929,12 +970,32 @@ static int fs_positions_at_end(fs_tailer *T)
     return 1;
 }
 
-/* How long the open batch may stay open, in microseconds. */
+/* Has every partition still bootstrapping been delivered records up to its
+ * end? Then asking the consumer for positions (a list built and searched
+ * per call, the bulk of a bootstrap's overhead when asked every round) can
+ * wait for the commit. Call with mu held. */
+static int fs_delivered_to_end(fs_tailer *T)
+{
+    for (size_t i = 0; i < T->ntopics; i++) {
+        fs_ttopic *tt = &T->topics[i];
+        for (int32_t p = 0; p < tt->nparts; p++) {
+            fs_tpart *tp = &tt->parts[p];
+            if (tp->assigned && !tp->ready && tp->delivered < tp->end_at_start)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* How long the open batch may stay open, in microseconds. A bulk load
+ * stays open until caught up (or full), whatever its age: its poll waits
+ * are bounded by FS_POS_EVERY_US instead, and must never drop to zero (a
+ * poll loop that spins steals the core the consumer's fetches need). */
 static int64_t fs_batch_window_us(const fs_tailer *T)
 {
     if (T->ready)
         return (int64_t)T->max_ms * 1000;
-    return T->bulk ? 200000 : FS_BOOT_MAX_US;
+    return T->bulk ? INT64_MAX / 2 : FS_BOOT_MAX_US;
 }
 
 /* Should the open batch (or the positions alone) commit now? drained: the
@@ -955,13 +1016,21 @@ static int fs_commit_due(fs_tailer *T, int drained)
         return 0; /* positions alone are committed by housekeeping */
     }
     /* Before readiness: commit as soon as every partition is at its end.
-     * Positions matter once the queue is drained, and every 200 ms. */
-    if (!drained && now - T->last_pos_us < 200000)
+     * Records delivered up to the end say so at no cost; otherwise
+     * positions (which also move past transaction markers and compacted
+     * gaps) are asked for when the queue is drained, at most every
+     * FS_POS_EVERY_US, and every 200 ms in any case. */
+    pthread_mutex_lock(&T->mu);
+    int done = fs_delivered_to_end(T);
+    pthread_mutex_unlock(&T->mu);
+    if (done)
+        return 1;
+    if (now - T->last_pos_us < (drained ? FS_POS_EVERY_US : 200000))
         return 0;
     T->last_pos_us = now;
     fs_positions(T);
     pthread_mutex_lock(&T->mu);
-    int done = fs_positions_at_end(T);
+    done = fs_positions_at_end(T);
     pthread_mutex_unlock(&T->mu);
     return done;
 }
@@ -1058,8 +1127,11 @@ static void *fs_tail_main(void *arg)
         int wait_ms = 100;
         if (T->batch) {
             int64_t left = fs_batch_window_us(T) - (fs_now_us() - T->batch_started_us);
-            wait_ms = left <= 0 ? 0 : (int)((left + 999) / 1000);
+            if (left < 100000)
+                wait_ms = left <= 0 ? 0 : (int)((left + 999) / 1000);
         }
+        if (!T->ready && wait_ms > FS_POS_EVERY_US / 1000)
+            wait_ms = FS_POS_EVERY_US / 1000;
         size_t room = FS_POLL_MAX;
         if (T->ready && T->max_records - fstore_batch_size(T->batch) < room)
             room = T->max_records - fstore_batch_size(T->batch);
@@ -1067,7 +1139,7 @@ static void *fs_tail_main(void *arg)
         int drained = (size_t)n < room;
         /* Partitions rewound this round: their later records are dropped
          * here and fetched again after the seek. */
-        int nrewound = 0, retry = 0;
+        int nrewound = 0, retry = 0, delivered = 0;
         for (ssize_t i = 0; i < n; i++) {
             rd_kafka_message_t *m = msgs[i];
             int skip = 0;
@@ -1081,9 +1153,7 @@ static void *fs_tail_main(void *arg)
             if (m->err) {
                 fs_message_error(T, m);
             } else {
-                pthread_mutex_lock(&T->mu);
-                T->connected = 1;
-                pthread_mutex_unlock(&T->mu);
+                delivered = 1;
                 if (fs_record(T, m)) {
                     /* Rewind to the record; what came before it applies. */
                     retry = 1;
@@ -1105,6 +1175,11 @@ static void *fs_tail_main(void *arg)
                 }
             }
             rd_kafka_message_destroy(m);
+        }
+        if (delivered) {
+            pthread_mutex_lock(&T->mu);
+            T->connected = 1;
+            pthread_mutex_unlock(&T->mu);
         }
         if ((retry && T->batch) || fs_commit_due(T, drained))
             fs_commit(T);
@@ -1195,6 +1270,7 @@ fstore_err_t fstore_tail_start(fstore_store_t *s, char *errstr,
                           "cannot start the tailer thread");
         goto undo;
     }
+    pthread_setname_np(T->thread, "fstore:tail");
     if (pthread_create(&T->watcher, NULL, fs_watch_main, T) != 0) {
         pthread_mutex_lock(&T->mu);
         __atomic_store_n(&T->stop, 1, __ATOMIC_RELEASE);
@@ -1205,6 +1281,7 @@ fstore_err_t fstore_tail_start(fstore_store_t *s, char *errstr,
                           "cannot start the tailer's watcher thread");
         goto undo;
     }
+    pthread_setname_np(T->watcher, "fstore:watch");
     T->started = 1;
     goto out;
 undo:
