@@ -243,9 +243,18 @@ typedef struct fs_opv {
     MDB_val k;
     const uint8_t *val;
     size_t vlen;
-    size_t seq;
-    uint64_t pfx; /* first 8 key bytes, big-endian: most comparisons end here */
 } fs_opv;
+
+/* What a bulk load sorts: the first 16 key bytes as two big-endian words
+ * (entity ids are rarely longer, so most comparisons end there without
+ * touching the queued keys), and the queue position. Small and flat, so
+ * the sort moves 32-byte elements instead of chasing pointers. */
+typedef struct fs_sortkey {
+    uint64_t k0, k1;
+    uint32_t table, klen;
+    uint32_t seq; /* index into the queued operations */
+    uint32_t pad;
+} fs_sortkey;
 
 static const uint8_t *fs_op_next(const fstore_store_t *s, const uint8_t *p,
                                  fs_opv *o)
@@ -287,34 +296,60 @@ static int fs_apply_one(MDB_txn *txn, const fs_opv *o)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* LMDB's default key order (bytes, then length); ties keep queue order. */
-static int fs_opv_cmp(const void *a, const void *b)
+/* LMDB's default key order (bytes, then length); ties keep queue order.
+ * The operations themselves are looked at only for keys longer than 16
+ * bytes that agree on their first 16. */
+static int fs_sortkey_cmp(const void *a, const void *b, void *arg)
 {
-    const fs_opv *x = a, *y = b;
-    if (x->t != y->t)
-        return x->t->index < y->t->index ? -1 : 1;
-    if (x->pfx != y->pfx)
-        return x->pfx < y->pfx ? -1 : 1;
-    size_t n = x->k.mv_size < y->k.mv_size ? x->k.mv_size : y->k.mv_size;
-    if (n > 8) {
-        int c = memcmp((const uint8_t *)x->k.mv_data + 8,
-                       (const uint8_t *)y->k.mv_data + 8, n - 8);
+    const fs_sortkey *x = a, *y = b;
+    if (x->table != y->table)
+        return x->table < y->table ? -1 : 1;
+    if (x->k0 != y->k0)
+        return x->k0 < y->k0 ? -1 : 1;
+    if (x->k1 != y->k1)
+        return x->k1 < y->k1 ? -1 : 1;
+    uint32_t n = x->klen < y->klen ? x->klen : y->klen;
+    if (n > 16) {
+        const fs_opv *ops = arg;
+        int c = memcmp((const uint8_t *)ops[x->seq].k.mv_data + 16,
+                       (const uint8_t *)ops[y->seq].k.mv_data + 16, n - 16);
         if (c)
             return c;
     }
-    if (x->k.mv_size != y->k.mv_size)
-        return x->k.mv_size < y->k.mv_size ? -1 : 1;
+    if (x->klen != y->klen)
+        return x->klen < y->klen ? -1 : 1;
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static uint64_t fs_key_prefix(const MDB_val *k)
+/* Same table and key? */
+static int fs_sortkey_same(const fs_sortkey *x, const fs_sortkey *y,
+                           const fs_opv *ops)
 {
-    uint8_t b[8] = {0};
-    memcpy(b, k->mv_data, k->mv_size < 8 ? k->mv_size : 8);
+    return x->table == y->table && x->k0 == y->k0 && x->k1 == y->k1 &&
+           x->klen == y->klen &&
+           (x->klen <= 16 ||
+            !memcmp((const uint8_t *)ops[x->seq].k.mv_data + 16,
+                    (const uint8_t *)ops[y->seq].k.mv_data + 16, x->klen - 16));
+}
+
+static uint64_t fs_load_be64(const uint8_t *p, size_t n)
+{
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | b[i];
+    for (size_t i = 0; i < 8; i++)
+        v = (v << 8) | (i < n ? p[i] : 0);
     return v;
+}
+
+static void fs_sortkey_make(fs_sortkey *sk, const fs_opv *o, uint32_t seq)
+{
+    const uint8_t *k = o->k.mv_data;
+    size_t n = o->k.mv_size;
+    sk->k0 = fs_load_be64(k, n);
+    sk->k1 = n > 8 ? fs_load_be64(k + 8, n - 8) : 0;
+    sk->table = (uint32_t)o->t->index;
+    sk->klen = (uint32_t)n;
+    sk->seq = seq;
+    sk->pad = 0;
 }
 
 /* Loads the operations of tables that are empty in txn by sorting them and
@@ -329,7 +364,8 @@ static int fs_apply_ops(fstore_batch_t *b, MDB_txn *txn)
     const uint8_t *p = b->ops.data, *end = p + b->ops.len;
     size_t nt = s->ntables;
     uint8_t *empty = calloc(nt ? nt : 1, 1);
-    fs_opv *sorted = NULL;
+    fs_opv *ops = NULL;
+    fs_sortkey *keys = NULL;
     size_t nsorted = 0;
     int rc = 0;
     if (!empty)
@@ -339,33 +375,40 @@ static int fs_apply_ops(fstore_batch_t *b, MDB_txn *txn)
         /* Only tables this batch touches are looked at below. */
         empty[i] = mdb_stat(txn, s->tables[i]->dbi, &st) == 0 && st.ms_entries == 0;
     }
-    if (b->count > 1)
-        sorted = malloc(b->count * sizeof *sorted);
-    for (size_t seq = 0; p < end && !rc; seq++) {
+    if (b->count > 1 && b->count <= UINT32_MAX) {
+        ops = malloc(b->count * sizeof *ops);
+        keys = malloc(b->count * sizeof *keys);
+        if (!ops || !keys) {
+            free(ops);
+            free(keys);
+            ops = NULL;
+            keys = NULL;
+        }
+    }
+    while (p < end && !rc) {
         fs_opv o;
         p = fs_op_next(s, p, &o);
-        o.seq = seq;
-        if (sorted && empty[o.t->index]) {
-            o.pfx = fs_key_prefix(&o.k);
-            sorted[nsorted++] = o;
-        }
-        else
+        if (ops && empty[o.t->index]) {
+            ops[nsorted] = o;
+            fs_sortkey_make(&keys[nsorted], &o, (uint32_t)nsorted);
+            nsorted++;
+        } else {
             rc = fs_apply_one(txn, &o);
+        }
     }
     if (nsorted)
-        qsort(sorted, nsorted, sizeof *sorted, fs_opv_cmp);
+        qsort_r(keys, nsorted, sizeof *keys, fs_sortkey_cmp, ops);
     for (size_t i = 0; i < nsorted && !rc; i++) {
-        const fs_opv *o = &sorted[i];
-        if (i + 1 < nsorted && o->t == sorted[i + 1].t &&
-            o->k.mv_size == sorted[i + 1].k.mv_size &&
-            !memcmp(o->k.mv_data, sorted[i + 1].k.mv_data, o->k.mv_size))
+        const fs_opv *o = &ops[keys[i].seq];
+        if (i + 1 < nsorted && fs_sortkey_same(&keys[i], &keys[i + 1], ops))
             continue; /* a later operation on the same key wins */
         if (o->kind != OP_PUT)
             continue; /* deleting from an empty table */
         MDB_val k = o->k, v = {o->vlen, (void *)(uintptr_t)o->val};
         rc = mdb_put(txn, o->t->dbi, &k, &v, MDB_APPEND);
     }
-    free(sorted);
+    free(keys);
+    free(ops);
     free(empty);
     return rc;
 }

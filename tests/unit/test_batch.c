@@ -28,11 +28,17 @@ static void teardown(void)
 
 TestSuite(batch, .init = setup, .fini = teardown, .timeout = 120);
 
-/* Key i: short, long (digest-stored) or sharing prefixes, to exercise the
- * sort order against LMDB's. */
+/* Key i: short, long (digest-stored), or sharing prefixes (also beyond
+ * the 16 bytes the bulk sort compares first), to exercise the sort order
+ * against LMDB's. */
 static size_t key_of(int i, char *buf, size_t cap)
 {
-    switch (i % 3) {
+    switch (i % 4) {
+    case 3: /* "sixteen-byte-key" itself, and longer keys it prefixes:
+             * "...key3" < "...key35" < "...key4" */
+        if (i == 3)
+            return (size_t)snprintf(buf, cap, "sixteen-byte-key");
+        return (size_t)snprintf(buf, cap, "sixteen-byte-key%d", i / 4);
     case 0:
         return (size_t)snprintf(buf, cap, "k%d", i);
     case 1:
