@@ -290,6 +290,9 @@ static rd_kafka_t *fs_rk_new(fs_tailer *T, rd_kafka_type_t type, char *errstr,
         rd_kafka_conf_set(rc, "linger.ms", "5", NULL, 0);
     }
     rd_kafka_conf_set(rc, "client.id", "fstore", NULL, 0);
+    /* Requests leave at once: freshness is the point (Kafka's own Java
+     * clients set TCP_NODELAY too). */
+    rd_kafka_conf_set(rc, "socket.nagle.disable", "true", NULL, 0);
     struct fs_pass pass = {rc, errstr, errstr_size, FSTORE_OK};
     fs_conf_each(conf, "kafka.", fs_pass_one, &pass);
     if (pass.err) {
