@@ -1,34 +1,52 @@
 #!/usr/bin/env bash
-# Builds Release and runs the lookup benchmarks side by side on one machine:
+# Builds Release and runs the benchmarks side by side on one machine:
 # bench_baselines (fstore vs raw LMDB, RocksDB and Redis; it starts and stops
-# its own redis-server on a free loopback port) and bench_get_bench. Writes
-# bench/results/<date>-<host>.json (every figure), .md (the tables) and
-# -point.png / -batch.png (latency distributions, gnuplot).
+# its own redis-server on a free loopback port), bench_get_bench, then
+# bench_ingest (bootstrap vs librdkafka consume-only, store size, reads during
+# ingest, produce -> visible vs Kafka's own latency) against a real Kafka
+# broker that this script starts (tests/kafka/broker.sh) and always stops.
+# Writes bench/results/<date>-<host>.json (every figure), .md (the tables) and
+# -point.png / -batch.png / -freshness.png / -ingest-reads.png (latency
+# distributions, gnuplot).
 #
-# Usage: bench/run.sh [--quick] [--rows N] [--seconds S] [--no-build] [--check]
-#   --quick      50,000 rows and 0.5 s per case (a smoke run)
-#   --check      then fail unless every measurement produced a number
-#                (bench/check_results.py; never a speed judgement)
-#   --rows N     rows to load (default 1,000,000)
-#   --seconds S  measuring time per case (default 2)
-#   --no-build   use the existing build/release
+# Usage: bench/run.sh [--quick] [--rows N] [--seconds S] [--ingest-records N]
+#                     [--ingest-seconds S] [--rates R1,R2,...] [--no-build]
+#                     [--check]
+#   --quick             50,000 rows and 0.5 s per lookup case; 20,000 ingest
+#                       records, rates 1000,5000, 2 s per ingest case
+#   --check             then fail unless every measurement produced a number
+#                       (bench/check_results.py; never a speed judgement)
+#   --rows N            rows to load for the lookups (default 1,000,000)
+#   --seconds S         measuring time per lookup case (default 2)
+#   --ingest-records N  entities produced and bootstrapped (default 1,000,000)
+#   --ingest-seconds S  measuring time per ingest case (default 10)
+#   --rates R1,R2,...   freshness rates, records/s (default 1000,10000,50000)
+#   --no-build          use the existing build/release
 # Expects the dependencies from scripts/setup.sh (redis-server, librocksdb-dev,
-# libhiredis-dev, gnuplot-nox). The benches measure; they never assert speed.
+# libhiredis-dev, gnuplot-nox, Java and kcat for the broker, whose jars
+# tests/kafka/broker.sh fetches once). The benches measure; they never assert
+# speed. A broker that cannot start fails the run: nothing is skipped.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROWS=1000000
 SECS=2
+IREC=1000000
+ISECS=10
+RATES=1000,10000,50000
 BUILD=1
 CHECK=0
 while [ $# -gt 0 ]; do
     case "$1" in
-    --quick) ROWS=50000; SECS=0.5 ;;
+    --quick) ROWS=50000; SECS=0.5; IREC=20000; ISECS=2; RATES=1000,5000 ;;
     --rows) ROWS="$2"; shift ;;
     --seconds) SECS="$2"; shift ;;
+    --ingest-records) IREC="$2"; shift ;;
+    --ingest-seconds) ISECS="$2"; shift ;;
+    --rates) RATES="$2"; shift ;;
     --no-build) BUILD=0 ;;
     --check) CHECK=1 ;;
-    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -38,11 +56,16 @@ if [ "$BUILD" = 1 ]; then
     bash "$ROOT/scripts/build.sh" release >&2
 fi
 BIN="$ROOT/build/release/bench"
-for b in bench_baselines bench_get_bench; do
+for b in bench_baselines bench_get_bench bench_ingest; do
     [ -x "$BIN/$b" ] || { echo "run: $BIN/$b missing (is librocksdb-dev/libhiredis-dev installed? see scripts/setup.sh)" >&2; exit 1; }
 done
 command -v redis-server >/dev/null || { echo "run: redis-server not found (scripts/setup.sh installs it)" >&2; exit 1; }
 command -v gnuplot >/dev/null || { echo "run: gnuplot not found (scripts/setup.sh installs gnuplot-nox)" >&2; exit 1; }
+BROKER_SH="$ROOT/tests/kafka/broker.sh"
+[ -x "$BROKER_SH" ] || { echo "run: $BROKER_SH missing; the ingest bench needs it to start a Kafka broker" >&2; exit 1; }
+# What the broker needs, checked now rather than after the lookup benches.
+command -v "${JAVA:-java}" >/dev/null || { echo "run: ${JAVA:-java} not found; the Kafka broker of the ingest bench needs Java 17+ (scripts/setup.sh installs it)" >&2; exit 1; }
+command -v "${KCAT:-kcat}" >/dev/null || { echo "run: ${KCAT:-kcat} not found; tests/kafka/broker.sh needs it (scripts/setup.sh installs it)" >&2; exit 1; }
 
 OUT="$ROOT/bench/results"
 mkdir -p "$OUT"
@@ -50,9 +73,26 @@ DATE="$(date +%Y-%m-%d)"
 HOST="$(hostname -s 2>/dev/null || hostname)"
 STEM="$OUT/$DATE-$HOST"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/fstore-bench-run-XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+KAFKA_DIR="$WORK/kafka"
+# The broker (once started) is stopped on every way out: normal end, a
+# failing command, Ctrl-C, or a timeout's SIGTERM.
+INGEST_PID=
+cleanup() {
+    if [ -n "$INGEST_PID" ] && kill -0 "$INGEST_PID" 2>/dev/null; then
+        kill "$INGEST_PID" 2>/dev/null || true
+        wait "$INGEST_PID" 2>/dev/null || true
+    fi
+    if [ -d "$KAFKA_DIR" ]; then
+        "$BROKER_SH" stop --dir "$KAFKA_DIR" >/dev/null 2>&1 ||
+            echo "run: warning: stopping the Kafka broker in $KAFKA_DIR failed" >&2
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-echo "run: $ROWS rows, $SECS s per case; results in $STEM.{json,md}" >&2
+echo "run: $ROWS rows, $SECS s per lookup case; ingest: $IREC records, rates $RATES, $ISECS s per case; results in $STEM.{json,md}" >&2
 "$BIN/bench_baselines" --rows "$ROWS" --seconds "$SECS" \
     --dir "$WORK/stores-baselines" --json "$WORK/baselines.json" \
     --markdown "$WORK/baselines.md" --hist-dir "$WORK/hist" \
@@ -61,6 +101,26 @@ echo
 "$BIN/bench_get_bench" --rows "$ROWS" --seconds "$SECS" \
     --dir "$WORK/stores-get" --json "$WORK/get_bench.json" \
     | tee "$WORK/get_bench.txt"
+echo
+
+# The broker starts only now, so that its JVM does not share the CPUs with
+# the lookup benches.
+echo "run: starting a Kafka broker for bench_ingest ($BROKER_SH start --dir $KAFKA_DIR)" >&2
+if ! BROKERS="$("$BROKER_SH" start --dir "$KAFKA_DIR")" || [ -z "$BROKERS" ]; then
+    echo "run: the Kafka broker did not start (see broker.sh's messages above; scripts/setup.sh installs Java and kcat, and '$BROKER_SH fetch' the jars); the ingest figures cannot be measured without it" >&2
+    exit 1
+fi
+# In the background with `wait`, so that a signal reaches the trap (which
+# stops the broker) at once rather than when the bench ends.
+"$BIN/bench_ingest" --brokers "$BROKERS" --records "$IREC" \
+    --rates "$RATES" --seconds "$ISECS" --dir "$WORK/stores-ingest" \
+    --json "$WORK/ingest.json" --markdown "$WORK/ingest.md" \
+    --hist-dir "$WORK/hist" > >(tee "$WORK/ingest.txt") &
+INGEST_PID=$!
+wait "$INGEST_PID"
+INGEST_PID=
+"$BROKER_SH" stop --dir "$KAFKA_DIR" >&2
+rm -rf "$KAFKA_DIR"
 
 COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]; then
@@ -71,6 +131,7 @@ NCPU="$(nproc)"
 MEM="$(awk '/MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo)"
 KERNEL="$(uname -sr)"
 CC_VER="$(cc --version | head -n1)"
+KAFKA_VER="${FSTORE_KAFKA_VERSION:-$(sed -n 's/^KAFKA_VERSION=\${FSTORE_KAFKA_VERSION:-\(.*\)}$/\1/p' "$BROKER_SH")}"
 
 json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
 {
@@ -79,18 +140,22 @@ json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
     printf '"machine": {"cpu": "%s", "cpus": %s, "memory": "%s", "kernel": "%s", "compiler": "%s"},\n' \
         "$(json_str "$CPU")" "$NCPU" "$MEM" "$(json_str "$KERNEL")" "$(json_str "$CC_VER")"
     printf '"rows": %s,\n"seconds_per_case": %s,\n' "$ROWS" "$SECS"
+    printf '"ingest_records": %s,\n"ingest_seconds_per_case": %s,\n"ingest_rates": [%s],\n' \
+        "$IREC" "$ISECS" "$RATES"
     printf '"baselines": '; cat "$WORK/baselines.json"
     printf ',\n"get_bench": '; cat "$WORK/get_bench.json"
+    printf ',\n"ingest": '; cat "$WORK/ingest.json"
     printf '}\n'
 } > "$STEM.json"
 
-plot() { # plot <png> <title> <case ids...>
-    local png="$1" title="$2"; shift 2
+plot() { # plot <png> <title> <ylabel> <ns per y unit> <case id[:gnuplot style]...>
+    local png="$1" title="$2" ylabel="$3" div="$4"; shift 4
     local cmd="" sep=""
-    for id in "$@"; do
-        local label
+    for spec in "$@"; do
+        local id="${spec%%:*}" style="" label
+        [ "$id" = "$spec" ] || style="${spec#*:}"
         label="$(sed -n '1{s/^# //;s/: latency_ns.*//;p}' "$WORK/hist/$id.dat")"
-        cmd="$cmd$sep'$WORK/hist/$id.dat' using 3:1 with steps lw 2 title '${label//\'/}'"
+        cmd="$cmd$sep'$WORK/hist/$id.dat' using 3:(\$1/$div) with steps lw 2 $style title '${label//\'/}'"
         sep=", "
     done
     gnuplot <<GP
@@ -99,7 +164,7 @@ set output '$png'
 set title '$title'
 set logscale y
 set xlabel 'percentile'
-set ylabel 'latency per operation (ns, log scale)'
+set ylabel '$ylabel'
 set xtics ("0%%" 0, "50%%" 0.30103, "90%%" 1, "99%%" 2, "99.9%%" 3, "99.99%%" 4, "99.999%%" 5)
 set xrange [0:5]
 set grid
@@ -107,19 +172,31 @@ set key left top
 plot $cmd
 GP
 }
-plot "$STEM-point.png" "point lookups, $ROWS rows ($HOST, $DATE)" \
+NS='latency per operation (ns, log scale)'
+plot "$STEM-point.png" "point lookups, $ROWS rows ($HOST, $DATE)" "$NS" 1 \
     point_fstore point_raw point_rocksdb point_redis point_redis_pipe16 \
     point_fstore_2t point_raw_2t
-plot "$STEM-batch.png" "batch lookups 256 keys x 32 columns, $ROWS rows ($HOST, $DATE)" \
+plot "$STEM-batch.png" "batch lookups 256 keys x 32 columns, $ROWS rows ($HOST, $DATE)" "$NS" 1 \
     batch_fstore batch_raw batch_rocksdb batch_fstore_2t batch_raw_2t
+FRESH_IDS=()
+n=0
+for r in ${RATES//,/ }; do # one colour per rate; Kafka dashed, fstore solid
+    n=$((n + 1))
+    FRESH_IDS+=("fresh_kafka_$r:lc $n dt 2" "fresh_fstore_$r:lc $n")
+done
+plot "$STEM-freshness.png" "produce -> seen: Kafka consumer vs fstore reader, $IREC entities ($HOST, $DATE)" \
+    'latency per record (ms, log scale)' 1e6 "${FRESH_IDS[@]}"
+plot "$STEM-ingest-reads.png" "fstore_get + 4 columns, read-only vs during 10k updates/s, $IREC entities ($HOST, $DATE)" \
+    "$NS" 1 ingest_reads_read_only ingest_reads_during
 
 {
-    echo "# Lookup benchmarks: $DATE on $HOST"
+    echo "# Benchmarks: $DATE on $HOST"
     echo
     echo "- commit: $COMMIT"
     echo "- machine: $CPU, $NCPU CPUs, $MEM, $KERNEL"
     echo "- compiler: $CC_VER (Release build)"
-    echo "- rows: $ROWS, $SECS s per case; command: \`bench/run.sh --rows $ROWS --seconds $SECS\`"
+    echo "- lookups: $ROWS rows, $SECS s per case; ingest: $IREC records, rates $RATES records/s, $ISECS s per case"
+    echo "- command: \`bench/run.sh --rows $ROWS --seconds $SECS --ingest-records $IREC --ingest-seconds $ISECS --rates $RATES\`"
     echo "- figures: \`$(basename "$STEM").json\`"
     echo
     echo "## fstore against its baselines (bench_baselines)"
@@ -141,9 +218,19 @@ plot "$STEM-batch.png" "batch lookups 256 keys x 32 columns, $ROWS rows ($HOST, 
     echo '```'
     cat "$WORK/get_bench.txt"
     echo '```'
+    echo
+    echo "## Ingest against a real Kafka broker (bench_ingest)"
+    echo
+    echo "Single-node Kafka $KAFKA_VER (KRaft) from tests/kafka/broker.sh on the same machine; topics of 4 partitions, cleanup.policy=compact."
+    echo
+    cat "$WORK/ingest.md"
+    echo
+    echo "![freshness latency]($(basename "$STEM")-freshness.png)"
+    echo
+    echo "![reads during ingest]($(basename "$STEM")-ingest-reads.png)"
 } > "$STEM.md"
 
-echo "run: wrote $STEM.json, $STEM.md, $STEM-point.png, $STEM-batch.png" >&2
+echo "run: wrote $STEM.json, $STEM.md, $STEM-point.png, $STEM-batch.png, $STEM-freshness.png, $STEM-ingest-reads.png" >&2
 if [ "$CHECK" = 1 ]; then
     python3 "$ROOT/bench/check_results.py" "$STEM.json"
 fi

@@ -11,6 +11,8 @@
 #include <lmdb.h>
 
 #include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -159,6 +161,50 @@ uint64_t dir_disk_bytes(const char *path)
     return total;
 }
 
+int lmdb_usage(const char *path, lmdb_usage_t *u)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_envinfo info;
+    MDB_stat st;
+    MDB_val k, v;
+    memset(u, 0, sizeof *u);
+    int rc = mdb_env_create(&env);
+    if (rc == 0)
+        rc = mdb_env_open(env, path, MDB_RDONLY, 0600);
+    if (rc == 0)
+        rc = mdb_env_info(env, &info);
+    if (rc == 0)
+        rc = mdb_env_stat(env, &st);
+    if (rc == 0)
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    /* Database 0 is LMDB's free list: each value is a list of page numbers
+     * whose first word is the count (as mdb_stat -f reads it). */
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, 0, &cur);
+    while (rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        size_t count;
+        if (v.mv_size < sizeof count)
+            continue;
+        memcpy(&count, v.mv_data, sizeof count);
+        u->free_pages += count;
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc == 0) {
+        u->page_size = st.ms_psize;
+        u->pages = (uint64_t)info.me_last_pgno + 1;
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (env)
+        mdb_env_close(env);
+    return rc;
+}
+
 static volatile uint64_t g_clock_sink;
 
 double clock_overhead_ns(void)
@@ -221,6 +267,30 @@ void h_merge(hist_t *dst, const hist_t *src)
         dst->max = src->max;
 }
 
+void h_write_dat(const hist_t *h, const char *path, const char *label)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        die("%s: %s", path, strerror(errno));
+    fprintf(f,
+            "# %s: latency_ns cumulative_fraction "
+            "nines(-log10(1-fraction))\n",
+            label);
+    uint64_t seen = 0;
+    for (unsigned i = 0; i < H_BUCKETS && seen < h->n; i++) {
+        if (h->counts[i] == 0)
+            continue;
+        seen += h->counts[i];
+        double q = (double)seen / (double)h->n;
+        double nines = q < 1.0 ? -log10(1.0 - q) : 6.0;
+        uint64_t u = h_upper(i);
+        fprintf(f, "%" PRIu64 " %.7f %.4f\n", u < h->max ? u : h->max, q,
+                nines > 6.0 ? 6.0 : nines);
+    }
+    if (fclose(f) != 0)
+        die("%s: write failed", path);
+}
+
 /* ---- generating rows ---------------------------------------------------- */
 
 void encoder_init(encoder_t *e)
@@ -256,10 +326,11 @@ void encoder_free(encoder_t *e)
     free(e->starts);
 }
 
-/* Sets the record to entity @p id's features: deterministic per id. */
-static void fill_row(encoder_t *e, uint32_t id)
+/* Sets the record to entity @p id's features at update @p version:
+ * deterministic per (id, version). */
+static void fill_row(encoder_t *e, uint32_t id, uint32_t version)
 {
-    uint64_t st = 0x5eed0000ULL + id;
+    uint64_t st = 0x5eed0000ULL + id + ((uint64_t)version << 32);
     double activity = unit(&st) * 50.0;
     int rc = 0;
     for (int i = 0; i < NSCALARS && rc == 0; i++) {
@@ -313,11 +384,17 @@ static void fill_row(encoder_t *e, uint32_t id)
 
 void encode_batch(encoder_t *e, const uint32_t *ids, size_t n)
 {
+    encode_batch_version(e, ids, n, 0);
+}
+
+void encode_batch_version(encoder_t *e, const uint32_t *ids, size_t n,
+                          uint32_t version)
+{
     static uint8_t hdr[5] = {0, 0, 0, 0, 1}; /* magic 0, schema id 1 */
     avro_writer_memory_set_dest(e->writer, e->arena, (int64_t)e->arena_size);
     for (size_t i = 0; i < n; i++) {
         e->starts[i] = (size_t)avro_writer_tell(e->writer);
-        fill_row(e, ids[i]);
+        fill_row(e, ids[i], version);
         if (avro_write(e->writer, hdr, sizeof hdr) != 0 ||
             avro_value_write(e->writer, &e->rec) != 0)
             die("avro encode: %s", avro_strerror());

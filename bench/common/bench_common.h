@@ -1,8 +1,8 @@
 /*
- * bench_common: what the lookup benchmarks share - the realistic feature
- * record and its Avro encoding, the keys, a log-linear latency histogram,
- * clocks and small file helpers. Built as a static library for the bench programs;
- * it is not a program of its own.
+ * bench_common: what the benchmarks share - the realistic feature record and
+ * its Avro encoding, the keys, a log-linear latency histogram (and its plot
+ * data), clocks, store sizes and small file helpers. Built as a static
+ * library for the bench programs; it is not a program of its own.
  *
  * Copyright 2026 The fstore authors. Licensed under the Apache License 2.0.
  */
@@ -80,6 +80,26 @@ void remove_flat_dir(const char *path);
 /* Bytes allocated on disk by the files of @p path (not recursive). */
 uint64_t dir_disk_bytes(const char *path);
 
+/* Page use of the LMDB environment in directory @p path (an fstore store or
+ * a plain LMDB environment). */
+typedef struct {
+    uint64_t page_size;
+    uint64_t pages;      /* last page number + 1: the file's extent */
+    uint64_t free_pages; /* pages on LMDB's free list, reusable */
+} lmdb_usage_t;
+
+/* Reads @p path's page use through a read-only environment of its own.
+ * LMDB forbids two environments on one file in one process, so no other
+ * handle of this process (fstore store included) may have it open.
+ * @return 0 or an LMDB error code (mdb_strerror). */
+int lmdb_usage(const char *path, lmdb_usage_t *u);
+
+/* Bytes of the pages holding data: (pages - free_pages) * page_size. */
+static inline uint64_t lmdb_used_bytes(const lmdb_usage_t *u)
+{
+    return (u->pages - u->free_pages) * u->page_size;
+}
+
 /* Best (lowest) cost of one clock_gettime(CLOCK_MONOTONIC), in ns. */
 double clock_overhead_ns(void);
 
@@ -121,6 +141,12 @@ double h_mean(const hist_t *h);
 /* Adds the samples of @p src to @p dst. */
 void h_merge(hist_t *dst, const hist_t *src);
 
+/* Writes @p h as plot data for bench/run.sh: a first line
+ * "# <label>: latency_ns cumulative_fraction nines(-log10(1-fraction))",
+ * then one line per non-empty bucket with those three columns (nines are
+ * capped at 6). Dies on I/O errors. */
+void h_write_dat(const hist_t *h, const char *path, const char *label);
+
 /* ---- generating rows ---------------------------------------------------- */
 
 typedef struct {
@@ -141,6 +167,12 @@ void encoder_free(encoder_t *e);
  * Confluent-framed values (magic 0, schema id 1) into the arena: value i is
  * arena[starts[i] .. starts[i + 1]). */
 void encode_batch(encoder_t *e, const uint32_t *ids, size_t n);
+
+/* As encode_batch, but the values are those of update @p version of each
+ * entity: deterministic per (id, version), different for every version.
+ * Version 0 is what encode_batch writes. */
+void encode_batch_version(encoder_t *e, const uint32_t *ids, size_t n,
+                          uint32_t version);
 
 /* Keys "user:%09u" of ids 0..n-1, KEY_STRIDE bytes apart (malloc'd). */
 char *make_keys(unsigned n);
