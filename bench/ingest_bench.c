@@ -779,8 +779,8 @@ static double tail_until_ready(int timeout_s)
     return secs(t1 - t0);
 }
 
-/* tables.<TABLE>.counters.applied of the live stats. */
-static uint64_t stats_applied(void)
+/* The live statistics, parsed (json_decref() it). */
+static json_t *stats_load(void)
 {
     char *txt = NULL;
     fs_check(fstore_stats_json(B.store, &txt), "fstore_stats_json", NULL);
@@ -788,6 +788,30 @@ static uint64_t stats_applied(void)
     json_t *root = json_loads(txt, 0, &jerr);
     if (root == NULL)
         die("fstore_stats_json returned invalid JSON: %s", jerr.text);
+    fstore_free(txt);
+    return root;
+}
+
+/* The tailer's apply_ms (taken off the consumer -> visible) since it
+ * started: p50, p99, p999, max in ms. */
+static void stats_apply(double out[4])
+{
+    json_t *root = stats_load(), *a = json_object_get(root, "apply_ms");
+    const char *const names[4] = {"p50", "p99", "p999", "max"};
+    for (int i = 0; i < 4; i++) {
+        json_t *v = json_object_get(a, names[i]);
+        if (!json_is_number(v))
+            die("fstore_stats_json has no apply_ms.%s (see docs/stats.md)",
+                names[i]);
+        out[i] = json_number_value(v);
+    }
+    json_decref(root);
+}
+
+/* tables.<TABLE>.counters.applied of the live stats. */
+static uint64_t stats_applied(void)
+{
+    json_t *root = stats_load();
     json_t *v = json_object_get(
         json_object_get(json_object_get(json_object_get(root, "tables"), TABLE),
                         "counters"),
@@ -798,7 +822,6 @@ static uint64_t stats_applied(void)
             TABLE);
     uint64_t n = (uint64_t)json_integer_value(v);
     json_decref(root);
-    fstore_free(txt);
     return n;
 }
 
@@ -958,6 +981,26 @@ static run_t consume_only(uint64_t expect)
     return r;
 }
 
+/* Stops the tailer, closes the store (LMDB's own page counts need it
+ * closed: one environment per file and process) and, with @p bt, reads them
+ * into it; then reopens the store and tails on from its stored offsets,
+ * with the tailer's statistics starting over. */
+static void store_reopen(boot_t *bt)
+{
+    fs_check(fstore_tail_stop(B.store), "fstore_tail_stop", NULL);
+    fstore_store_close(B.store);
+    B.store = NULL;
+    if (bt != NULL) {
+        int rc = lmdb_usage(B.dir, &bt->lmdb);
+        if (rc != 0)
+            die("reading the page use of %s: %s", B.dir, mdb_strerror(rc));
+        bt->disk_bytes = dir_disk_bytes(B.dir);
+    }
+    store_open();
+    double s = tail_until_ready(120);
+    fprintf(stderr, "store reopened, tailing again (ready in %.3f s)\n", s);
+}
+
 static void bootstrap(boot_t *bt)
 {
     const uint64_t n = opt.records;
@@ -988,16 +1031,7 @@ static void bootstrap(boot_t *bt)
     /* Size: LMDB's own page counts need the store closed (one environment
      * per file and process); it is reopened and resumes tailing from its
      * stored offsets. */
-    fs_check(fstore_tail_stop(B.store), "fstore_tail_stop", NULL);
-    fstore_store_close(B.store);
-    B.store = NULL;
-    int rc = lmdb_usage(B.dir, &bt->lmdb);
-    if (rc != 0)
-        die("reading the page use of %s: %s", B.dir, mdb_strerror(rc));
-    bt->disk_bytes = dir_disk_bytes(B.dir);
-    store_open();
-    double s = tail_until_ready(120);
-    fprintf(stderr, "store reopened, tailing again (ready in %.3f s)\n", s);
+    store_reopen(bt);
 }
 
 /* ---- phase 2: reads during ingest ---------------------------------------- */
@@ -1261,6 +1295,7 @@ typedef struct {
 
 typedef struct {
     side_t kafka, fstore;
+    double apply[4]; /* the tailer's apply_ms in the case: p50 p99 p999 max */
 } fresh_case_t;
 
 /* One freshness run: records [0, total) of keys base + i; the first
@@ -1500,11 +1535,14 @@ static void freshness(fresh_case_t *fc)
                 "freshness at %u records/s, %.1f s: fstore "
                 "produce -> visible...\n",
                 rate, opt.seconds);
+        /* A new tailer, so that its apply_ms covers this case alone. */
+        store_reopen(NULL);
         F.base = next;
         next += (uint32_t)F.total;
         fresh_run(&F, &pf, &enc, rate, fstore_checker_main, &fc[r].fstore,
                   "fstore produce -> visible");
         tail_check("freshness");
+        stats_apply(fc[r].apply);
     }
     encoder_free(&enc);
     producer_free(&pk);
@@ -1764,12 +1802,20 @@ static void print_tables(FILE *f, int md, const report_t *R)
                     pms(&s->h, .5), pms(&s->h, .99), pms(&s->h, .999),
                     ms(s->h.max));
         }
+        const double *a = R->fresh[r].apply;
+        fprintf(f,
+                md ? "| %u | %s | %s | %s | %s | %.2f | %.2f | %.2f | %.2f |\n"
+                   : "  %8u %-28s %8s %8s %10s %8.2f %8.2f %8.2f %8.2f\n",
+                opt.rates[r], "  of which the tailer's", md ? "" : "-",
+                md ? "" : "-", md ? "" : "-", a[0], a[1], a[2], a[3]);
     }
     fprintf(f,
             "%slatency = when the record was received (Kafka) or first "
             "found by a reader refreshed every 0.1 ms (fstore) - the "
             "time taken just before its produce call. Every produced "
-            "record was seen.\n",
+            "record was seen. The tailer's part (its statistics' apply_ms, "
+            "docs/stats.md): from taking a record off the consumer's queue "
+            "to the commit that made it visible.\n",
             md ? "\n" : "  ");
 
     fprintf(f, md ? "\n### Ratios (DESIGN.md §8 targets)\n\n"
@@ -1899,6 +1945,11 @@ static void write_json(const report_t *R)
             json_hist(f, &s->h, 1);
             fprintf(f, "}");
         }
+        const double *a = R->fresh[r].apply;
+        fprintf(f,
+                ",\n     \"fstore_tailer_apply\": {\"p50_ms\": %.4f, "
+                "\"p99_ms\": %.4f, \"p999_ms\": %.4f, \"max_ms\": %.4f}",
+                a[0], a[1], a[2], a[3]);
         fprintf(f, ",\n     \"ratio_p99_fstore_over_kafka\": %.4f}%s\n",
                 ratio((double)h_pct(&R->fresh[r].fstore.h, .99),
                       (double)h_pct(&R->fresh[r].kafka.h, .99)),

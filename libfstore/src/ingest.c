@@ -77,8 +77,11 @@ struct fs_tailer {
     int64_t batch_started_us;
     struct {
         uint16_t topic;
-        int64_t ts;
+        int64_t ts;     /* record timestamp (ms), or <= 0 */
+        int64_t deq_us; /* when the tailer took it from the consumer */
     } * pend;
+    int64_t round_us; /* when this poll round's records were taken */
+    fs_hist apply;    /* taken from the consumer -> visible, microseconds */
     size_t npend, cap_pend;
     fs_counters *staged; /* per topic, folded in at commit */
     uint64_t max_records, max_ms, stats_interval_ms, bulk_bytes;
@@ -622,13 +625,18 @@ static fstore_err_t fs_commit(fs_tailer *T)
     TLOG(T, 7, "applied %zu records in %.3f ms (batch open %.3f ms)", nops,
          (double)(fs_now_us() - t0) / 1e3,
          (double)(t0 - T->batch_started_us) / 1e3);
-    /* Visible now: account freshness and counters. */
-    int64_t vis = fs_wall_ms();
+    /* Visible now: account freshness, the tailer's own latency and the
+     * counters. */
+    int64_t vis = fs_wall_ms(), vis_us = fs_now_us();
     pthread_mutex_lock(&T->mu);
     for (size_t i = 0; i < T->npend; i++) {
         fs_ttopic *tt = &T->topics[T->pend[i].topic];
-        int64_t d = vis - T->pend[i].ts;
-        fs_hist_add(&tt->fresh, (uint64_t)(d < 0 ? 0 : d) * 1000u);
+        if (T->pend[i].ts > 0) {
+            int64_t d = vis - T->pend[i].ts;
+            fs_hist_add(&tt->fresh, (uint64_t)(d < 0 ? 0 : d) * 1000u);
+        }
+        int64_t a = vis_us - T->pend[i].deq_us;
+        fs_hist_add(&T->apply, (uint64_t)(a < 0 ? 0 : a));
     }
     for (size_t i = 0; i < T->ntopics; i++) {
         fs_counters *a = &T->topics[i].c, *s = &T->staged[i];
@@ -768,19 +776,18 @@ static int fs_record(fs_tailer *T, const rd_kafka_message_t *m)
         tp->delivered = m->offset + 1;
     }
     pthread_mutex_unlock(&T->mu);
-    if (ts > 0) {
-        if (T->npend == T->cap_pend) {
-            size_t cap = T->cap_pend ? T->cap_pend * 2 : 1024;
-            void *np = realloc(T->pend, cap * sizeof *T->pend);
-            if (!np)
-                return 0; /* freshness sample lost, nothing else */
-            T->pend = np;
-            T->cap_pend = cap;
-        }
-        T->pend[T->npend].topic = (uint16_t)ti;
-        T->pend[T->npend].ts = ts;
-        T->npend++;
+    if (T->npend == T->cap_pend) {
+        size_t cap = T->cap_pend ? T->cap_pend * 2 : 1024;
+        void *np = realloc(T->pend, cap * sizeof *T->pend);
+        if (!np)
+            return 0; /* latency samples lost, nothing else */
+        T->pend = np;
+        T->cap_pend = cap;
     }
+    T->pend[T->npend].topic = (uint16_t)ti;
+    T->pend[T->npend].ts = ts;
+    T->pend[T->npend].deq_us = T->round_us;
+    T->npend++;
     return 0;
 }
 
@@ -1140,6 +1147,8 @@ static void *fs_tail_main(void *arg)
             room = T->max_records - fstore_batch_size(T->batch);
         ssize_t n = fs_poll(T, wait_ms, msgs, room);
         int drained = (size_t)n < room;
+        if (n > 0)
+            T->round_us = fs_now_us();
         /* Partitions rewound this round: their later records are dropped
          * here and fetched again after the seek. */
         int nrewound = 0, retry = 0, delivered = 0;
@@ -1482,6 +1491,7 @@ static json_t *fs_stats_build(fs_tailer *T)
         fs_hist_merge(all, &tt->fresh);
         json_object_set_new(tables, tt->table->name, t);
     }
+    json_object_set_new(root, "apply_ms", fs_hist_json(&T->apply));
     pthread_mutex_unlock(&T->mu);
     json_object_set_new(root, "freshness_ms", fs_hist_json(all));
     json_object_set_new(root, "tables", tables);
