@@ -653,22 +653,36 @@ static int demo_live_phase(demo_run *r)
                                        atomic_load(&r->live.probes)));
 }
 
-/* The tailer's freshness percentiles (record timestamp → commit). */
+/* Count, p50 and p99 of the histogram @p name of the statistics @p root;
+ * count -1 when it is absent or empty. */
+static void demo_stat_hist(json_t *root, const char *name, int64_t *count,
+                      double *p50, double *p99)
+{
+    json_t *f = json_object_get(root, name);
+    json_t *n = json_object_get(f, "count");
+    *count = -1;
+    if (json_is_integer(n) && json_integer_value(n) > 0) {
+        *count = (int64_t)json_integer_value(n);
+        *p50 = json_number_value(json_object_get(f, "p50"));
+        *p99 = json_number_value(json_object_get(f, "p99"));
+    }
+}
+
+/* The tailer's freshness percentiles (record timestamp → commit) and its
+ * own part of them (taken off the consumer's queue → commit). */
 static void demo_freshness(demo_run *r)
 {
     r->rep.fresh_count = -1;
+    r->rep.apply_count = -1;
     char *txt = NULL;
     if (fstore_stats_json(r->store, &txt) != FSTORE_OK)
         return;
     json_t *root = json_loads(txt, 0, NULL);
     fstore_free(txt);
-    json_t *f = json_object_get(root, "freshness_ms");
-    json_t *n = json_object_get(f, "count");
-    if (json_is_integer(n) && json_integer_value(n) > 0) {
-        r->rep.fresh_count = (int64_t)json_integer_value(n);
-        r->rep.fresh_p50 = json_number_value(json_object_get(f, "p50"));
-        r->rep.fresh_p99 = json_number_value(json_object_get(f, "p99"));
-    }
+    demo_stat_hist(root, "freshness_ms", &r->rep.fresh_count, &r->rep.fresh_p50,
+              &r->rep.fresh_p99);
+    demo_stat_hist(root, "apply_ms", &r->rep.apply_count, &r->rep.apply_p50,
+              &r->rep.apply_p99);
     json_decref(root);
 }
 

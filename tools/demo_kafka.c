@@ -46,6 +46,10 @@ static int demo_kafka_producer(demo_kafka *k, const char *brokers,
                              size) ||
               demo_kafka_set(conf, "queue.buffering.max.messages", "500000",
                              errstr, size) ||
+              /* Nagle off, as Kafka's Java clients: a record must not wait
+               * for the acknowledgement of the previous request. */
+              demo_kafka_set(conf, "socket.nagle.disable", "true", errstr,
+                             size) ||
               (brokers ? demo_kafka_set(conf, "bootstrap.servers", brokers,
                                         errstr, size)
                        : demo_kafka_set(conf, "test.mock.num.brokers", "1",

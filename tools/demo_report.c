@@ -101,6 +101,11 @@ static void print_live(FILE *out, const demo_report *r)
                 demo_grouped(r->fresh_count, b, sizeof b));
     else
         fprintf(out, LABEL "n/a (no live record applied)\n", "freshness");
+    if (r->fresh_count > 0 && r->apply_count > 0)
+        fprintf(out,
+                LABEL "p50 %.1f ms  p99 %.1f ms (tailer: taken off the "
+                      "consumer's queue -> commit, apply_ms)\n",
+                "  of which fstore's", r->apply_p50, r->apply_p99);
 }
 
 void demo_report_print(FILE *out, const demo_report *r)

@@ -28,6 +28,8 @@ typedef struct demo_report {
     uint64_t live_applied; /* records the tailer applied in the live phase */
     double fresh_p50, fresh_p99; /* tailer's freshness_ms; < 0 unknown */
     int64_t fresh_count;
+    double apply_p50, apply_p99; /* tailer's apply_ms: its own part */
+    int64_t apply_count;
 } demo_report;
 
 /** Prints the summary table. */

@@ -487,6 +487,7 @@ for pat in '^fstore demo results$' \
     '^  live updates +[1-9][0-9,]* records in ' \
     '^  produce->visible +p50 [0-9.]+ (us|ms|s)  p99 [0-9.]+ (us|ms|s) \(' \
     '^  freshness +p50 [0-9.]+ ms  p99 [0-9.]+ ms \(' \
+    '^    of which fstore.s +p50 [0-9.]+ ms  p99 [0-9.]+ ms \(tailer: taken off' \
     '^feature vector of user-[0-9]+ \(popularity rank 1 ' \
     '^  segment +(NEW|CASUAL|REGULAR|POWER|DORMANT)$' \
     '^  embedding +\[ *-?[0-9]'; do
