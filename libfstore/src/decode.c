@@ -18,14 +18,7 @@ typedef struct fs_read {
     char *errmsg; /* R_ERR */
 } fs_read;
 
-/* Fields whose writer type is the serving type, the common case, decode
- * by a direct store at a precomputed offset; the rest go through
- * fs_read_col(). */
-enum { F_NONE, F_LONG, F_INT, F_DOUBLE, F_FLOAT, F_BOOL };
-
 typedef struct fs_op {
-    uint8_t fast;  /* F_*: a direct decode of a plain (non-union) field */
-    uint32_t off;  /* with fast: the slot's offset in the row */
     int col; /* serving column, or -1 to skip */
     const char *field;
     avro_schema_t wschema; /* for skipping */
@@ -438,24 +431,6 @@ static int fs_resolve1(avro_schema_t w, const fs_col *c, fs_read *r, char *msg,
     return -1;
 }
 
-/* The direct decode of a resolved field, when its writer type is exactly
- * its serving type (the same result as fs_read_col(), without the two
- * dispatches). */
-static uint8_t fs_fast_kind(const fs_read *r, const fs_col *c)
-{
-    if (r->kind == R_BOOL && c->type == FSTORE_TYPE_BOOLEAN)
-        return F_BOOL;
-    if (r->kind != R_NUM)
-        return F_NONE;
-    switch (r->wprim) {
-    case W_LONG: return c->type == FSTORE_TYPE_LONG ? F_LONG : F_NONE;
-    case W_INT: return c->type == FSTORE_TYPE_INT ? F_INT : F_NONE;
-    case W_DOUBLE: return c->type == FSTORE_TYPE_DOUBLE ? F_DOUBLE : F_NONE;
-    case W_FLOAT: return c->type == FSTORE_TYPE_FLOAT ? F_FLOAT : F_NONE;
-    }
-    return F_NONE;
-}
-
 static void fs_read_free(fs_read *r)
 {
     free(r->enum_map);
@@ -558,9 +533,6 @@ fstore_err_t fs_plan_new(const char *writer_json, const fs_layout *L,
             free(seen);
             err = fstore__err(errstr, errstr_size, FSTORE_ERR_RESOLVE, "%s", msg);
             goto fail;
-        } else {
-            op->fast = fs_fast_kind(&op->one, c);
-            op->off = (uint32_t)(FS_ROW_HDR + c->slot);
         }
     }
     for (int c = 0; c < L->ncols; c++) {
@@ -779,37 +751,7 @@ fstore_err_t fs_plan_decode(const fs_plan *p, const uint8_t *data, size_t len,
         const fs_op *op = &p->ops[i];
         fstore_err_t e;
         const uint8_t *at = in.p;
-        if (op->fast) {
-            const uint8_t *q;
-            switch (op->fast) {
-            case F_LONG: {
-                int64_t v;
-                if (!(e = rd_long(&in, &v)))
-                    memcpy(b->data + op->off, &v, 8);
-                break;
-            }
-            case F_INT: {
-                int32_t v;
-                if (!(e = rd_int(&in, &v)))
-                    memcpy(b->data + op->off, &v, 4);
-                break;
-            }
-            case F_DOUBLE:
-                if (!(e = rd_fixed(&in, 8, &q)))
-                    memcpy(b->data + op->off, q, 8);
-                break;
-            case F_FLOAT:
-                if (!(e = rd_fixed(&in, 4, &q)))
-                    memcpy(b->data + op->off, q, 4);
-                break;
-            default: /* F_BOOL */
-                if (!(e = rd_fixed(&in, 1, &q)))
-                    e = *q > 1 ? FSTORE_ERR_DECODE_MALFORMED : FSTORE_OK;
-                if (!e)
-                    b->data[op->off] = *q;
-                break;
-            }
-        } else if (op->col < 0) {
+        if (op->col < 0) {
             e = fs_skip(op->wschema, &in, 0);
         } else if (op->nbranch) {
             int64_t idx;
