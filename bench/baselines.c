@@ -37,7 +37,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "bench_common.h"
+#include "lookup.h"
 
 #include <hiredis/hiredis.h>
 #include <lmdb.h>
@@ -47,7 +47,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -68,17 +67,13 @@
 
 /* ---- options ------------------------------------------------------------ */
 
-static struct {
-    unsigned rows;
-    const char *dir;
-    double seconds;
-    const char *json;
-    const char *markdown;
-    const char *hist_dir;
-    const char *redis_server;
-    int keep;
-} opt = {1000000, NULL, 2.0, NULL, NULL, NULL, "redis-server", 0};
+static lookup_opts_t opt = {1000000, NULL, 2.0, NULL, 0};
+/* The options of this program alone. */
+static const char *markdown;                      /* --markdown FILE */
+static const char *hist_dir;                      /* --hist-dir DIR */
+static const char *redis_server = "redis-server"; /* --redis-server PATH */
 
+static void usage(const char *argv0) __attribute__((noreturn));
 static void usage(const char *argv0)
 {
     fprintf(stderr,
@@ -100,53 +95,25 @@ static void usage(const char *argv0)
     exit(2);
 }
 
-static void parse_args(int argc, char **argv)
+/* The options of this program alone (lookup_parse_args takes the rest). */
+static int own_option(const char *a, const char *v)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--keep") == 0) {
-            opt.keep = 1;
-            continue;
-        }
-        if (v == NULL)
-            usage(argv[0]);
-        if (strcmp(a, "--rows") == 0) {
-            char *end;
-            unsigned long n = strtoul(v, &end, 10);
-            if (*end != '\0' || n < GET_BATCH || n > 999999999ul)
-                die("--rows wants an integer in [%d, 999999999]", GET_BATCH);
-            opt.rows = (unsigned)n;
-        } else if (strcmp(a, "--dir") == 0) {
-            opt.dir = v;
-        } else if (strcmp(a, "--seconds") == 0) {
-            opt.seconds = atof(v);
-            if (!(opt.seconds > 0.0))
-                die("--seconds wants a positive number");
-        } else if (strcmp(a, "--json") == 0) {
-            opt.json = v;
-        } else if (strcmp(a, "--markdown") == 0) {
-            opt.markdown = v;
-        } else if (strcmp(a, "--hist-dir") == 0) {
-            opt.hist_dir = v;
-        } else if (strcmp(a, "--redis-server") == 0) {
-            opt.redis_server = v;
-        } else {
-            usage(argv[0]);
-        }
-        i++;
-    }
+    if (strcmp(a, "--markdown") == 0)
+        markdown = v;
+    else if (strcmp(a, "--hist-dir") == 0)
+        hist_dir = v;
+    else if (strcmp(a, "--redis-server") == 0)
+        redis_server = v;
+    else
+        return 0;
+    return 1;
 }
 
 /* ---- the stores --------------------------------------------------------- */
 
 typedef struct {
-    char parent[4096], fdir[4200], rdir[4200], kdir[4200], xdir[4200];
-    int made_parent;
-    fstore_store_t *store;
-    const fstore_table_t *table;
-    MDB_env *env;
-    MDB_dbi dbi;
+    lookup_t lk; /* fstore and raw LMDB, keys, key sequence */
+    char kdir[4200], xdir[4200];
     rocksdb_t *rdb;
     rocksdb_options_t *ropts;
     rocksdb_block_based_table_options_t *bbto;
@@ -155,10 +122,6 @@ typedef struct {
     rocksdb_column_family_handle_t *cf;
     size_t cache_bytes;
     int redis_port;
-    char *keys; /* rows * KEY_STRIDE */
-    uint32_t *seq;
-    int point_cols[4];
-    int matrix_cols[MATRIX_COLS];
 } bench_t;
 
 static bench_t B;
@@ -228,10 +191,10 @@ static void start_redis(void)
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
-        execlp(opt.redis_server, opt.redis_server, "--port", port, "--bind",
-               "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
-               B.xdir, "--daemonize", "no", (char *)NULL);
-        fprintf(stderr, "exec %s: %s\n", opt.redis_server, strerror(errno));
+        execlp(redis_server, redis_server, "--port", port, "--bind",
+               "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", B.xdir,
+               "--daemonize", "no", (char *)NULL);
+        fprintf(stderr, "exec %s: %s\n", redis_server, strerror(errno));
         _exit(127);
     }
     g_redis_pid = pid;
@@ -242,7 +205,7 @@ static void start_redis(void)
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
             g_redis_pid = 0;
-            die("%s exited at start (see %s)", opt.redis_server, log);
+            die("%s exited at start (see %s)", redis_server, log);
         }
         redisContext *c = redis_connect();
         if (c != NULL) {
@@ -256,87 +219,30 @@ static void start_redis(void)
         }
         usleep(50000);
     }
-    die("%s did not answer on 127.0.0.1:%d within 10 s (see %s)",
-        opt.redis_server, B.redis_port, log);
+    die("%s did not answer on 127.0.0.1:%d within 10 s (see %s)", redis_server,
+        B.redis_port, log);
 }
 
 static void make_dirs(void)
 {
-    if (opt.dir != NULL) {
-        snprintf(B.parent, sizeof B.parent, "%s", opt.dir);
-        if (mkdir(B.parent, 0700) != 0 && errno != EEXIST)
-            die("mkdir %s: %s", B.parent, strerror(errno));
-    } else {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(B.parent, sizeof B.parent, "%s/fstore-baselines-XXXXXX",
-                 tmp ? tmp : "/tmp");
-        if (mkdtemp(B.parent) == NULL)
-            die("mkdtemp %s: %s", B.parent, strerror(errno));
-        B.made_parent = 1;
-    }
-    snprintf(B.fdir, sizeof B.fdir, "%s/fstore", B.parent);
-    snprintf(B.rdir, sizeof B.rdir, "%s/raw-lmdb", B.parent);
-    snprintf(B.kdir, sizeof B.kdir, "%s/rocksdb", B.parent);
-    snprintf(B.xdir, sizeof B.xdir, "%s/redis", B.parent);
-    const char *dirs[4] = {B.fdir, B.rdir, B.kdir, B.xdir};
+    lookup_dirs(&B.lk, opt.dir, "fstore-baselines-XXXXXX");
+    snprintf(B.kdir, sizeof B.kdir, "%s/rocksdb", B.lk.parent);
+    snprintf(B.xdir, sizeof B.xdir, "%s/redis", B.lk.parent);
+    const char *dirs[4] = {B.lk.fdir, B.lk.rdir, B.kdir, B.xdir};
     struct stat st;
     for (int i = 0; i < 4; i++)
         if (stat(dirs[i], &st) == 0)
-            die("%s already holds bench stores; use an empty --dir", B.parent);
+            die("%s already holds bench stores; use an empty --dir",
+                B.lk.parent);
     for (int i = 0; i < 4; i++)
         if (mkdir(dirs[i], 0700) != 0)
             die("mkdir %s: %s", dirs[i], strerror(errno));
 }
 
+/* fstore and raw LMDB (flags matching store.sync=none), RocksDB, Redis. */
 static void open_stores(void)
 {
-    char errstr[512] = "", num[32];
-    size_t map = (size_t)opt.rows * 1024u;
-    if (map < ((size_t)1 << 30))
-        map = (size_t)1 << 30;
-
-    fstore_conf_t *conf = fstore_conf_new();
-    if (conf == NULL)
-        die("fstore_conf_new: out of memory");
-    snprintf(num, sizeof num, "%zu", map);
-    fs_check(fstore_conf_set(conf, "store.sync", "none", errstr, sizeof errstr),
-             "store.sync", errstr);
-    fs_check(
-        fstore_conf_set(conf, "store.map_size", num, errstr, sizeof errstr),
-        "store.map_size", errstr);
-    fs_check(fstore_store_open(B.fdir, conf, &B.store, errstr, sizeof errstr),
-             "fstore_store_open", errstr);
-    fstore_conf_destroy(conf);
-
-    char *json = schema_json();
-    if (json == NULL)
-        die("out of memory");
-    fs_check(fstore_schema_register(B.store, 1, json, errstr, sizeof errstr),
-             "fstore_schema_register", errstr);
-    fs_check(fstore_table_create(B.store, "user_features", json,
-                                 FSTORE_FORMAT_CONFLUENT, -1, &B.table, errstr,
-                                 sizeof errstr),
-             "fstore_table_create", errstr);
-    free(json);
-    for (int i = 0; i < 4; i++) {
-        B.point_cols[i] = fstore_table_column_index(B.table, POINT_COLS[i]);
-        if (B.point_cols[i] < 0)
-            die("column %s missing", POINT_COLS[i]);
-    }
-    for (int i = 0; i < MATRIX_COLS; i++) {
-        B.matrix_cols[i] = fstore_table_column_index(B.table, SCALARS[i].name);
-        if (B.matrix_cols[i] < 0)
-            die("column %s missing", SCALARS[i].name);
-    }
-
-    /* Raw LMDB, flags matching store.sync=none. */
-    mdb_check(mdb_env_create(&B.env), "mdb_env_create");
-    mdb_check(mdb_env_set_mapsize(B.env, map), "mdb_env_set_mapsize");
-    mdb_check(mdb_env_open(B.env, B.rdir, MDB_NOSYNC, 0600), "mdb_env_open");
-    MDB_txn *txn;
-    mdb_check(mdb_txn_begin(B.env, NULL, 0, &txn), "mdb_txn_begin");
-    mdb_check(mdb_dbi_open(txn, NULL, 0, &B.dbi), "mdb_dbi_open");
-    mdb_check(mdb_txn_commit(txn), "mdb_txn_commit");
+    lookup_open(&B.lk, opt.rows, "none");
 
     /* RocksDB: block cache for every block (values + keys + block overhead,
      * uncompressed, with a margin), full bloom filter at 10 bits/key. */
@@ -365,9 +271,9 @@ static void open_stores(void)
 /* ---- loading ------------------------------------------------------------ */
 
 typedef struct {
-    double encode_s, fstore_s, raw_s, rocks_s, rocks_compact_s, redis_s;
-    uint64_t value_bytes;
-    uint64_t fstore_disk, raw_disk, rocks_disk;
+    lookup_load_t lk; /* encoding, fstore, raw LMDB: times and sizes */
+    double rocks_s, rocks_compact_s, redis_s;
+    uint64_t rocks_disk;
     uint64_t redis_mem;
 } load_t;
 
@@ -388,15 +294,9 @@ static uint64_t redis_used_memory(redisContext *c)
 static void load(load_t *ld)
 {
     const unsigned n = opt.rows;
-    uint32_t *perm = make_perm(n);
-    B.keys = make_keys(n);
-    encoder_t enc;
-    encoder_init(&enc);
+    lookup_loader_t l;
     memset(ld, 0, sizeof *ld);
-    int tty = isatty(STDERR_FILENO);
-    int64_t offset = 0;
-    int64_t ts = (int64_t)time(NULL) * 1000;
-    uint64_t t_start = now_ns();
+    lookup_load_begin(&l, &B.lk, n, &ld->lk);
 
     rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
     rocksdb_writeoptions_disable_WAL(wo, 1);
@@ -405,46 +305,20 @@ static void load(load_t *ld)
     if (rc == NULL)
         die("connect to redis on 127.0.0.1:%d failed", B.redis_port);
 
-    for (unsigned base = 0; base < n; base += BATCH_ROWS) {
-        size_t cnt = n - base < BATCH_ROWS ? n - base : BATCH_ROWS;
-        const uint32_t *ids = perm + base;
-
-        uint64_t t0 = now_ns();
-        encode_batch(&enc, ids, cnt);
-        uint64_t t1 = now_ns();
-
-        fstore_batch_t *batch;
-        char errstr[512] = "";
-        fs_check(fstore_batch_begin(B.store, &batch), "fstore_batch_begin",
-                 NULL);
-        for (size_t i = 0; i < cnt; i++) {
-            const char *key = B.keys + (size_t)ids[i] * KEY_STRIDE;
-            fs_check(fstore_batch_put(batch, B.table, key, KEY_LEN,
-                                      enc.arena + enc.starts[i],
-                                      enc.starts[i + 1] - enc.starts[i], 0,
-                                      offset++, ts, errstr, sizeof errstr),
-                     "fstore_batch_put", errstr);
-        }
-        fs_check(fstore_batch_commit(batch, errstr, sizeof errstr),
-                 "fstore_batch_commit", errstr);
-        uint64_t t2 = now_ns();
-
-        MDB_txn *txn;
-        mdb_check(mdb_txn_begin(B.env, NULL, 0, &txn), "mdb_txn_begin");
-        for (size_t i = 0; i < cnt; i++) {
-            MDB_val k = {KEY_LEN, B.keys + (size_t)ids[i] * KEY_STRIDE};
-            MDB_val v = {enc.starts[i + 1] - enc.starts[i],
-                         enc.arena + enc.starts[i]};
-            mdb_check(mdb_put(txn, B.dbi, &k, &v, 0), "mdb_put");
-        }
-        mdb_check(mdb_txn_commit(txn), "mdb_txn_commit");
+    /* Each batch goes to fstore and raw LMDB (lookup_load_next), then to
+     * RocksDB and Redis, the same value bytes under the same keys. */
+    while (lookup_load_next(&l)) {
+        const char *keys = B.lk.keys;
+        const uint32_t *ids = l.ids;
+        const encoder_t *enc = &l.enc;
+        size_t cnt = l.cnt;
         uint64_t t3 = now_ns();
 
         rocksdb_writebatch_clear(wb);
         for (size_t i = 0; i < cnt; i++)
-            rocksdb_writebatch_put(wb, B.keys + (size_t)ids[i] * KEY_STRIDE,
-                                   KEY_LEN, enc.arena + enc.starts[i],
-                                   enc.starts[i + 1] - enc.starts[i]);
+            rocksdb_writebatch_put(wb, keys + (size_t)ids[i] * KEY_STRIDE,
+                                   KEY_LEN, enc->arena + enc->starts[i],
+                                   enc->starts[i + 1] - enc->starts[i]);
         char *err = NULL;
         rocksdb_write(B.rdb, wo, wb, &err);
         if (err != NULL)
@@ -452,11 +326,10 @@ static void load(load_t *ld)
         uint64_t t4 = now_ns();
 
         for (size_t i = 0; i < cnt; i++)
-            if (redisAppendCommand(rc, "SET %b %b",
-                                   B.keys + (size_t)ids[i] * KEY_STRIDE,
-                                   (size_t)KEY_LEN, enc.arena + enc.starts[i],
-                                   enc.starts[i + 1] - enc.starts[i]) !=
-                REDIS_OK)
+            if (redisAppendCommand(
+                    rc, "SET %b %b", keys + (size_t)ids[i] * KEY_STRIDE,
+                    (size_t)KEY_LEN, enc->arena + enc->starts[i],
+                    enc->starts[i + 1] - enc->starts[i]) != REDIS_OK)
                 die("redis SET: %s", rc->errstr);
         for (size_t i = 0; i < cnt; i++) {
             void *rep = NULL;
@@ -467,23 +340,15 @@ static void load(load_t *ld)
         }
         uint64_t t5 = now_ns();
 
-        ld->encode_s += (double)(t1 - t0) / 1e9;
-        ld->fstore_s += (double)(t2 - t1) / 1e9;
-        ld->raw_s += (double)(t3 - t2) / 1e9;
         ld->rocks_s += (double)(t4 - t3) / 1e9;
         ld->redis_s += (double)(t5 - t4) / 1e9;
-        ld->value_bytes += enc.starts[cnt];
 
-        unsigned done = base + (unsigned)cnt;
-        if (done % 100000u == 0 || done == n)
+        if (l.done % 100000u == 0 || l.done == n)
             fprintf(stderr, "%sloading: %u/%u rows, %.1f s%s",
-                    tty ? "\r" : "", done, n,
-                    (double)(now_ns() - t_start) / 1e9, tty ? "   " : "\n");
+                    l.tty ? "\r" : "", l.done, n,
+                    (double)(now_ns() - l.t_start) / 1e9, l.tty ? "   " : "\n");
     }
-    if (tty)
-        fputc('\n', stderr);
-    encoder_free(&enc);
-    free(perm);
+    lookup_load_end(&l);
     rocksdb_writebatch_destroy(wb);
     rocksdb_writeoptions_destroy(wo);
 
@@ -499,9 +364,7 @@ static void load(load_t *ld)
     rocksdb_compact_range(B.rdb, NULL, 0, NULL, 0);
     ld->rocks_compact_s = (double)(now_ns() - t0) / 1e9;
 
-    mdb_env_sync(B.env, 1);
-    ld->fstore_disk = dir_disk_bytes(B.fdir);
-    ld->raw_disk = dir_disk_bytes(B.rdir);
+    lookup_sizes(&B.lk, &ld->lk);
     ld->rocks_disk = dir_disk_bytes(B.kdir);
     ld->redis_mem = redis_used_memory(rc);
     redisFree(rc);
@@ -532,11 +395,8 @@ typedef struct {
 } case_t;
 
 typedef struct {
-    const void *keys[GET_BATCH];
-    const char *ckeys[GET_BATCH];
-    size_t lens[GET_BATCH];
-    float out[GET_BATCH * MATRIX_COLS];
-    uint8_t found[GET_BATCH];
+    lookup_batch_t lb; /* keys, their lengths, the matrix, found flags */
+    const char *ckeys[GET_BATCH]; /* the keys again, as RocksDB takes them */
     rocksdb_pinnableslice_t *vals[GET_BATCH];
     char *errs[GET_BATCH];
 } batchbuf_t;
@@ -555,44 +415,6 @@ typedef struct {
     uint64_t ops;
     double elapsed;
 } work_t;
-
-static inline const char *key_at(size_t pos)
-{
-    return B.keys + (size_t)B.seq[pos & (SEQ_LEN - 1)] * KEY_STRIDE;
-}
-
-static inline uint64_t touch4(const void *data, size_t n)
-{
-    const uint8_t *p = data;
-    return (uint64_t)p[5] + p[n / 3] + p[2 * n / 3] + p[n - 1];
-}
-
-static inline uint64_t pt_fstore(work_t *w, const char *key)
-{
-    const fstore_row_t *row;
-    int64_t l = 0;
-    double d = 0;
-    float f = 0;
-    int32_t i = 0;
-    fstore_err_t err = fstore_get(w->rd, B.table, key, KEY_LEN, &row);
-    if (err != FSTORE_OK)
-        die("fstore_get %.*s: %s (%s)", KEY_LEN, key, fstore_err_name(err),
-            fstore_reader_errmsg(w->rd));
-    fstore_row_long(B.table, row, B.point_cols[0], &l);
-    fstore_row_double(B.table, row, B.point_cols[1], &d);
-    fstore_row_float(B.table, row, B.point_cols[2], &f);
-    fstore_row_int(B.table, row, B.point_cols[3], &i);
-    return (uint64_t)l + (uint64_t)d + (uint64_t)(f * 8) + (uint64_t)i;
-}
-
-static inline uint64_t pt_raw(work_t *w, const char *key)
-{
-    MDB_val kv = {KEY_LEN, (void *)(uintptr_t)key}, v;
-    int rc = mdb_get(w->txn, B.dbi, &kv, &v);
-    if (rc != MDB_SUCCESS)
-        die("mdb_get %.*s: %s", KEY_LEN, key, mdb_strerror(rc));
-    return touch4(v.mv_data, v.mv_size);
-}
 
 static inline uint64_t pt_rocks(const char *key)
 {
@@ -633,7 +455,7 @@ static inline uint64_t pt_redis_pipe(work_t *w)
     const char *keys[PIPE_DEPTH];
     uint64_t s = 0;
     for (int i = 0; i < PIPE_DEPTH; i++) {
-        keys[i] = key_at(w->cursor++);
+        keys[i] = lookup_key(&B.lk, w->cursor++);
         if (redisAppendCommand(w->redis, "GET %b", keys[i], (size_t)KEY_LEN) !=
             REDIS_OK)
             die("redisAppendCommand: %s", w->redis->errstr);
@@ -651,44 +473,10 @@ static inline void batch_keys(work_t *w)
 {
     batchbuf_t *bb = w->bb;
     for (int i = 0; i < GET_BATCH; i++) {
-        bb->ckeys[i] = key_at(w->cursor++);
-        bb->keys[i] = bb->ckeys[i];
-        bb->lens[i] = KEY_LEN;
+        bb->ckeys[i] = lookup_key(&B.lk, w->cursor++);
+        bb->lb.keys[i] = bb->ckeys[i];
+        bb->lb.lens[i] = KEY_LEN;
     }
-}
-
-static inline uint64_t bt_fstore(work_t *w)
-{
-    batchbuf_t *bb = w->bb;
-    fstore_err_t err = fstore_get_batch(w->rd, B.table, GET_BATCH, bb->keys,
-                                        bb->lens, B.matrix_cols, MATRIX_COLS,
-                                        bb->out, MATRIX_COLS, bb->found);
-    if (err != FSTORE_OK)
-        die("fstore_get_batch: %s (%s)", fstore_err_name(err),
-            fstore_reader_errmsg(w->rd));
-    uint32_t bits;
-    memcpy(&bits, &bb->out[(GET_BATCH - 1) * MATRIX_COLS], 4);
-    return bits;
-}
-
-static inline uint64_t bt_raw(work_t *w)
-{
-    batchbuf_t *bb = w->bb;
-    const size_t want = MATRIX_COLS * sizeof(float);
-    for (int i = 0; i < GET_BATCH; i++) {
-        MDB_val kv = {KEY_LEN, (void *)(uintptr_t)bb->keys[i]}, v;
-        float *row = bb->out + (size_t)i * MATRIX_COLS;
-        if (mdb_get(w->txn, B.dbi, &kv, &v) == MDB_SUCCESS &&
-            v.mv_size >= 5 + want) {
-            memcpy(row, (const uint8_t *)v.mv_data + 5, want);
-            bb->found[i] = 1;
-        } else {
-            bb->found[i] = 0;
-        }
-    }
-    uint32_t bits;
-    memcpy(&bits, &bb->out[(GET_BATCH - 1) * MATRIX_COLS], 4);
-    return bits;
 }
 
 static inline uint64_t bt_rocks(work_t *w)
@@ -696,9 +484,9 @@ static inline uint64_t bt_rocks(work_t *w)
     batchbuf_t *bb = w->bb;
     const size_t want = MATRIX_COLS * sizeof(float);
     rocksdb_batched_multi_get_cf(B.rdb, B.rread, B.cf, GET_BATCH, bb->ckeys,
-                                 bb->lens, bb->vals, bb->errs, 0);
+                                 bb->lb.lens, bb->vals, bb->errs, 0);
     for (int i = 0; i < GET_BATCH; i++) {
-        float *row = bb->out + (size_t)i * MATRIX_COLS;
+        float *row = bb->lb.out + (size_t)i * MATRIX_COLS;
         size_t n = 0;
         const char *v =
             bb->vals[i] ? rocksdb_pinnableslice_value(bb->vals[i], &n) : NULL;
@@ -706,40 +494,33 @@ static inline uint64_t bt_rocks(work_t *w)
             die("rocksdb multi-get: %s", bb->errs[i]);
         if (v != NULL && n >= 5 + want) {
             memcpy(row, v + 5, want);
-            bb->found[i] = 1;
+            bb->lb.found[i] = 1;
         } else {
-            bb->found[i] = 0;
+            bb->lb.found[i] = 0;
         }
         if (bb->vals[i])
             rocksdb_pinnableslice_destroy(bb->vals[i]);
     }
-    uint32_t bits;
-    memcpy(&bits, &bb->out[(GET_BATCH - 1) * MATRIX_COLS], 4);
-    return bits;
+    return lookup_batch_sink(&bb->lb);
 }
 
 /* One operation of the case's kind; batches are checked by the caller. */
 static inline uint64_t do_op(work_t *w, enum op op)
 {
     switch (op) {
-    case PT_FSTORE: return pt_fstore(w, key_at(w->cursor++));
-    case PT_RAW: return pt_raw(w, key_at(w->cursor++));
-    case PT_ROCKS: return pt_rocks(key_at(w->cursor++));
-    case PT_REDIS: return pt_redis(w, key_at(w->cursor++));
+    case PT_FSTORE:
+        return lookup_point_fstore(&B.lk, w->rd,
+                                   lookup_key(&B.lk, w->cursor++));
+    case PT_RAW:
+        return lookup_point_raw(&B.lk, w->txn, lookup_key(&B.lk, w->cursor++));
+    case PT_ROCKS: return pt_rocks(lookup_key(&B.lk, w->cursor++));
+    case PT_REDIS: return pt_redis(w, lookup_key(&B.lk, w->cursor++));
     case PT_REDIS_PIPE: return pt_redis_pipe(w);
-    case BT_FSTORE: return bt_fstore(w);
-    case BT_RAW: return bt_raw(w);
+    case BT_FSTORE: return lookup_batch_fstore(&B.lk, w->rd, &w->bb->lb);
+    case BT_RAW: return lookup_batch_raw(&B.lk, w->txn, &w->bb->lb);
     case BT_ROCKS: return bt_rocks(w);
     }
     return 0;
-}
-
-static void batch_check(const batchbuf_t *bb, const char *what)
-{
-    for (int i = 0; i < GET_BATCH; i++)
-        if (!bb->found[i])
-            die("%s: key %.*s not found (or value short)", what, KEY_LEN,
-                bb->ckeys[i]);
 }
 
 static void *worker(void *arg)
@@ -748,10 +529,10 @@ static void *worker(void *arg)
     const enum op op = w->c->op;
     const int batch = op >= BT_FSTORE;
     if (op == PT_FSTORE || op == BT_FSTORE)
-        fs_check(fstore_reader_new(B.store, &w->rd), "fstore_reader_new",
+        fs_check(fstore_reader_new(B.lk.store, &w->rd), "fstore_reader_new",
                  NULL);
     if (op == PT_RAW || op == BT_RAW)
-        mdb_check(mdb_txn_begin(B.env, NULL, MDB_RDONLY, &w->txn),
+        mdb_check(mdb_txn_begin(B.lk.env, NULL, MDB_RDONLY, &w->txn),
                   "mdb_txn_begin(RDONLY)");
     if (op == PT_REDIS || op == PT_REDIS_PIPE) {
         w->redis = redis_connect();
@@ -791,7 +572,7 @@ static void *worker(void *arg)
             w->ops += (uint64_t)chunk;
         }
         if (batch)
-            batch_check(w->bb, w->c->name);
+            lookup_batch_check(&w->bb->lb, w->c->name);
     } while (t < deadline);
     w->elapsed = (double)(t - start) / 1e9;
     g_sink += sink;
@@ -844,16 +625,13 @@ static void warm_up(void)
 {
     fstore_reader_t *rd;
     MDB_txn *txn;
-    fs_check(fstore_reader_new(B.store, &rd), "fstore_reader_new", NULL);
-    mdb_check(mdb_txn_begin(B.env, NULL, MDB_RDONLY, &txn), "mdb_txn_begin");
-    work_t w;
-    memset(&w, 0, sizeof w);
-    w.rd = rd;
-    w.txn = txn;
+    fs_check(fstore_reader_new(B.lk.store, &rd), "fstore_reader_new", NULL);
+    mdb_check(mdb_txn_begin(B.lk.env, NULL, MDB_RDONLY, &txn), "mdb_txn_begin");
     uint64_t sink = 0;
     for (unsigned i = 0; i < opt.rows; i++) {
-        const char *key = B.keys + (size_t)i * KEY_STRIDE;
-        sink += pt_fstore(&w, key) + pt_raw(&w, key) + pt_rocks(key);
+        const char *key = B.lk.keys + (size_t)i * KEY_STRIDE;
+        sink += lookup_point_fstore(&B.lk, rd, key) +
+                lookup_point_raw(&B.lk, txn, key) + pt_rocks(key);
     }
     g_sink += sink;
     mdb_txn_abort(txn);
@@ -861,11 +639,6 @@ static void warm_up(void)
 }
 
 /* ---- reporting ---------------------------------------------------------- */
-
-static double ratio(double a, double b)
-{
-    return b > 0 ? a / b : 0.0;
-}
 
 static double rate(const case_t *c)
 {
@@ -912,51 +685,18 @@ static void print_header(FILE *f, int md, const char *unit_op)
     }
 }
 
-typedef struct {
-    const char *id, *what;
-    double value;
-    const char *target; /* NULL: no target in DESIGN §8 */
-    int at_least;       /* 1: value >= goal, 0: value <= goal */
-    double goal;
-} ratio_t;
-
-static const char *verdict(const ratio_t *r)
-{
-    if (r->target == NULL)
-        return "-";
-    int ok = r->at_least ? r->value >= r->goal : r->value <= r->goal;
-    return ok ? "met" : "missed";
-}
-
 static void write_hist(const case_t *c)
 {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/%s.dat", opt.hist_dir, c->id);
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        die("%s: %s", path, strerror(errno));
-    fprintf(f, "# %s, %d thread(s): latency_ns cumulative_fraction "
-               "nines(-log10(1-fraction))\n",
-            c->name, c->threads);
-    uint64_t seen = 0;
-    for (unsigned i = 0; i < H_BUCKETS && seen < c->h.n; i++) {
-        if (c->h.counts[i] == 0)
-            continue;
-        seen += c->h.counts[i];
-        double q = (double)seen / (double)c->h.n;
-        double nines = q < 1.0 ? -log10(1.0 - q) : 6.0;
-        uint64_t u = h_upper(i);
-        fprintf(f, "%" PRIu64 " %.7f %.4f\n", u < c->h.max ? u : c->h.max, q,
-                nines > 6.0 ? 6.0 : nines);
-    }
-    if (fclose(f) != 0)
-        die("%s: write failed", path);
+    char path[4400], label[128];
+    snprintf(path, sizeof path, "%s/%s.dat", hist_dir, c->id);
+    snprintf(label, sizeof label, "%s, %d thread(s)", c->name, c->threads);
+    h_write_dat(&c->h, path, label);
 }
 
 int main(int argc, char **argv)
 {
     bench_set_prog("baselines");
-    parse_args(argc, argv);
+    lookup_parse_args(argc, argv, &opt, own_option, usage);
     make_dirs();
     open_stores();
 
@@ -964,7 +704,7 @@ int main(int argc, char **argv)
            "category + %d-float embedding)\n",
            fstore_version_str(), opt.rows, EMB_DIM);
     printf("stores in %s; redis-server on 127.0.0.1:%d (no persistence)\n\n",
-           B.parent, B.redis_port);
+           B.lk.parent, B.redis_port);
     fflush(stdout);
 
     load_t ld;
@@ -972,32 +712,32 @@ int main(int argc, char **argv)
     printf("load (%u rows, batches of %d, shuffled keys)\n", opt.rows,
            BATCH_ROWS);
     printf("  %-42s %11.0f rows/s (%.2f s)\n",
-           "fstore batch_put + commit (decode+write)", opt.rows / ld.fstore_s,
-           ld.fstore_s);
+           "fstore batch_put + commit (decode+write)",
+           opt.rows / ld.lk.fstore_s, ld.lk.fstore_s);
     printf("  %-42s %11.0f rows/s (%.2f s)\n", "raw LMDB mdb_put + commit",
-           opt.rows / ld.raw_s, ld.raw_s);
+           opt.rows / ld.lk.raw_s, ld.lk.raw_s);
     printf("  %-42s %11.0f rows/s (%.2f s; + %.2f s flush/compaction)\n",
            "RocksDB WriteBatch, no WAL", opt.rows / ld.rocks_s, ld.rocks_s,
            ld.rocks_compact_s);
     printf("  %-42s %11.0f rows/s (%.2f s)\n", "Redis SET, pipelined 10000",
            opt.rows / ld.redis_s, ld.redis_s);
     printf("  %-42s %11.1f bytes\n", "mean Avro value (framed)",
-           (double)ld.value_bytes / opt.rows);
+           (double)ld.lk.value_bytes / opt.rows);
     printf("  %-42s %11.1f MB (%.2fx raw values)\n", "fstore on disk",
-           ld.fstore_disk / 1e6,
-           ratio((double)ld.fstore_disk, (double)ld.value_bytes));
+           ld.lk.fstore_disk / 1e6,
+           ratio((double)ld.lk.fstore_disk, (double)ld.lk.value_bytes));
     printf("  %-42s %11.1f MB (%.2fx raw values)\n", "raw LMDB on disk",
-           ld.raw_disk / 1e6,
-           ratio((double)ld.raw_disk, (double)ld.value_bytes));
+           ld.lk.raw_disk / 1e6,
+           ratio((double)ld.lk.raw_disk, (double)ld.lk.value_bytes));
     printf("  %-42s %11.1f MB (%.2fx raw values)\n", "RocksDB on disk",
            ld.rocks_disk / 1e6,
-           ratio((double)ld.rocks_disk, (double)ld.value_bytes));
+           ratio((double)ld.rocks_disk, (double)ld.lk.value_bytes));
     printf("  %-42s %11.1f MB (%.2fx raw values)\n\n", "Redis used_memory",
            ld.redis_mem / 1e6,
-           ratio((double)ld.redis_mem, (double)ld.value_bytes));
+           ratio((double)ld.redis_mem, (double)ld.lk.value_bytes));
     fflush(stdout);
 
-    B.seq = make_seq(opt.rows);
+    B.lk.seq = make_seq(opt.rows);
     double clk = clock_overhead_ns();
     fprintf(stderr, "warming up (every key once: fstore, LMDB, RocksDB)...\n");
     warm_up();
@@ -1077,14 +817,14 @@ int main(int argc, char **argv)
          ratio(rate(br2), rate(br)), NULL, 0, 0},
         {"store_size_fstore_over_values",
          "size: fstore on disk / raw Avro values",
-         ratio((double)ld.fstore_disk, (double)ld.value_bytes), "<= 1.5", 0,
-         1.5},
+         ratio((double)ld.lk.fstore_disk, (double)ld.lk.value_bytes), "<= 1.5",
+         0, 1.5},
     };
     enum { NRATIOS = sizeof ratios / sizeof ratios[0] };
 
     FILE *md = NULL;
-    if (opt.markdown != NULL && (md = fopen(opt.markdown, "w")) == NULL)
-        die("%s: %s", opt.markdown, strerror(errno));
+    if (markdown != NULL && (md = fopen(markdown, "w")) == NULL)
+        die("%s: %s", markdown, strerror(errno));
     FILE *outs[2] = {stdout, md};
     for (int o = 0; o < 2; o++) {
         FILE *f = outs[o];
@@ -1105,15 +845,7 @@ int main(int argc, char **argv)
         print_header(f, m, "batches");
         for (int i = 7; i < NCASES; i++)
             print_case(f, &cases[i], m);
-        fprintf(f, m ? "\n### Ratios (DESIGN.md §8 targets)\n\n"
-                       "| ratio | measured | target | |\n|---|--:|--:|---|\n"
-                     : "\nratios (DESIGN.md §8 targets)\n");
-        for (int i = 0; i < NRATIOS; i++)
-            fprintf(f, m ? "| %s | %.2f | %s | %s |\n"
-                         : "  %-44s %8.2f  %-8s %s\n",
-                    ratios[i].what, ratios[i].value,
-                    ratios[i].target ? ratios[i].target : "-",
-                    verdict(&ratios[i]));
+        print_ratios(f, m, ratios, NRATIOS, 44);
         fprintf(f,
                 "%sops/s and keys/s come from untimed passes (a clock read "
                 "per %d ops; per op for batches and pipelines); latencies "
@@ -1125,11 +857,11 @@ int main(int argc, char **argv)
                 cache_used / 1e6);
     }
     if (md != NULL && fclose(md) != 0)
-        die("%s: write failed", opt.markdown);
+        die("%s: write failed", markdown);
 
-    if (opt.hist_dir != NULL) {
-        if (mkdir(opt.hist_dir, 0755) != 0 && errno != EEXIST)
-            die("mkdir %s: %s", opt.hist_dir, strerror(errno));
+    if (hist_dir != NULL) {
+        if (mkdir(hist_dir, 0755) != 0 && errno != EEXIST)
+            die("mkdir %s: %s", hist_dir, strerror(errno));
         for (int i = 0; i < NCASES; i++)
             write_hist(&cases[i]);
     }
@@ -1161,11 +893,11 @@ int main(int argc, char **argv)
                 ", \"raw_lmdb_disk_bytes\": %" PRIu64
                 ", \"rocksdb_disk_bytes\": %" PRIu64
                 ", \"redis_used_memory_bytes\": %" PRIu64 "},\n",
-                opt.rows / ld.fstore_s, opt.rows / ld.raw_s,
+                opt.rows / ld.lk.fstore_s, opt.rows / ld.lk.raw_s,
                 opt.rows / ld.rocks_s, ld.rocks_compact_s,
-                opt.rows / ld.redis_s, opt.rows / ld.encode_s,
-                (double)ld.value_bytes / opt.rows, ld.value_bytes,
-                ld.fstore_disk, ld.raw_disk, ld.rocks_disk, ld.redis_mem);
+                opt.rows / ld.redis_s, opt.rows / ld.lk.encode_s,
+                (double)ld.lk.value_bytes / opt.rows, ld.lk.value_bytes,
+                ld.lk.fstore_disk, ld.lk.raw_disk, ld.rocks_disk, ld.redis_mem);
         fprintf(f, "  \"cases\": {\n");
         for (int i = 0; i < NCASES; i++) {
             const case_t *c = &cases[i];
@@ -1182,15 +914,7 @@ int main(int argc, char **argv)
                     i + 1 < NCASES ? "," : "");
         }
         fprintf(f, "  },\n  \"ratios\": {\n");
-        for (int i = 0; i < NRATIOS; i++) {
-            const ratio_t *r = &ratios[i];
-            fprintf(f, "    \"%s\": {\"what\": \"%s\", \"value\": %.3f", r->id,
-                    r->what, r->value);
-            if (r->target != NULL)
-                fprintf(f, ", \"target\": \"%s\", \"met\": %s", r->target,
-                        strcmp(verdict(r), "met") == 0 ? "true" : "false");
-            fprintf(f, "}%s\n", i + 1 < NRATIOS ? "," : "");
-        }
+        json_ratios(f, ratios, NRATIOS, 3);
         fprintf(f, "  }\n}\n");
         if (fclose(f) != 0)
             die("%s: write failed", opt.json);
@@ -1204,17 +928,10 @@ int main(int argc, char **argv)
     rocksdb_options_destroy(B.ropts);
     rocksdb_block_based_options_destroy(B.bbto);
     rocksdb_cache_destroy(B.cache);
-    fstore_store_close(B.store);
-    mdb_env_close(B.env);
-    free(B.keys);
-    free(B.seq);
     if (!opt.keep) {
-        remove_flat_dir(B.fdir);
-        remove_flat_dir(B.rdir);
         remove_flat_dir(B.kdir);
         remove_flat_dir(B.xdir);
-        if (B.made_parent)
-            rmdir(B.parent);
     }
+    lookup_close(&B.lk, opt.keep);
     return 0;
 }

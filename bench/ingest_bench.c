@@ -84,7 +84,7 @@
 #define NPARTS 4
 #define MAX_RATES 16
 #define MAX_PROPS 16
-#define TABLE "user_features"
+#define TABLE BENCH_TABLE
 #define UPDATE_RATE 10000.0    /* records/s during the read-while-ingest case */
 #define REFRESH_EVERY 1024     /* lookups between reader refreshes */
 #define CHECK_PAUSE_NS 100000L /* freshness checker: pause between rounds */
@@ -170,6 +170,26 @@ static void parse_rates(const char *v)
         die("--rates wants at least one rate");
 }
 
+/* Adds @p v, the NAME=VALUE of option @p a, to @p list of @p *n. */
+static void add_prop(const char *a, const char *v, const char **list, int *n)
+{
+    const char *eq = strchr(v, '=');
+    if (eq == NULL || eq == v || *n == MAX_PROPS || strpbrk(v, "\"\\") != NULL)
+        die("%s wants NAME=VALUE without quotes or backslashes (at most %d)", a,
+            MAX_PROPS);
+    list[(*n)++] = v;
+}
+
+/* The NAME of @p prop, a NAME=VALUE, after @p prefix into @p name; returns
+ * its VALUE. */
+static const char *prop_split(const char *prop, const char *prefix, char *name,
+                              size_t size)
+{
+    size_t n = (size_t)(strchr(prop, '=') - prop);
+    snprintf(name, size, "%s%.*s", prefix, (int)n, prop);
+    return prop + n + 1;
+}
+
 static void parse_args(int argc, char **argv)
 {
     /* Every option takes a value. */
@@ -201,21 +221,9 @@ static void parse_args(int argc, char **argv)
         } else if (strcmp(a, "--hist-dir") == 0) {
             opt.hist_dir = v;
         } else if (strcmp(a, "--prop") == 0) {
-            const char *eq = strchr(v, '=');
-            if (eq == NULL || eq == v || opt.nfprops == MAX_PROPS ||
-                strpbrk(v, "\"\\") != NULL)
-                die("--prop wants NAME=VALUE without quotes or backslashes "
-                    "(at most %d)",
-                    MAX_PROPS);
-            opt.fprops[opt.nfprops++] = v;
+            add_prop(a, v, opt.fprops, &opt.nfprops);
         } else if (strcmp(a, "--kafka-prop") == 0) {
-            const char *eq = strchr(v, '=');
-            if (eq == NULL || eq == v || opt.nprops == MAX_PROPS ||
-                strpbrk(v, "\"\\") != NULL)
-                die("--kafka-prop wants NAME=VALUE without quotes or "
-                    "backslashes (at most %d)",
-                    MAX_PROPS);
-            opt.props[opt.nprops++] = v;
+            add_prop(a, v, opt.props, &opt.nprops);
         } else {
             usage(argv[0]);
         }
@@ -235,11 +243,6 @@ static void parse_args(int argc, char **argv)
 /* ---- small helpers ------------------------------------------------------ */
 
 static volatile uint64_t g_sink; /* keeps reads from being optimised out */
-
-static double ratio(double a, double b)
-{
-    return b > 0 ? a / b : 0.0;
-}
 
 static double secs(uint64_t ns)
 {
@@ -331,9 +334,8 @@ static rd_kafka_conf_t *rk_conf(const char *client_id)
     rk_set(c, "client.id", client_id);
     for (int i = 0; i < opt.nprops; i++) {
         char name[256];
-        size_t n = (size_t)(strchr(opt.props[i], '=') - opt.props[i]);
-        snprintf(name, sizeof name, "%.*s", (int)n, opt.props[i]);
-        rk_set(c, name, opt.props[i] + n + 1);
+        const char *value = prop_split(opt.props[i], "", name, sizeof name);
+        rk_set(c, name, value);
     }
     rd_kafka_conf_set_log_cb(c, rk_log);
     rd_kafka_conf_set_error_cb(c, rk_error);
@@ -349,6 +351,21 @@ static rd_kafka_t *rk_new(rd_kafka_type_t type, rd_kafka_conf_t *c,
     if (rk == NULL)
         die("creating the %s: %s", what, errstr);
     return rk;
+}
+
+/* A consumer reading as the tailer does (read_committed, its
+ * fetch.wait.max.ms), client and group @p id, committing nothing and
+ * failing rather than resetting an offset; the caller assigns partitions. */
+static rd_kafka_t *rk_consumer(const char *id, const char *what)
+{
+    rd_kafka_conf_t *c = rk_conf(id);
+    rk_set(c, "group.id", id);
+    rk_set(c, "enable.auto.commit", "false");
+    rk_set(c, "enable.partition.eof", "false");
+    rk_set(c, "auto.offset.reset", "error");
+    rk_set(c, "isolation.level", "read_committed");
+    rk_set(c, "fetch.wait.max.ms", FETCH_WAIT_MS);
+    return rk_new(RD_KAFKA_CONSUMER, c, what);
 }
 
 static rd_kafka_event_t *
@@ -669,19 +686,10 @@ static void cleanup_work(void)
 
 static void make_dirs(void)
 {
-    if (opt.dir != NULL) {
-        snprintf(B.work, sizeof B.work, "%s", opt.dir);
-        if (mkdir(B.work, 0700) != 0 && errno != EEXIST)
-            die("mkdir %s: %s", B.work, strerror(errno));
-    } else {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(B.work, sizeof B.work, "%s/fstore-ingest-XXXXXX",
-                 tmp ? tmp : "/tmp");
-        if (mkdtemp(B.work) == NULL)
-            die("mkdtemp %s: %s", B.work, strerror(errno));
-        B.made_work = 1;
+    B.made_work = bench_make_parent(B.work, sizeof B.work, opt.dir,
+                                    "fstore-ingest-XXXXXX");
+    if (B.made_work)
         atexit(cleanup_work);
-    }
     snprintf(B.dir, sizeof B.dir, "%s/store", B.work);
     struct stat st;
     if (stat(B.dir, &st) == 0)
@@ -691,53 +699,21 @@ static void make_dirs(void)
 /* Opens (creating) the store with its table and writer schema 1. */
 static void store_open(void)
 {
-    char errstr[512] = "", num[32];
-    size_t map = (size_t)opt.records * 2048u;
-    if (map < ((size_t)1 << 30))
-        map = (size_t)1 << 30;
-    fstore_conf_t *conf = fstore_conf_new();
-    if (conf == NULL)
-        die("fstore_conf_new: out of memory");
-    snprintf(num, sizeof num, "%zu", map);
-    fs_check(
-        fstore_conf_set(conf, "store.map_size", num, errstr, sizeof errstr),
-        "store.map_size", errstr);
-    fs_check(fstore_conf_set(conf, "kafka.bootstrap.servers", opt.brokers,
-                             errstr, sizeof errstr),
-             "kafka.bootstrap.servers", errstr);
+    fstore_conf_t *conf = bench_conf_new(bench_map_size(opt.records, 2048u));
+    bench_conf_set(conf, "kafka.bootstrap.servers", opt.brokers);
     for (int i = 0; i < opt.nprops; i++) {
         char name[256];
-        size_t n = (size_t)(strchr(opt.props[i], '=') - opt.props[i]);
-        snprintf(name, sizeof name, "kafka.%.*s", (int)n, opt.props[i]);
-        fs_check(fstore_conf_set(conf, name, opt.props[i] + n + 1, errstr,
-                                 sizeof errstr),
-                 name, errstr);
+        const char *value =
+            prop_split(opt.props[i], "kafka.", name, sizeof name);
+        bench_conf_set(conf, name, value);
     }
     for (int i = 0; i < opt.nfprops; i++) {
         char name[256];
-        size_t n = (size_t)(strchr(opt.fprops[i], '=') - opt.fprops[i]);
-        snprintf(name, sizeof name, "%.*s", (int)n, opt.fprops[i]);
-        fs_check(fstore_conf_set(conf, name, opt.fprops[i] + n + 1, errstr,
-                                 sizeof errstr),
-                 name, errstr);
+        const char *value = prop_split(opt.fprops[i], "", name, sizeof name);
+        bench_conf_set(conf, name, value);
     }
-    fs_check(fstore_store_open(B.dir, conf, &B.store, errstr, sizeof errstr),
-             "fstore_store_open", errstr);
-    fstore_conf_destroy(conf);
-    char *json = schema_json();
-    if (json == NULL)
-        die("out of memory");
-    fs_check(fstore_schema_register(B.store, 1, json, errstr, sizeof errstr),
-             "fstore_schema_register", errstr);
-    fs_check(fstore_table_create(B.store, TABLE, json, FSTORE_FORMAT_CONFLUENT,
-                                 -1, &B.table, errstr, sizeof errstr),
-             "fstore_table_create", errstr);
-    free(json);
-    for (int i = 0; i < 4; i++) {
-        B.point_cols[i] = fstore_table_column_index(B.table, POINT_COLS[i]);
-        if (B.point_cols[i] < 0)
-            die("column %s missing", POINT_COLS[i]);
-    }
+    B.store = bench_store_open(B.dir, conf, &B.table);
+    bench_point_cols(B.table, B.point_cols);
 }
 
 /* Fails with the tailer's own error when it stopped on one. */
@@ -913,14 +889,8 @@ static run_t consume_only(uint64_t expect)
 {
     run_t r = {0, 0};
     uint64_t t0 = now_ns();
-    rd_kafka_conf_t *c = rk_conf("fstore-bench-consume-only");
-    rk_set(c, "group.id", "fstore-bench-consume-only");
-    rk_set(c, "enable.auto.commit", "false");
-    rk_set(c, "enable.partition.eof", "false");
-    rk_set(c, "auto.offset.reset", "error");
-    rk_set(c, "isolation.level", "read_committed");
-    rk_set(c, "fetch.wait.max.ms", FETCH_WAIT_MS);
-    rd_kafka_t *rk = rk_new(RD_KAFKA_CONSUMER, c, "consume-only consumer");
+    rd_kafka_t *rk =
+        rk_consumer("fstore-bench-consume-only", "consume-only consumer");
     int64_t hi[NPARTS];
     int done[NPARTS], left = 0;
     rd_kafka_topic_partition_list_t *l =
@@ -1071,22 +1041,9 @@ static void *reader_main(void *arg)
         for (int k = 0; k < REFRESH_EVERY; k++) {
             const char *key =
                 B.keys + (size_t)j->seq[pos++ & (SEQ_LEN - 1)] * KEY_STRIDE;
-            const fstore_row_t *row;
-            int64_t l = 0;
-            double d = 0;
-            float f = 0;
-            int32_t i = 0;
             uint64_t t0 = now_ns();
-            fstore_err_t err = fstore_get(rd, B.table, key, KEY_LEN, &row);
-            if (err != FSTORE_OK)
-                die("fstore_get %.*s: %s (%s)", KEY_LEN, key,
-                    fstore_err_name(err), fstore_reader_errmsg(rd));
-            fstore_row_long(B.table, row, B.point_cols[0], &l);
-            fstore_row_double(B.table, row, B.point_cols[1], &d);
-            fstore_row_float(B.table, row, B.point_cols[2], &f);
-            fstore_row_int(B.table, row, B.point_cols[3], &i);
+            sink += point_get(rd, B.table, B.point_cols, key);
             t = now_ns();
-            sink += (uint64_t)l + (uint64_t)d + (uint64_t)(f * 8) + (uint64_t)i;
             h_add(&r->h, t - t0);
         }
         r->lookups += REFRESH_EVERY;
@@ -1487,14 +1444,8 @@ static void freshness(fresh_case_t *fc)
     F.seen = xcalloc(cap, sizeof *F.seen);
 
     /* Kafka's side: a plain consumer of the second topic, from its end. */
-    rd_kafka_conf_t *c = rk_conf("fstore-bench-fresh-consumer");
-    rk_set(c, "group.id", "fstore-bench-fresh-consumer");
-    rk_set(c, "enable.auto.commit", "false");
-    rk_set(c, "enable.partition.eof", "false");
-    rk_set(c, "auto.offset.reset", "error");
-    rk_set(c, "isolation.level", "read_committed");
-    rk_set(c, "fetch.wait.max.ms", FETCH_WAIT_MS);
-    F.consumer = rk_new(RD_KAFKA_CONSUMER, c, "freshness consumer");
+    F.consumer =
+        rk_consumer("fstore-bench-fresh-consumer", "freshness consumer");
     rd_kafka_topic_partition_list_t *l =
         rd_kafka_topic_partition_list_new(NPARTS);
     for (int32_t q = 0; q < NPARTS; q++) {
@@ -1555,22 +1506,6 @@ static void freshness(fresh_case_t *fc)
 
 /* ---- reporting ------------------------------------------------------------
  */
-
-typedef struct {
-    const char *id, *what;
-    double value;
-    const char *target; /* NULL: no target in DESIGN §8 */
-    int at_least;       /* 1: value >= goal, 0: value <= goal */
-    double goal;
-} ratio_t;
-
-static const char *verdict(const ratio_t *r)
-{
-    if (r->target == NULL)
-        return "-";
-    int ok = r->at_least ? r->value >= r->goal : r->value <= r->goal;
-    return ok ? "met" : "missed";
-}
 
 static double ms(uint64_t ns)
 {
@@ -1818,15 +1753,7 @@ static void print_tables(FILE *f, int md, const report_t *R)
             "to the commit that made it visible.\n",
             md ? "\n" : "  ");
 
-    fprintf(f, md ? "\n### Ratios (DESIGN.md §8 targets)\n\n"
-                    "| ratio | measured | target | |\n|---|--:|--:|---|\n"
-                  : "\nratios (DESIGN.md §8 targets)\n");
-    for (int i = 0; i < R->nratios; i++) {
-        const ratio_t *r = &R->ratios[i];
-        fprintf(f,
-                md ? "| %s | %.2f | %s | %s |\n" : "  %-56s %8.2f  %-8s %s\n",
-                r->what, r->value, r->target ? r->target : "-", verdict(r));
-    }
+    print_ratios(f, md, R->ratios, R->nratios, 56);
 }
 
 static void json_run(FILE *f, const char *name, const run_t *r,
@@ -1956,15 +1883,7 @@ static void write_json(const report_t *R)
                 r + 1 < opt.nrates ? "," : "");
     }
     fprintf(f, "  ],\n  \"ratios\": {\n");
-    for (int i = 0; i < R->nratios; i++) {
-        const ratio_t *r = &R->ratios[i];
-        fprintf(f, "    \"%s\": {\"what\": \"%s\", \"value\": %.4f", r->id,
-                r->what, r->value);
-        if (r->target != NULL)
-            fprintf(f, ", \"target\": \"%s\", \"met\": %s", r->target,
-                    strcmp(verdict(r), "met") == 0 ? "true" : "false");
-        fprintf(f, "}%s\n", i + 1 < R->nratios ? "," : "");
-    }
+    json_ratios(f, R->ratios, R->nratios, 4);
     fprintf(f, "  }\n}\n");
     if (fclose(f) != 0)
         die("%s: write failed", opt.json);

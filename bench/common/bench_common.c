@@ -126,6 +126,21 @@ void fs_check(fstore_err_t err, const char *what, const char *msg)
             msg && msg[0] ? msg : fstore_strerror(err));
 }
 
+int bench_make_parent(char *buf, size_t size, const char *dir, const char *tmpl)
+{
+    if (dir != NULL) {
+        snprintf(buf, size, "%s", dir);
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            die("mkdir %s: %s", buf, strerror(errno));
+        return 0;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(buf, size, "%s/%s", tmp ? tmp : "/tmp", tmpl);
+    if (mkdtemp(buf) == NULL)
+        die("mkdtemp %s: %s", buf, strerror(errno));
+    return 1;
+}
+
 void remove_flat_dir(const char *path)
 {
     DIR *d = opendir(path);
@@ -222,6 +237,67 @@ double clock_overhead_ns(void)
     return (double)best / 200000.0;
 }
 
+/* ---- the fstore store --------------------------------------------------- */
+
+size_t bench_map_size(unsigned rows, size_t row_bytes)
+{
+    size_t map = (size_t)rows * row_bytes;
+    return map < ((size_t)1 << 30) ? (size_t)1 << 30 : map;
+}
+
+fstore_conf_t *bench_conf_new(size_t map_size)
+{
+    char num[32];
+    fstore_conf_t *conf = fstore_conf_new();
+    if (conf == NULL)
+        die("fstore_conf_new: out of memory");
+    snprintf(num, sizeof num, "%zu", map_size);
+    bench_conf_set(conf, "store.map_size", num);
+    return conf;
+}
+
+void bench_conf_set(fstore_conf_t *conf, const char *name, const char *value)
+{
+    char errstr[512] = "";
+    fs_check(fstore_conf_set(conf, name, value, errstr, sizeof errstr), name,
+             errstr);
+}
+
+fstore_store_t *bench_store_open(const char *dir, fstore_conf_t *conf,
+                                 const fstore_table_t **table)
+{
+    char errstr[512] = "";
+    fstore_store_t *store;
+    fs_check(fstore_store_open(dir, conf, &store, errstr, sizeof errstr),
+             "fstore_store_open", errstr);
+    fstore_conf_destroy(conf);
+    char *json = schema_json();
+    if (json == NULL)
+        die("out of memory");
+    fs_check(fstore_schema_register(store, 1, json, errstr, sizeof errstr),
+             "fstore_schema_register", errstr);
+    fs_check(fstore_table_create(store, BENCH_TABLE, json,
+                                 FSTORE_FORMAT_CONFLUENT, -1, table, errstr,
+                                 sizeof errstr),
+             "fstore_table_create", errstr);
+    free(json);
+    return store;
+}
+
+int bench_column(const fstore_table_t *table, const char *name)
+{
+    int col = fstore_table_column_index(table, name);
+    if (col < 0)
+        die("column %s missing", name);
+    return col;
+}
+
+void bench_point_cols(const fstore_table_t *table, int cols[4])
+{
+    for (int i = 0; i < 4; i++)
+        cols[i] = bench_column(table, POINT_COLS[i]);
+}
+
 /* ---- histogram ---------------------------------------------------------- */
 
 uint64_t h_upper(unsigned i)
@@ -289,6 +365,45 @@ void h_write_dat(const hist_t *h, const char *path, const char *label)
     }
     if (fclose(f) != 0)
         die("%s: write failed", path);
+}
+
+/* ---- ratios ------------------------------------------------------------- */
+
+const char *ratio_verdict(const ratio_t *r)
+{
+    if (r->target == NULL)
+        return "-";
+    int ok = r->at_least ? r->value >= r->goal : r->value <= r->goal;
+    return ok ? "met" : "missed";
+}
+
+void print_ratios(FILE *f, int md, const ratio_t *r, int n, int width)
+{
+    fprintf(f, md ? "\n### Ratios (DESIGN.md §8 targets)\n\n"
+                    "| ratio | measured | target | |\n|---|--:|--:|---|\n"
+                  : "\nratios (DESIGN.md §8 targets)\n");
+    for (int i = 0; i < n; i++) {
+        const char *target = r[i].target ? r[i].target : "-";
+        if (md)
+            fprintf(f, "| %s | %.2f | %s | %s |\n", r[i].what, r[i].value,
+                    target, ratio_verdict(&r[i]));
+        else
+            fprintf(f, "  %-*s %8.2f  %-8s %s\n", width, r[i].what, r[i].value,
+                    target, ratio_verdict(&r[i]));
+    }
+}
+
+void json_ratios(FILE *f, const ratio_t *r, int n, int decimals)
+{
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "    \"%s\": {\"what\": \"%s\", \"value\": %.*f", r[i].id,
+                r[i].what, decimals, r[i].value);
+        if (r[i].target != NULL)
+            fprintf(f, ", \"target\": \"%s\", \"met\": %s", r[i].target,
+                    strcmp(ratio_verdict(&r[i]), "met") == 0 ? "true"
+                                                             : "false");
+        fprintf(f, "}%s\n", i + 1 < n ? "," : "");
+    }
 }
 
 /* ---- generating rows ---------------------------------------------------- */

@@ -1,8 +1,10 @@
 /*
  * bench_common: what the benchmarks share - the realistic feature record and
- * its Avro encoding, the keys, a log-linear latency histogram (and its plot
- * data), clocks, store sizes and small file helpers. Built as a static
- * library for the bench programs; it is not a program of its own.
+ * its Avro encoding, the keys, opening a store with the record's table and
+ * reading a row's point columns, a log-linear latency histogram (and its plot
+ * data), clocks, store sizes, ratios against targets and small file helpers.
+ * Built as a static library for the bench programs; it is not a program of
+ * its own.
  *
  * Copyright 2026 The fstore authors. Licensed under the Apache License 2.0.
  */
@@ -15,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #define BATCH_ROWS 10000
@@ -25,6 +28,7 @@
 #define MATRIX_COLS 32
 #define SEQ_LEN (1u << 22) /* random key sequence, reused cyclically */
 #define NSCALARS 32
+#define BENCH_TABLE "user_features"
 
 /* ---- the feature record --------------------------------------------- */
 
@@ -74,6 +78,19 @@ static inline double unit(uint64_t *st) /* [0, 1) */
 void mdb_check(int rc, const char *what);
 void fs_check(fstore_err_t err, const char *what, const char *msg);
 
+/* a / b, or 0 when b is not positive (a case that measured nothing). */
+static inline double ratio(double a, double b)
+{
+    return b > 0 ? a / b : 0.0;
+}
+
+/* Makes the directory a bench works in, as @p buf: @p dir (created when
+ * missing) or, when @p dir is NULL, a new one $TMPDIR/@p tmpl (a mkdtemp
+ * template; /tmp without TMPDIR). @return 1 when it made a new temporary
+ * directory (the caller removes it), else 0. Dies on errors. */
+int bench_make_parent(char *buf, size_t size, const char *dir,
+                      const char *tmpl);
+
 /* Removes the regular files of @p path, then the directory. */
 void remove_flat_dir(const char *path);
 
@@ -102,6 +119,53 @@ static inline uint64_t lmdb_used_bytes(const lmdb_usage_t *u)
 
 /* Best (lowest) cost of one clock_gettime(CLOCK_MONOTONIC), in ns. */
 double clock_overhead_ns(void);
+
+/* ---- the fstore store --------------------------------------------------- */
+
+/* A store map size: @p row_bytes for each of @p rows rows, at least 1 GiB. */
+size_t bench_map_size(unsigned rows, size_t row_bytes);
+
+/* A new configuration with store.map_size = @p map_size. */
+fstore_conf_t *bench_conf_new(size_t map_size);
+
+/* Sets property @p name; dies naming it when fstore refuses it. */
+void bench_conf_set(fstore_conf_t *conf, const char *name, const char *value);
+
+/* Opens (creating) the store in @p dir with @p conf, which it destroys,
+ * registers the record's schema as writer schema 1 and creates the table
+ * BENCH_TABLE of Confluent-framed values for it (@p table). Dies on errors.
+ * @return the store (fstore_store_close() it). */
+fstore_store_t *bench_store_open(const char *dir, fstore_conf_t *conf,
+                                 const fstore_table_t **table);
+
+/* The index of column @p name of @p table; dies when it has none. */
+int bench_column(const fstore_table_t *table, const char *name);
+
+/* The indexes of POINT_COLS in @p table. */
+void bench_point_cols(const fstore_table_t *table, int cols[4]);
+
+/* One point lookup: fstore_get of @p key and a typed read of the columns
+ * @p cols (bench_point_cols). Dies when the key is missing. Inline: it runs
+ * inside the timed loops. @return a sum of the values, for a sink. */
+static inline uint64_t point_get(fstore_reader_t *rd,
+                                 const fstore_table_t *table, const int cols[4],
+                                 const char *key)
+{
+    const fstore_row_t *row;
+    int64_t l = 0;
+    double d = 0;
+    float f = 0;
+    int32_t i = 0;
+    fstore_err_t err = fstore_get(rd, table, key, KEY_LEN, &row);
+    if (err != FSTORE_OK)
+        die("fstore_get %.*s: %s (%s)", KEY_LEN, key, fstore_err_name(err),
+            fstore_reader_errmsg(rd));
+    fstore_row_long(table, row, cols[0], &l);
+    fstore_row_double(table, row, cols[1], &d);
+    fstore_row_float(table, row, cols[2], &f);
+    fstore_row_int(table, row, cols[3], &i);
+    return (uint64_t)l + (uint64_t)d + (uint64_t)(f * 8) + (uint64_t)i;
+}
 
 /* ---- histogram: exact below 64 ns, then 32 sub-buckets per power of 2 -- */
 
@@ -146,6 +210,28 @@ void h_merge(hist_t *dst, const hist_t *src);
  * then one line per non-empty bucket with those three columns (nines are
  * capped at 6). Dies on I/O errors. */
 void h_write_dat(const hist_t *h, const char *path, const char *label);
+
+/* ---- ratios against the targets of DESIGN.md §8 ------------------------- */
+
+typedef struct {
+    const char *id, *what;
+    double value;
+    const char *target; /* NULL: no target in DESIGN §8 */
+    int at_least;       /* 1: value >= goal, 0: value <= goal */
+    double goal;
+} ratio_t;
+
+/* "met" or "missed" against the target, "-" without one. */
+const char *ratio_verdict(const ratio_t *r);
+
+/* Writes the ratios table: its heading, then one row per ratio (its
+ * description in a column of @p width characters in text). @p md: markdown
+ * rather than text. */
+void print_ratios(FILE *f, int md, const ratio_t *r, int n, int width);
+
+/* Writes the members of a JSON object "ratios", one line each, the values
+ * with @p decimals decimals (the caller writes the braces around them). */
+void json_ratios(FILE *f, const ratio_t *r, int n, int decimals);
 
 /* ---- generating rows ---------------------------------------------------- */
 
