@@ -22,7 +22,8 @@
  * 2. Point lookups over one random key sequence: fstore_get + 4 typed column
  *    reads; mdb_get, RocksDB Get (pinned, default read options) and Redis GET
  *    + 4 byte reads; Redis GET pipelined 16 deep (redisAppendCommand +
- *    redisGetReply). fstore and raw LMDB also with 2 threads.
+ *    redisGetReply). fstore and raw LMDB also with 2 threads, and on
+ *    machines with more cores with one thread per core (up to 64).
  * 3. Batch lookups of 256 keys x 32 columns into a float32 matrix:
  *    fstore_get_batch; 256 x mdb_get + memcpy of 32 floats; RocksDB
  *    MultiGet (batched, pinned) + the same memcpy. fstore and raw LMDB also
@@ -63,7 +64,9 @@
 #define ROUNDS 2
 #define CHUNK 1024
 #define PIPE_DEPTH 16
-#define MAX_THREADS 2
+#define MAX_THREADS 64 /* reader threads of a case, at most */
+#define NCASES_FIXED 12 /* the cases of every run */
+#define NCASES_MAX 14   /* and two more with more than two cores */
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -745,7 +748,7 @@ int main(int argc, char **argv)
 
 #define CASE(ID, NAME, OP, TH, PER)                                            \
     {.id = ID, .name = NAME, .op = OP, .threads = TH, .per = PER}
-    static case_t cases[] = {
+    static case_t cases[NCASES_MAX] = {
         CASE("point_fstore", "fstore_get + 4 columns", PT_FSTORE, 1, 1),
         CASE("point_raw", "raw mdb_get + 4 bytes", PT_RAW, 1, 1),
         CASE("point_rocksdb", "RocksDB Get (pinned) + 4 bytes", PT_ROCKS, 1, 1),
@@ -764,8 +767,19 @@ int main(int argc, char **argv)
         CASE("batch_raw_2t", "raw 256x(mdb_get+memcpy 32f)", BT_RAW, 2,
              GET_BATCH),
     };
+    /* With more than two cores, point lookups also on all of them. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int nall = ncpu > MAX_THREADS ? MAX_THREADS : (int)ncpu;
+    int NCASES = NCASES_FIXED;
+    if (cases[NCASES_FIXED - 1].id == NULL || cases[NCASES_FIXED].id != NULL)
+        die("NCASES_FIXED does not match the cases listed");
+    if (nall > 2) {
+        cases[NCASES++] = (case_t)CASE("point_fstore_all", "fstore_get + 4 columns",
+                                       PT_FSTORE, nall, 1);
+        cases[NCASES++] = (case_t)CASE("point_raw_all", "raw mdb_get + 4 bytes",
+                                       PT_RAW, nall, 1);
+    }
 #undef CASE
-    enum { NCASES = sizeof cases / sizeof cases[0] };
     for (int i = 0; i < NCASES; i++)
         for (int t = 0; t < cases[i].threads; t++)
             cases[i].cursor[t] = (size_t)t * (SEQ_LEN / MAX_THREADS);
@@ -819,8 +833,18 @@ int main(int argc, char **argv)
          "size: fstore on disk / raw Avro values",
          ratio((double)ld.lk.fstore_disk, (double)ld.lk.value_bytes), "<= 1.5",
          0, 1.5},
+        {0}, {0}, /* room for the all-cores ratios */
     };
-    enum { NRATIOS = sizeof ratios / sizeof ratios[0] };
+    int NRATIOS = (int)(sizeof ratios / sizeof ratios[0]) - 2;
+    if (NCASES > NCASES_FIXED) {
+        const case_t *pfa = &cases[NCASES_FIXED], *pra = &cases[NCASES_FIXED + 1];
+        ratios[NRATIOS++] = (ratio_t){"point_all_over_1t_fstore",
+                                      "point: all cores / 1 thread, fstore",
+                                      ratio(rate(pfa), rate(pf)), NULL, 0, 0};
+        ratios[NRATIOS++] = (ratio_t){"point_all_over_1t_raw",
+                                      "point: all cores / 1 thread, raw LMDB",
+                                      ratio(rate(pra), rate(pr)), NULL, 0, 0};
+    }
 
     FILE *md = NULL;
     if (markdown != NULL && (md = fopen(markdown, "w")) == NULL)
@@ -837,20 +861,22 @@ int main(int argc, char **argv)
         print_header(f, m, "ops");
         for (int i = 0; i < 7; i++)
             print_case(f, &cases[i], m);
+        for (int i = NCASES_FIXED; i < NCASES; i++)
+            print_case(f, &cases[i], m);
         fprintf(f, m ? "\n### Batch lookups (%d random keys x %d columns -> "
                        "float32 matrix; ops = batches)\n\n"
                      : "\nbatch lookups: %d random keys x %d columns -> "
                        "float32 matrix (ops = batches)\n",
                 GET_BATCH, MATRIX_COLS);
         print_header(f, m, "batches");
-        for (int i = 7; i < NCASES; i++)
+        for (int i = 7; i < NCASES_FIXED; i++)
             print_case(f, &cases[i], m);
         print_ratios(f, m, ratios, NRATIOS, 44);
         fprintf(f,
                 "%sops/s and keys/s come from untimed passes (a clock read "
                 "per %d ops; per op for batches and pipelines); latencies "
                 "from timed passes, each sample including one clock_gettime "
-                "(%.1f ns here). 2-thread rows: summed throughput, merged "
+                "(%.1f ns here). Multi-thread rows: summed throughput, merged "
                 "histograms. RocksDB block cache %.0f MB, %.0f MB in use "
                 "after warm-up.\n",
                 m ? "\n" : "\n", CHUNK, clk, B.cache_bytes / 1e6,
