@@ -809,19 +809,33 @@ static void fs_out_of_range(fs_tailer *T, fs_ttopic *tt, int32_t p)
     fs_tpart *tp = fs_part(tt, p);
     if (tp && tp->from_low && tp->delivered < 0) {
         /* The log start moved after the low watermark was queried, before
-         * anything of this partition was read: read from the new start. */
+         * anything of this partition was read: read from the new start
+         * (once; a second time is an ordinary out-of-range). */
         tp->from_low = 0;
-        TLOG(T, 6, "%s [%d]: the log start moved; reading from the "
-             "beginning", tt->topic, p);
+        int64_t lo = 0, hi = -1;
+        rd_kafka_resp_err_t qe =
+            rd_kafka_query_watermark_offsets(T->rk, tt->topic, p, &lo, &hi, 5000);
+        if (qe) {
+            fs_fail(T, FSTORE_ERR_KAFKA, "%s [%d]: cannot read the log start: %s",
+                    tt->topic, p, rd_kafka_err2str(qe));
+            return;
+        }
+        TLOG(T, 6, "%s [%d]: the log start moved; reading from %lld",
+             tt->topic, p, (long long)lo);
+        /* A new assignment at the new start (a seek does not restart a
+         * partition stopped by an offset error). */
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, tt->topic, p)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-        rd_kafka_error_t *se = rd_kafka_seek_partitions(T->rk, l, 5000);
+        rd_kafka_topic_partition_list_add(l, tt->topic, p);
+        rd_kafka_error_t *ae = rd_kafka_incremental_unassign(T->rk, l);
+        if (!ae) {
+            l->elems[0].offset = lo;
+            ae = rd_kafka_incremental_assign(T->rk, l);
+        }
         rd_kafka_topic_partition_list_destroy(l);
-        if (se) {
-            fs_fail(T, FSTORE_ERR_KAFKA, "seeking %s [%d] to its beginning: %s",
-                    tt->topic, p, rd_kafka_error_string(se));
-            rd_kafka_error_destroy(se);
+        if (ae) {
+            fs_fail(T, FSTORE_ERR_KAFKA, "reassigning %s [%d] at its start: %s",
+                    tt->topic, p, rd_kafka_error_string(ae));
+            rd_kafka_error_destroy(ae);
         }
         return;
     }

@@ -305,6 +305,29 @@ Test(ingest, offset_out_of_range_fails_loudly)
     fstore_store_close(s);
 }
 
+/* A new table starts at the low watermarks the tailer queried; should the
+ * log start move before the first fetch (retention, DeleteRecords), that
+ * fetch is out of range with nothing read yet: the tailer reads from the
+ * new beginning instead of failing, even with tail.offset_reset=fail. */
+Test(ingest, first_fetch_out_of_range_reads_from_the_beginning)
+{
+    produce_updates(2000, 13);
+    /* Fetch is Kafka API key 1: its next response says out of range. */
+    rd_kafka_mock_push_request_errors(M.mc, 1, 1,
+                                      RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE);
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    assert_view(s, t, NULL);
+    json_t *j = stats(s);
+    cr_assert_eq(stat_int(j, "tables.feat.counters.applied") +
+                     stat_int(j, "tables.feat.counters.deleted"),
+                 2000);
+    cr_assert_eq(stat_int(j, "tables.feat.counters.rebuilds"), 0);
+    json_decref(j);
+    fstore_store_close(s);
+}
+
 Test(ingest, offset_out_of_range_rebuilds)
 {
     produce_updates(1000, 10);
