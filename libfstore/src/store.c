@@ -1097,3 +1097,45 @@ char *fs_store_get_stats(fstore_store_t *s)
     fs_txn_abort(s, txn);
     return out;
 }
+
+int fs_store_usage(fstore_store_t *s, MDB_txn *txn, fs_usage *u)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    memset(u, 0, sizeof *u);
+    int rc = mdb_env_info(s->env, &info);
+    if (!rc)
+        rc = mdb_env_stat(s->env, &st);
+    /* Database 0 is LMDB's free list: each value lists page numbers, its
+     * first word their count. */
+    if (!rc)
+        rc = mdb_cursor_open(txn, 0, &cur);
+    if (rc)
+        return rc;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        size_t n;
+        if (v.mv_size >= sizeof n) {
+            memcpy(&n, v.mv_data, sizeof n);
+            u->free_pages += n;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    u->page_size = st.ms_psize;
+    u->pages = (uint64_t)info.me_last_pgno + 1;
+    u->map_size = info.me_mapsize;
+    if (u->free_pages > u->pages)
+        u->free_pages = u->pages;
+    return 0;
+}
+
+uint64_t fs_table_pages(const fstore_table_t *t, MDB_txn *txn)
+{
+    MDB_stat st;
+    if (mdb_stat(txn, t->dbi, &st))
+        return 0;
+    return (uint64_t)st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+}

@@ -87,6 +87,17 @@ fstore_err_t fs_store_grow(fstore_store_t *s, char *errstr, size_t errstr_size);
 /* Adopts a map grown by another process (caller holds no transaction). */
 void fs_store_adopt_size(fstore_store_t *s);
 
+/* Space of the store's data file, seen from read transaction txn. */
+typedef struct fs_usage {
+    uint64_t page_size;
+    uint64_t pages;      /* the file's extent: last page number + 1 */
+    uint64_t free_pages; /* on LMDB's free list, reused by later writes */
+    uint64_t map_size;
+} fs_usage;
+int fs_store_usage(fstore_store_t *s, MDB_txn *txn, fs_usage *u);
+/* Pages (branch, leaf, overflow) of table t in txn, 0 if unknown. */
+uint64_t fs_table_pages(const fstore_table_t *t, MDB_txn *txn);
+
 /* Builds the LMDB key for a Kafka key: the key itself, or its digest form
  * written into buf (FS_KEY_HASHED bytes). */
 static inline void fs_key_make(const void *key, size_t len, uint8_t *buf,

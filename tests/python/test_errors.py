@@ -195,6 +195,9 @@ def test_stats_is_a_dict(filled):
     assert isinstance(st, dict)
     assert st["tables"]["users"]["rows"] == 200
     assert st["version"] == fstore.__version__
+    space = st["store"]
+    assert 0 < st["tables"]["users"]["bytes"] <= space["used_bytes"]
+    assert space["used_bytes"] + space["free_bytes"] == space["data_bytes"]
 
 
 def _murmur2(data):

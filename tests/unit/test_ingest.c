@@ -194,6 +194,18 @@ Test(ingest, bootstrap_equals_latest_value_map)
                      stat_int(j, "tables.feat.counters.deleted"),
                  20000);
     cr_assert_str_eq(json_string_value(json_object_get(j, "state")), "ready");
+    /* Space: the table's pages hold its rows, within the used part of the
+     * file. */
+    json_int_t rows = stat_int(j, "tables.feat.rows");
+    json_int_t tbytes = stat_int(j, "tables.feat.bytes");
+    json_int_t used = stat_int(j, "store.used_bytes");
+    json_int_t data = stat_int(j, "store.data_bytes");
+    cr_assert_gt(tbytes, rows * 16, "table bytes %lld for %lld rows",
+                 (long long)tbytes, (long long)rows);
+    cr_assert_leq(tbytes, used);
+    cr_assert_eq(used + stat_int(j, "store.free_bytes"), data);
+    cr_assert_eq(data % stat_int(j, "store.page_size"), 0);
+    cr_assert_geq(stat_int(j, "store.map_size"), data);
     json_decref(j);
     cr_assert_eq(fstore_tail_stop(s), FSTORE_OK);
     fstore_store_close(s);
