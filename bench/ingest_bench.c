@@ -29,10 +29,10 @@
  *    timed from creating their Kafka client (fstore_tail_start creates its
  *    own) to the end: connecting, reading the end offsets and reading. Both
  *    read with isolation.level=read_committed and fetch.wait.max.ms=10 (the
- *    tailer's settings). Size: the store is closed and its LMDB pages are
- *    counted (in use = extent - free list; also what is allocated on disk,
- *    as bench_baselines measures it) against the mean Avro value without
- *    its 5-byte frame; the store is then reopened and tails on.
+ *    tailer's settings). Size: the store's statistics give its pages in
+ *    use (extent - free list; also what is allocated on disk, as
+ *    bench_baselines measures it), against the mean Avro value without its
+ *    5-byte frame.
  * 2. Reads during ingest: one reader thread looks up random keys
  *    (fstore_get + the 4 columns of bench_baselines' point case, refreshing
  *    its snapshot every 1024 lookups) for S seconds with no records flowing,
@@ -951,21 +951,34 @@ static run_t consume_only(uint64_t expect)
     return r;
 }
 
-/* Stops the tailer, closes the store (LMDB's own page counts need it
- * closed: one environment per file and process) and, with @p bt, reads them
- * into it; then reopens the store and tails on from its stored offsets,
- * with the tailer's statistics starting over. */
-static void store_reopen(boot_t *bt)
+/* The store's page use from its statistics (docs/stats.md, "store"). */
+static void stats_space(lmdb_usage_t *u)
+{
+    json_t *root = stats_load(), *st = json_object_get(root, "store");
+    const char *const names[3] = {"page_size", "data_bytes", "free_bytes"};
+    uint64_t v[3];
+    for (int i = 0; i < 3; i++) {
+        json_t *x = json_object_get(st, names[i]);
+        if (!json_is_integer(x) || json_integer_value(x) < 0)
+            die("fstore_stats_json has no store.%s (see docs/stats.md)",
+                names[i]);
+        v[i] = (uint64_t)json_integer_value(x);
+    }
+    json_decref(root);
+    if (v[0] == 0)
+        die("fstore_stats_json: store.page_size is 0");
+    u->page_size = v[0];
+    u->pages = v[1] / v[0];
+    u->free_pages = v[2] / v[0];
+}
+
+/* Stops the tailer, closes and reopens the store, and tails on from its
+ * stored offsets with the tailer's statistics starting over. */
+static void store_reopen(void)
 {
     fs_check(fstore_tail_stop(B.store), "fstore_tail_stop", NULL);
     fstore_store_close(B.store);
     B.store = NULL;
-    if (bt != NULL) {
-        int rc = lmdb_usage(B.dir, &bt->lmdb);
-        if (rc != 0)
-            die("reading the page use of %s: %s", B.dir, mdb_strerror(rc));
-        bt->disk_bytes = dir_disk_bytes(B.dir);
-    }
     store_open();
     double s = tail_until_ready(120);
     fprintf(stderr, "store reopened, tailing again (ready in %.3f s)\n", s);
@@ -998,10 +1011,9 @@ static void bootstrap(boot_t *bt)
             bt->consume[1].records, bt->consume[1].seconds,
             run_rate(&bt->consume[1]));
 
-    /* Size: LMDB's own page counts need the store closed (one environment
-     * per file and process); it is reopened and resumes tailing from its
-     * stored offsets. */
-    store_reopen(bt);
+    /* Size, from the store's own statistics while it tails on. */
+    stats_space(&bt->lmdb);
+    bt->disk_bytes = dir_disk_bytes(B.dir);
 }
 
 /* ---- phase 2: reads during ingest ---------------------------------------- */
@@ -1487,7 +1499,7 @@ static void freshness(fresh_case_t *fc)
                 "produce -> visible...\n",
                 rate, opt.seconds);
         /* A new tailer, so that its apply_ms covers this case alone. */
-        store_reopen(NULL);
+        store_reopen();
         F.base = next;
         next += (uint32_t)F.total;
         fresh_run(&F, &pf, &enc, rate, fstore_checker_main, &fc[r].fstore,

@@ -176,50 +176,6 @@ uint64_t dir_disk_bytes(const char *path)
     return total;
 }
 
-int lmdb_usage(const char *path, lmdb_usage_t *u)
-{
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    MDB_envinfo info;
-    MDB_stat st;
-    MDB_val k, v;
-    memset(u, 0, sizeof *u);
-    int rc = mdb_env_create(&env);
-    if (rc == 0)
-        rc = mdb_env_open(env, path, MDB_RDONLY, 0600);
-    if (rc == 0)
-        rc = mdb_env_info(env, &info);
-    if (rc == 0)
-        rc = mdb_env_stat(env, &st);
-    if (rc == 0)
-        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
-    /* Database 0 is LMDB's free list: each value is a list of page numbers
-     * whose first word is the count (as mdb_stat -f reads it). */
-    if (rc == 0)
-        rc = mdb_cursor_open(txn, 0, &cur);
-    while (rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-        size_t count;
-        if (v.mv_size < sizeof count)
-            continue;
-        memcpy(&count, v.mv_data, sizeof count);
-        u->free_pages += count;
-    }
-    if (rc == MDB_NOTFOUND)
-        rc = 0;
-    if (rc == 0) {
-        u->page_size = st.ms_psize;
-        u->pages = (uint64_t)info.me_last_pgno + 1;
-    }
-    if (cur)
-        mdb_cursor_close(cur);
-    if (txn)
-        mdb_txn_abort(txn);
-    if (env)
-        mdb_env_close(env);
-    return rc;
-}
-
 static volatile uint64_t g_clock_sink;
 
 double clock_overhead_ns(void)

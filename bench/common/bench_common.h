@@ -97,19 +97,12 @@ void remove_flat_dir(const char *path);
 /* Bytes allocated on disk by the files of @p path (not recursive). */
 uint64_t dir_disk_bytes(const char *path);
 
-/* Page use of the LMDB environment in directory @p path (an fstore store or
- * a plain LMDB environment). */
+/* Page use of a store (from its statistics). */
 typedef struct {
     uint64_t page_size;
     uint64_t pages;      /* last page number + 1: the file's extent */
     uint64_t free_pages; /* pages on LMDB's free list, reusable */
 } lmdb_usage_t;
-
-/* Reads @p path's page use through a read-only environment of its own.
- * LMDB forbids two environments on one file in one process, so no other
- * handle of this process (fstore store included) may have it open.
- * @return 0 or an LMDB error code (mdb_strerror). */
-int lmdb_usage(const char *path, lmdb_usage_t *u);
 
 /* Bytes of the pages holding data: (pages - free_pages) * page_size. */
 static inline uint64_t lmdb_used_bytes(const lmdb_usage_t *u)
