@@ -14,6 +14,11 @@
  *    next to it (the raw baseline stores the Kafka record value as is; fstore
  *    stores the decoded row, whose length the public API does not expose, so
  *    sizes on disk are reported instead).
+ * 1b. Bulk load: the same rows in a shuffled order into empty stores of
+ *    their own, one transaction each, as a first bootstrap applies them:
+ *    fstore_batch_put of all of them (decode + queue), then the commit (sort
+ *    + MDB_APPEND + write), against sorting the (key, value) pairs and
+ *    appending them with MDB_APPEND into plain LMDB.
  * 2. Point lookups over one random key sequence, one reader snapshot each:
  *    (a) fstore_get + 4 typed column reads, (b) mdb_get + 4 byte reads.
  * 3. Batch lookups of 256 keys x 32 columns into a float32 matrix:
@@ -122,6 +127,124 @@ static void load(lookup_t *b, load_t *ld)
     ld->raw_live = (uint64_t)(ms.ms_branch_pages + ms.ms_leaf_pages +
                               ms.ms_overflow_pages) *
                    ms.ms_psize;
+}
+
+/* ---- bulk load: a bootstrap's one transaction ---------------------------- */
+
+/* The rows again, arriving in a shuffled order, into empty stores of their
+ * own in one transaction each, as a first bootstrap applies them: fstore
+ * queues every record (decode + copy) and commits (sort + MDB_APPEND +
+ * write); the raw baseline sorts the (key, value) pairs and appends them
+ * with MDB_APPEND, the floor of that path. */
+typedef struct {
+    double encode_s, queue_s, commit_s; /* fstore */
+    double raw_s;                       /* raw: sort + MDB_APPEND + commit */
+} bulk_t;
+
+typedef struct {
+    const char *key;
+    size_t off, len; /* of the value in the copies */
+} kv_t;
+
+static int kv_cmp(const void *a, const void *b)
+{
+    return memcmp(((const kv_t *)a)->key, ((const kv_t *)b)->key, KEY_LEN);
+}
+
+static void bulk(const lookup_t *b, bulk_t *bk)
+{
+    const unsigned n = opt.rows;
+    char fdir[4300], rdir[4300];
+    snprintf(fdir, sizeof fdir, "%s/fstore-bulk", b->parent);
+    snprintf(rdir, sizeof rdir, "%s/raw-bulk", b->parent);
+    if (mkdir(fdir, 0700) != 0 || mkdir(rdir, 0700) != 0)
+        die("mkdir in %s: %s", b->parent, strerror(errno));
+    size_t map = bench_map_size(n, 1024u);
+    fstore_conf_t *conf = bench_conf_new(map);
+    bench_conf_set(conf, "store.sync", sync_mode);
+    const fstore_table_t *t;
+    fstore_store_t *s = bench_store_open(fdir, conf, &t);
+
+    uint32_t *perm = make_perm(n);
+    kv_t *kv = malloc((size_t)n * sizeof *kv);
+    if (kv == NULL)
+        die("out of memory");
+    uint8_t *vals = NULL;
+    size_t vals_len = 0, vals_cap = 0;
+    encoder_t enc;
+    encoder_init(&enc);
+    memset(bk, 0, sizeof *bk);
+    fstore_batch_t *batch;
+    fs_check(fstore_batch_begin(s, &batch), "fstore_batch_begin", NULL);
+    char err[512];
+    for (unsigned base = 0; base < n; base += BATCH_ROWS) {
+        size_t cnt = n - base < BATCH_ROWS ? n - base : BATCH_ROWS;
+        uint64_t t0 = now_ns();
+        encode_batch(&enc, perm + base, cnt);
+        uint64_t t1 = now_ns();
+        for (size_t i = 0; i < cnt; i++) {
+            const char *key = b->keys + (size_t)perm[base + i] * KEY_STRIDE;
+            size_t vlen = enc.starts[i + 1] - enc.starts[i];
+            fs_check(fstore_batch_put(batch, t, key, KEY_LEN,
+                                      enc.arena + enc.starts[i], vlen,
+                                      (int32_t)(perm[base + i] & 3),
+                                      (int64_t)(base + i), 1, err, sizeof err),
+                     "fstore_batch_put", err);
+        }
+        uint64_t t2 = now_ns();
+        /* The raw side's copies, outside both timings. */
+        for (size_t i = 0; i < cnt; i++) {
+            size_t vlen = enc.starts[i + 1] - enc.starts[i];
+            kv[base + i].key = b->keys + (size_t)perm[base + i] * KEY_STRIDE;
+            if (vals_len + vlen > vals_cap) {
+                vals_cap = vals_cap ? vals_cap * 2 : (size_t)1 << 20;
+                if ((vals = realloc(vals, vals_cap)) == NULL)
+                    die("out of memory for %zu bytes of values", vals_cap);
+            }
+            kv[base + i].off = vals_len;
+            kv[base + i].len = vlen;
+            memcpy(vals + vals_len, enc.arena + enc.starts[i], vlen);
+            vals_len += vlen;
+        }
+        bk->encode_s += (double)(t1 - t0) / 1e9;
+        bk->queue_s += (double)(t2 - t1) / 1e9;
+    }
+    fprintf(stderr, "bulk load: committing %u rows in one transaction...\n",
+            n);
+    uint64_t t0 = now_ns();
+    fs_check(fstore_batch_commit(batch, err, sizeof err), "fstore_batch_commit",
+             err);
+    bk->commit_s = (double)(now_ns() - t0) / 1e9;
+    fstore_store_close(s);
+
+    MDB_env *env;
+    MDB_dbi dbi;
+    MDB_txn *txn;
+    mdb_check(mdb_env_create(&env), "mdb_env_create");
+    mdb_check(mdb_env_set_mapsize(env, map), "mdb_env_set_mapsize");
+    mdb_check(mdb_env_open(env, rdir, MDB_NOSYNC, 0600), "mdb_env_open");
+    fprintf(stderr, "bulk load: raw LMDB sort + MDB_APPEND...\n");
+    t0 = now_ns();
+    qsort(kv, n, sizeof *kv, kv_cmp);
+    mdb_check(mdb_txn_begin(env, NULL, 0, &txn), "mdb_txn_begin");
+    mdb_check(mdb_dbi_open(txn, NULL, 0, &dbi), "mdb_dbi_open");
+    for (unsigned i = 0; i < n; i++) {
+        MDB_val k = {KEY_LEN, (void *)(uintptr_t)kv[i].key};
+        MDB_val v = {kv[i].len, vals + kv[i].off};
+        mdb_check(mdb_put(txn, dbi, &k, &v, MDB_APPEND), "mdb_put(APPEND)");
+    }
+    mdb_check(mdb_txn_commit(txn), "mdb_txn_commit");
+    bk->raw_s = (double)(now_ns() - t0) / 1e9;
+    mdb_env_close(env);
+
+    encoder_free(&enc);
+    free(vals);
+    free(kv);
+    free(perm);
+    if (!opt.keep) {
+        remove_flat_dir(fdir);
+        remove_flat_dir(rdir);
+    }
 }
 
 /* ---- measuring ----------------------------------------------------------- */
@@ -320,6 +443,25 @@ int main(int argc, char **argv)
            ratio((double)ld.raw_live, (double)ld.lk.value_bytes));
     fflush(stdout);
 
+    bulk_t bk;
+    bulk(&b, &bk);
+    printf("bulk load (%u rows in one transaction into empty stores, as a "
+           "first bootstrap; shuffled arrival)\n",
+           opt.rows);
+    printf("  %-44s %12.0f rows/s  (%.2f s)\n",
+           "fstore batch_put (decode + queue)", opt.rows / bk.queue_s,
+           bk.queue_s);
+    printf("  %-44s %12.0f rows/s  (%.2f s)\n",
+           "fstore commit (sort + MDB_APPEND + write)", opt.rows / bk.commit_s,
+           bk.commit_s);
+    printf("  %-44s %12.0f rows/s  (%.2f s)\n",
+           "raw LMDB sort + MDB_APPEND + commit", opt.rows / bk.raw_s,
+           bk.raw_s);
+    printf("  %-44s %12.2fx  (raw time / fstore time; encoding %.2f s in "
+           "neither)\n\n",
+           "fstore commit vs raw", ratio(bk.raw_s, bk.commit_s), bk.encode_s);
+    fflush(stdout);
+
     /* One random key sequence for every case. */
     b.seq = make_seq(opt.rows);
 
@@ -410,6 +552,13 @@ int main(int argc, char **argv)
                 ld.lk.value_bytes, ld.lk.fstore_disk, ld.lk.raw_disk,
                 ld.raw_live,
                 ratio((double)ld.lk.fstore_disk, (double)ld.lk.value_bytes));
+        fprintf(f,
+                "  \"bulk\": {\"fstore_queue_rows_per_s\": %.1f, "
+                "\"fstore_commit_rows_per_s\": %.1f, "
+                "\"raw_append_rows_per_s\": %.1f, "
+                "\"raw_over_fstore_commit\": %.3f},\n",
+                opt.rows / bk.queue_s, opt.rows / bk.commit_s,
+                opt.rows / bk.raw_s, ratio(bk.raw_s, bk.commit_s));
         fprintf(f, "  \"cases\": {\n");
         json_case(f, "point_fstore", &cases[0], 0);
         json_case(f, "point_raw", &cases[1], 0);
