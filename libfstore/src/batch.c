@@ -410,7 +410,8 @@ static int fs_apply_ops(fstore_batch_t *b, MDB_txn *txn)
         if (i + FS_AHEAD < nsorted) {
             const fs_opv *f = &ops[keys[i + FS_AHEAD].seq];
             __builtin_prefetch(f->k.mv_data);
-            __builtin_prefetch(f->val + 64);
+            if (f->vlen > 64)
+                __builtin_prefetch(f->val + 64);
         }
         const fs_opv *o = &ops[keys[i].seq];
         if (i + 1 < nsorted && fs_sortkey_same(&keys[i], &keys[i + 1], ops))
