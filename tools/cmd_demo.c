@@ -656,7 +656,7 @@ static int demo_live_phase(demo_run *r)
 /* Count, p50 and p99 of the histogram @p name of the statistics @p root;
  * count -1 when it is absent or empty. */
 static void demo_stat_hist(json_t *root, const char *name, int64_t *count,
-                      double *p50, double *p99)
+                           double *p50, double *p99)
 {
     json_t *f = json_object_get(root, name);
     json_t *n = json_object_get(f, "count");
@@ -679,10 +679,10 @@ static void demo_freshness(demo_run *r)
         return;
     json_t *root = json_loads(txt, 0, NULL);
     fstore_free(txt);
-    demo_stat_hist(root, "freshness_ms", &r->rep.fresh_count, &r->rep.fresh_p50,
-              &r->rep.fresh_p99);
+    demo_stat_hist(root, "freshness_ms", &r->rep.fresh_count,
+                   &r->rep.fresh_p50, &r->rep.fresh_p99);
     demo_stat_hist(root, "apply_ms", &r->rep.apply_count, &r->rep.apply_p50,
-              &r->rep.apply_p99);
+                   &r->rep.apply_p99);
     json_decref(root);
 }
 

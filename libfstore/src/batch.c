@@ -253,7 +253,6 @@ typedef struct fs_sortkey {
     uint64_t k0, k1;
     uint32_t table, klen;
     uint32_t seq; /* index into the queued operations */
-    uint32_t pad;
 } fs_sortkey;
 
 static const uint8_t *fs_op_next(const fstore_store_t *s, const uint8_t *p,
@@ -352,7 +351,6 @@ static void fs_sortkey_make(fs_sortkey *sk, const fs_opv *o, uint32_t seq)
     sk->table = (uint32_t)o->t->index;
     sk->klen = (uint32_t)n;
     sk->seq = seq;
-    sk->pad = 0;
 }
 
 /* Loads the operations of tables that are empty in txn by sorting them and

@@ -421,7 +421,7 @@ static fstore_err_t fs_assign_new(fs_tailer *T, fs_ttopic *tt, int32_t n,
          * again per partition, retried after 500 ms for partitions whose
          * leader connection is not up yet, which is most of a bootstrap's
          * time on a small topic. Should the log start move in between,
-         * fs_out_of_range() falls back to the logical offset. */
+         * fs_out_of_range() reassigns the partition at the new start. */
         tp->from_low = start < 0 && capture && hi > lo;
         rd_kafka_topic_partition_list_add(l, tt->topic, p)->offset =
             tp->from_low ? lo : start;
@@ -992,31 +992,19 @@ static void *fs_watch_main(void *arg)
  * poll waits no longer) while the queue runs dry. */
 #define FS_POS_EVERY_US 10000
 
-/* Is every assigned partition's position at the end captured at start? */
-static int fs_positions_at_end(fs_tailer *T)
+/* Is every partition still bootstrapping at the end captured at start:
+ * by its consumer position (which also moves past transaction markers and
+ * compacted gaps), or by the records delivered to the tailer (known at no
+ * cost, while positions are a list built and searched per call)? Call with
+ * mu held. */
+static int fs_at_end(fs_tailer *T, int by_delivered)
 {
     for (size_t i = 0; i < T->ntopics; i++) {
         fs_ttopic *tt = &T->topics[i];
         for (int32_t p = 0; p < tt->nparts; p++) {
             fs_tpart *tp = &tt->parts[p];
-            if (tp->assigned && !tp->ready && tp->position < tp->end_at_start)
-                return 0;
-        }
-    }
-    return 1;
-}
-
-/* Has every partition still bootstrapping been delivered records up to its
- * end? Then asking the consumer for positions (a list built and searched
- * per call, the bulk of a bootstrap's overhead when asked every round) can
- * wait for the commit. Call with mu held. */
-static int fs_delivered_to_end(fs_tailer *T)
-{
-    for (size_t i = 0; i < T->ntopics; i++) {
-        fs_ttopic *tt = &T->topics[i];
-        for (int32_t p = 0; p < tt->nparts; p++) {
-            fs_tpart *tp = &tt->parts[p];
-            if (tp->assigned && !tp->ready && tp->delivered < tp->end_at_start)
+            int64_t at = by_delivered ? tp->delivered : tp->position;
+            if (tp->assigned && !tp->ready && at < tp->end_at_start)
                 return 0;
         }
     }
@@ -1057,7 +1045,7 @@ static int fs_commit_due(fs_tailer *T, int drained)
      * gaps) are asked for when the queue is drained, at most every
      * FS_POS_EVERY_US, and every 200 ms in any case. */
     pthread_mutex_lock(&T->mu);
-    int done = fs_delivered_to_end(T);
+    int done = fs_at_end(T, 1);
     pthread_mutex_unlock(&T->mu);
     if (done)
         return 1;
@@ -1066,7 +1054,7 @@ static int fs_commit_due(fs_tailer *T, int drained)
     T->last_pos_us = now;
     fs_positions(T);
     pthread_mutex_lock(&T->mu);
-    done = fs_positions_at_end(T);
+    done = fs_at_end(T, 0);
     pthread_mutex_unlock(&T->mu);
     return done;
 }

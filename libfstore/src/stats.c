@@ -55,6 +55,21 @@ fstore_err_t fstore_stats_json(fstore_store_t *s, char **json)
 
     fstore_reader_t *r;
     fstore_err_t err = fstore_reader_new(s, &r);
+    fs_usage u = {0};
+    if (!err && !(err = fs_reader_ensure(r))) {
+        int rc = fs_store_usage(s, r->txn, &u);
+        if (rc)
+            err = fs_mdb_err(rc, "reading the store's page use", NULL, 0);
+        else
+            json_object_set_new(
+                root, "store",
+                json_pack("{s:I, s:I, s:I, s:I, s:I}", "page_size",
+                          (json_int_t)u.page_size, "data_bytes",
+                          (json_int_t)(u.pages * u.page_size), "used_bytes",
+                          (json_int_t)((u.pages - u.free_pages) * u.page_size),
+                          "free_bytes", (json_int_t)(u.free_pages * u.page_size),
+                          "map_size", (json_int_t)u.map_size));
+    }
     json_t *tables = fs_obj(root, "tables");
     size_t nt = fstore_table_count(s);
     for (size_t i = 0; !err && i < nt; i++) {
@@ -64,13 +79,9 @@ fstore_err_t fstore_stats_json(fstore_store_t *s, char **json)
         if ((err = fstore_reader_row_count(r, t, &rows)))
             break;
         json_object_set_new(jt, "rows", json_integer((json_int_t)rows));
-        if (!(err = fs_reader_ensure(r))) {
-            MDB_stat st;
-            uint64_t psize = mdb_env_stat(s->env, &st) ? 0 : st.ms_psize;
-            json_object_set_new(
-                jt, "bytes",
-                json_integer((json_int_t)(fs_table_pages(t, r->txn) * psize)));
-        }
+        json_object_set_new(
+            jt, "bytes",
+            json_integer((json_int_t)(fs_table_pages(t, r->txn) * u.page_size)));
         size_t np = 0;
         if ((err = fstore_reader_offsets(r, t, NULL, NULL, 0, &np)))
             break;
@@ -98,21 +109,6 @@ fstore_err_t fstore_stats_json(fstore_store_t *s, char **json)
         }
         free(parts);
         free(offs);
-    }
-    if (!err && !(err = fs_reader_ensure(r))) {
-        fs_usage u;
-        int rc = fs_store_usage(s, r->txn, &u);
-        if (rc)
-            err = fs_mdb_err(rc, "reading the store's page use", NULL, 0);
-        else
-            json_object_set_new(
-                root, "store",
-                json_pack("{s:I, s:I, s:I, s:I, s:I}", "page_size",
-                          (json_int_t)u.page_size, "data_bytes",
-                          (json_int_t)(u.pages * u.page_size), "used_bytes",
-                          (json_int_t)((u.pages - u.free_pages) * u.page_size),
-                          "free_bytes", (json_int_t)(u.free_pages * u.page_size),
-                          "map_size", (json_int_t)u.map_size));
     }
     fstore_reader_destroy(r);
     if (!err) {
