@@ -67,7 +67,6 @@
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
-#include <lmdb.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -822,6 +821,19 @@ typedef struct {
 static double run_rate(const run_t *r)
 {
     return ratio((double)r->records, r->seconds);
+}
+
+/* Page use of a store (from its statistics). */
+typedef struct {
+    uint64_t page_size;
+    uint64_t pages;      /* last page number + 1: the file's extent */
+    uint64_t free_pages; /* pages on LMDB's free list, reusable */
+} lmdb_usage_t;
+
+/* Bytes of the pages holding data: (pages - free_pages) * page_size. */
+static inline uint64_t lmdb_used_bytes(const lmdb_usage_t *u)
+{
+    return (u->pages - u->free_pages) * u->page_size;
 }
 
 typedef struct {

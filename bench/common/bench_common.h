@@ -97,19 +97,6 @@ void remove_flat_dir(const char *path);
 /* Bytes allocated on disk by the files of @p path (not recursive). */
 uint64_t dir_disk_bytes(const char *path);
 
-/* Page use of a store (from its statistics). */
-typedef struct {
-    uint64_t page_size;
-    uint64_t pages;      /* last page number + 1: the file's extent */
-    uint64_t free_pages; /* pages on LMDB's free list, reusable */
-} lmdb_usage_t;
-
-/* Bytes of the pages holding data: (pages - free_pages) * page_size. */
-static inline uint64_t lmdb_used_bytes(const lmdb_usage_t *u)
-{
-    return (u->pages - u->free_pages) * u->page_size;
-}
-
 /* Best (lowest) cost of one clock_gettime(CLOCK_MONOTONIC), in ns. */
 double clock_overhead_ns(void);
 
