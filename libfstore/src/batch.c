@@ -1,10 +1,14 @@
-/* Apply batches: decode records into rows, then write rows, tombstones and
- * offsets in one LMDB write transaction. */
+/*
+ * Apply batches: decode records into rows, then write rows, tombstones,
+ * offsets (and optionally the writer's statistics document) in one LMDB
+ * write transaction. A first load into empty tables goes in key order by
+ * append. One batch per store at a time, on the thread that began it.
+ */
 #include <errno.h>
 #include <stdlib.h>
 
-#include "ingest.h"
-#include "reader.h"
+#include "batch.h"
+#include "schemas.h"
 
 enum { OP_PUT = 1, OP_DEL = 2 };
 
@@ -27,14 +31,8 @@ struct fstore_batch_s {
     fs_buf row;
     fs_offset *offs;
     size_t noffs, cap_offs;
-    char *stats; /* tailer statistics to record in the same transaction */
+    char *stats; /* statistics document to record in the same transaction */
 };
-
-void fs_batch_set_stats(fstore_batch_t *b, const char *json)
-{
-    free(b->stats);
-    b->stats = fs_strdup(json);
-}
 
 fstore_err_t fstore_batch_begin(fstore_store_t *s, fstore_batch_t **batchp)
 {
@@ -80,6 +78,12 @@ void fstore_batch_abort(fstore_batch_t *b)
 size_t fstore_batch_size(const fstore_batch_t *b) { return b ? b->count : 0; }
 
 size_t fs_batch_bytes(const fstore_batch_t *b) { return b ? b->ops.len : 0; }
+
+void fs_batch_set_stats(fstore_batch_t *b, const char *json)
+{
+    free(b->stats);
+    b->stats = fs_strdup(json);
+}
 
 fstore_err_t fstore_batch_advance(fstore_batch_t *b, const fstore_table_t *t,
                                   int32_t partition, int64_t offset)
@@ -181,9 +185,7 @@ static fstore_err_t fs_batch_put(fstore_batch_t *b, const fstore_table_t *tc,
         return fs_batch_queue(b, tc, OP_DEL, key, key_len, key,
                               fs_key_is_hashed(key_len) ? key_len : 0);
 
-    /* The plan cache lives in the table but is only touched by the single
-     * open batch of the store, hence the cast. */
-    fstore_table_t *t = (fstore_table_t *)(uintptr_t)tc;
+    const fstore_table_t *t = tc;
     int32_t schema_id;
     int64_t plan_key;
     const uint8_t *payload;
@@ -228,7 +230,7 @@ static fstore_err_t fs_batch_put(fstore_batch_t *b, const fstore_table_t *tc,
 /* Does the row stored under a digest key belong to full key k? */
 static int fs_fullkey_matches(const MDB_val *row, const uint8_t *k, size_t n)
 {
-    if (!fs_row_sane(row))
+    if (!fs_row_sane(row->mv_data, row->mv_size))
         return 0;
     const uint8_t *p = row->mv_data;
     size_t off = FS_ROW_HDR + fs_row_body_size(p);
@@ -440,11 +442,8 @@ static int fs_apply(fstore_batch_t *b, MDB_txn *txn)
         MDB_val v = {8, &off};
         rc = mdb_put(txn, s->meta, &k, &v, 0);
     }
-    if (!rc && b->stats) {
-        uint8_t tag = FS_META_STATS;
-        MDB_val k = {1, &tag}, v = {strlen(b->stats), b->stats};
-        rc = mdb_put(txn, s->meta, &k, &v, 0);
-    }
+    if (!rc && b->stats)
+        rc = fs_meta_put_stats(s, txn, b->stats);
     return rc;
 }
 

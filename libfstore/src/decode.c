@@ -780,3 +780,67 @@ fstore_err_t fs_plan_decode(const fs_plan *p, const uint8_t *data, size_t len,
                                "out of memory");
     return FSTORE_OK;
 }
+
+/* ---- plan cache ---- */
+
+typedef struct fs_plan_slot {
+    int64_t key;
+    fs_plan *plan; /* NULL: the schema does not resolve ... */
+    char *why;     /* ... for this reason */
+} fs_plan_slot;
+
+struct fs_plan_cache {
+    fs_plan_slot *slots;
+    size_t n, cap;
+};
+
+fs_plan_cache *fs_plan_cache_new(void) { return calloc(1, sizeof(fs_plan_cache)); }
+
+void fs_plan_cache_free(fs_plan_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        fs_plan_free(c->slots[i].plan);
+        free(c->slots[i].why);
+    }
+    free(c->slots);
+    free(c);
+}
+
+int fs_plan_cache_get(const fs_plan_cache *c, int64_t key, const fs_plan **plan,
+                      const char **why)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->slots[i].key == key) {
+            *plan = c->slots[i].plan;
+            *why = c->slots[i].why;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int fs_plan_cache_put(fs_plan_cache *c, int64_t key, fs_plan *plan,
+                      const char *why)
+{
+    char *w = plan ? NULL : fs_strdup(why ? why : "no plan");
+    if (!plan && !w)
+        return -1;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        fs_plan_slot *ns = realloc(c->slots, cap * sizeof *ns);
+        if (!ns) {
+            fs_plan_free(plan);
+            free(w);
+            return -1;
+        }
+        c->slots = ns;
+        c->cap = cap;
+    }
+    c->slots[c->n].key = key;
+    c->slots[c->n].plan = plan;
+    c->slots[c->n].why = w;
+    c->n++;
+    return 0;
+}

@@ -23,6 +23,21 @@ fstore_err_t fs_plan_new(const char *writer_json, const fs_layout *L,
                          fs_plan **out, char *errstr, size_t errstr_size);
 void fs_plan_free(fs_plan *p);
 
+/* Plans by key (a writer schema id, or any other 64-bit key the owner
+ * chooses), remembering for a key that failed why it failed. Not
+ * synchronized: one thread at a time. */
+typedef struct fs_plan_cache fs_plan_cache;
+fs_plan_cache *fs_plan_cache_new(void);
+void fs_plan_cache_free(fs_plan_cache *c); /* frees the plans; accepts NULL */
+/* 1 when key is cached: *plan is its plan, or NULL with *why the reason it
+ * has none. 0 when the key was never put. */
+int fs_plan_cache_get(const fs_plan_cache *c, int64_t key, const fs_plan **plan,
+                      const char **why);
+/* Caches plan (owned by the cache from now on, even on failure) or, with
+ * plan NULL, the reason why (copied). 0, or -1 when out of memory. */
+int fs_plan_cache_put(fs_plan_cache *c, int64_t key, fs_plan *plan,
+                      const char *why);
+
 /* Decodes one Avro record into a row in b (fs_row_begin is done here; the
  * caller finishes the header). */
 fstore_err_t fs_plan_decode(const fs_plan *p, const uint8_t *data, size_t len,

@@ -101,4 +101,13 @@ static inline uint32_t fs_row_body_size(const uint8_t *row)
 }
 uint64_t fs_row_hash(const void *body, size_t n);
 
+/* Whether n bytes at row can be a row of this format (version known, body
+ * inside): checked by every path that hands out or copies row views. */
+static inline int fs_row_sane(const void *row, size_t n)
+{
+    const uint8_t *p = (const uint8_t *)row;
+    return n >= FS_ROW_HDR && p[FS_H_VERSION] == FS_ROW_VERSION &&
+           (size_t)fs_row_body_size(p) <= n - FS_ROW_HDR;
+}
+
 #endif

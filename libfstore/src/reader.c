@@ -110,7 +110,7 @@ static inline fstore_err_t fs_lookup(fstore_reader_t *r, const fstore_table_t *t
     if (FS_UNLIKELY(rc))
         return fs_mdb_err(rc, "looking up a key", r->errmsg, sizeof r->errmsg);
     const uint8_t *row = v.mv_data;
-    if (FS_UNLIKELY(!fs_row_sane(&v)))
+    if (FS_UNLIKELY(!fs_row_sane(v.mv_data, v.mv_size)))
         return fs_reader_fail(r, FSTORE_ERR_CORRUPT,
                               "table \"%s\": a row has a damaged header",
                               t->name);

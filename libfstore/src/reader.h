@@ -2,7 +2,7 @@
 #ifndef FSTORE_READER_H
 #define FSTORE_READER_H
 
-#include "store.h"
+#include "tables.h"
 
 struct fstore_reader_s {
     fstore_store_t *store;
@@ -12,14 +12,6 @@ struct fstore_reader_s {
     uint8_t keybuf[FS_KEY_HASHED];
     char errmsg[512];
 };
-
-/* Row header checks shared by every path that hands out row views. */
-static inline int fs_row_sane(const MDB_val *v)
-{
-    const uint8_t *p = v->mv_data;
-    return v->mv_size >= FS_ROW_HDR && p[FS_H_VERSION] == FS_ROW_VERSION &&
-           (size_t)fs_row_body_size(p) <= v->mv_size - FS_ROW_HDR;
-}
 
 /* One lookup in the reader's snapshot (which must be active): the shared
  * core of fstore_get, fstore_get_batch and the Arrow export. */

@@ -1,6 +1,6 @@
 /* Row view accessors: O(1) reads at precomputed offsets, no allocation. */
 #include "layout.h"
-#include "store.h"
+#include "tables.h"
 
 #define FS_ROW(r) ((const uint8_t *)(r))
 #define FS_BODY(r) (FS_ROW(r) + FS_ROW_HDR)

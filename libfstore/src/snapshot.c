@@ -60,7 +60,7 @@ fstore_err_t fstore_cursor_next(fstore_cursor_t *c, const void **key,
         return FSTORE_NOT_FOUND;
     if (rc)
         return fs_mdb_err(rc, "scanning a table", c->r->errmsg, sizeof c->r->errmsg);
-    if (!fs_row_sane(&v))
+    if (!fs_row_sane(v.mv_data, v.mv_size))
         return FSTORE_ERR_CORRUPT;
     const uint8_t *p = v.mv_data;
     if (p[FS_H_FLAGS] & FS_ROW_F_FULLKEY) {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "ingest.h"
 #include "reader.h"
+#include "tail.h"
 
 void fstore_free(void *p) { free(p); }
 

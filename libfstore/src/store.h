@@ -1,7 +1,9 @@
 /*
  * The store: an LMDB environment holding one sub-database per table and a
- * metadata sub-database (table definitions, writer schemas, offsets).
- * Knows nothing of Kafka.
+ * metadata sub-database (table definitions, writer schemas, offsets,
+ * statistics). This header owns the environment, its transactions, the
+ * metadata keys and the encoding of Kafka keys as LMDB keys. Knows nothing
+ * of Kafka, Avro or what a row holds.
  */
 #ifndef FSTORE_STORE_H
 #define FSTORE_STORE_H
@@ -10,8 +12,6 @@
 #include <pthread.h>
 
 #include "conf.h"
-#include "decode.h"
-#include "layout.h"
 
 /* Kafka keys of this length or more are stored under a fixed-size digest
  * key (FS_KEY_HASHED bytes: a prefix of the key, then its XXH3-128) with the
@@ -27,30 +27,6 @@
 #define FS_META_OFFSET 'O'  /* + name + NUL + be32 partition → i64 */
 #define FS_META_STATS 'X'   /* tailer statistics JSON, for other processes */
 #define FS_STORE_VERSION 1
-
-/* Plan cache key of "written with the serving schema itself" (raw Avro);
- * registry ids are 32-bit, so no id collides with it. */
-#define FS_PLAN_SERVING INT64_MIN
-
-typedef struct fs_plan_slot {
-    int64_t key;   /* writer schema id, or FS_PLAN_SERVING */
-    fs_plan *plan; /* NULL: the schema does not resolve ... */
-    char *why;     /* ... for this reason */
-} fs_plan_slot;
-
-struct fstore_table_s {
-    fstore_store_t *store;
-    char *name;
-    char *schema_json;
-    fs_layout *L;
-    MDB_dbi dbi;
-    size_t index; /* position in store->tables */
-    fstore_format_t format;
-    int32_t avro_schema_id;
-    /* Decode plans by writer schema id; touched only by the batch owner. */
-    fs_plan_slot *plans;
-    size_t nplans, cap_plans;
-};
 
 struct fstore_store_s {
     char *path;
@@ -68,9 +44,20 @@ struct fstore_store_s {
      * to resize the memory map, which moves it. */
     pthread_rwlock_t remap;
     uint64_t map_max;
-    int batch_open;
-    struct fs_tailer *tail; /* NULL until fstore_tail_add */
+    int batch_open; /* one batch at a time; guarded by mu */
+    /* The tailer attached by fstore_tail_add, owned and freed by the
+     * tailer module (see fstore.c); the store never looks inside. */
+    struct fs_tailer *tail;
 };
+
+/* Opens the environment and its metadata (no tables yet: see tables.h).
+ * On failure nothing is left open. */
+fstore_err_t fs_store_open(const char *path, const fstore_conf_t *conf,
+                           fstore_store_t **storep, char *errstr,
+                           size_t errstr_size);
+/* Closes the environment (syncing a writable one first) and frees s; the
+ * tables and the tailer must have been freed already. Accepts NULL. */
+void fs_store_free(fstore_store_t *s);
 
 /* Transactions holding the remap lock shared (see fs_store_grow). */
 fstore_err_t fs_txn_begin(fstore_store_t *s, unsigned flags, MDB_txn **txn,
@@ -87,6 +74,13 @@ fstore_err_t fs_store_grow(fstore_store_t *s, char *errstr, size_t errstr_size);
 /* Adopts a map grown by another process (caller holds no transaction). */
 void fs_store_adopt_size(fstore_store_t *s);
 
+/* The statistics document of the last writer, for readers in other
+ * processes: written alone (put) or with a batch (batch.h); get returns a
+ * malloc'ed copy or NULL. */
+fstore_err_t fs_store_put_stats(fstore_store_t *s, const char *json);
+int fs_meta_put_stats(fstore_store_t *s, MDB_txn *txn, const char *json);
+char *fs_store_get_stats(fstore_store_t *s);
+
 /* Space of the store's data file, seen from read transaction txn. */
 typedef struct fs_usage {
     uint64_t page_size;
@@ -95,24 +89,11 @@ typedef struct fs_usage {
     uint64_t map_size;
 } fs_usage;
 int fs_store_usage(fstore_store_t *s, MDB_txn *txn, fs_usage *u);
-/* Pages (branch, leaf, overflow) of table t in txn, 0 if unknown. */
-uint64_t fs_table_pages(const fstore_table_t *t, MDB_txn *txn);
-
 /* Builds the LMDB key for a Kafka key: the key itself, or its digest form
  * written into buf (FS_KEY_HASHED bytes). */
 static inline void fs_key_make(const void *key, size_t len, uint8_t *buf,
                                MDB_val *out);
-int fs_key_is_hashed(size_t len);
-
-/* The decode plan of (table, writer schema id or FS_PLAN_SERVING). Batch
- * owner only. */
-fstore_err_t fs_table_plan(fstore_table_t *t, int64_t key,
-                           const fs_plan **out, char *errstr,
-                           size_t errstr_size);
-
-/* Meta offset key for (table, partition) into buf; returns its length. */
-size_t fs_offset_key(const fstore_table_t *t, int32_t partition, uint8_t *buf,
-                     size_t cap);
+static inline int fs_key_is_hashed(size_t len) { return len >= FS_KEY_HASHED; }
 
 #include <xxhash.h>
 static inline void fs_key_make(const void *key, size_t len, uint8_t *buf,
