@@ -183,58 +183,10 @@ FSTORE_API const char *fstore_err_name(fstore_err_t err);
  * A conf object holds string properties. It is copied by the functions that
  * take it, so the caller keeps ownership and may destroy it right after.
  *
- * Store properties (defaults in brackets):
- * - `store.read_only` (false): open without writing; fails with
- *   ::FSTORE_ERR_NO_STORE when no store exists at the path.
- * - `store.file_mode` (0600): octal permission bits of created files.
- * - `store.map_size` (17179869184): initial memory-map size in bytes. It
- *   reserves address space only: the file grows with the data. When full,
- *   the map doubles; growing waits until every reader of the process has
- *   reset or refreshed (at most 60 s), so a generous size avoids the wait.
- * - `store.map_size.max` (1099511627776): growth stops here with
- *   ::FSTORE_ERR_MAP_FULL.
- * - `store.max_tables` (64): tables one store may hold.
- * - `store.max_readers` (512): concurrent reader handles over all processes.
- * - `store.sync` (none): `none` never syncs at commit: commits cost
- *   microseconds, process crashes are always safe (the page cache survives
- *   them), and a store that was open for writing when its machine crashed
- *   is emptied at the next writable open and reloaded by tailing, since its
- *   last commits may be torn. `meta` syncs data at every commit but not the
- *   metadata page (a machine crash may lose the last commit, never
- *   integrity); `full` syncs both. Syncing commits costs milliseconds each
- *   and bounds freshness accordingly. A clean close always syncs.
- * - `schemas.dir` (unset): directory of `<id>.avsc` writer schemas consulted
- *   when a record names a schema id the store has not seen.
- * - `registry.url` (unset): Schema Registry base URL; writer schemas are
- *   fetched from `GET {url}/schemas/ids/{id}` and cached in the store, so a
- *   restart needs no registry. Consulted before `schemas.dir`.
- * - `registry.timeout_ms` (5000): timeout of one registry request.
- *
- * Tailing properties (see @ref tail):
- * - `kafka.*`: passed through to the Kafka client (librdkafka), prefix
- *   removed: `kafka.bootstrap.servers` is required to tail; security
- *   settings (`kafka.security.protocol`, `kafka.sasl.*`, `kafka.ssl.*`) pass
- *   untouched and never appear in logs or stats.
- * - `tail.batch.max_records` (10000): most records applied per transaction.
- * - `tail.batch.max_ms` (2): most time a received record waits before its
- *   batch commits; bounds the added produce-to-visible latency. Both limits
- *   apply once the store is ready; before, batches are larger.
- * - `tail.bootstrap.max_bytes` (1073741824): when no table has offsets yet
- *   (a first bootstrap), records are gathered in memory up to this many
- *   bytes and loaded in key order in one transaction when caught up (or
- *   when the limit is reached), several times faster than random inserts.
- *   Rows appear all at once at readiness. 0 disables it.
- * - `tail.offset_reset` (fail): what to do when a stored offset no longer
- *   exists in the topic (truncated, or deleted and recreated): `fail` stops
- *   the tailer with an error; `rebuild` empties the table and reloads it
- *   from the beginning of the topic.
- * - `tail.dead_letter_topic` (unset): records that cannot be decoded are
- *   also produced there, unchanged, with headers naming the source and
- *   the error.
- * - `tail.stats_interval_ms` (1000): how often the tailer records its
- *   statistics in the store for fstore_stats_json() in other processes.
- * - `log.level` (4): 0 = nothing, 3 = errors, 4 = warnings, 6 = info,
- *   7 = debug. Messages go to the log callback, or to stderr.
+ * docs/configuration.md lists every property (`store.*`, `registry.*`,
+ * `schemas.*`, `tail.*`, `kafka.*`, `log.*`) with its type, default,
+ * allowed values and meaning. Properties named `kafka.*` pass through to
+ * the Kafka client of the tailer (see @ref tail).
  * @{
  */
 typedef struct fstore_conf_s fstore_conf_t;
