@@ -405,76 +405,6 @@ FSTORE_API fstore_err_t fstore_schema_register(fstore_store_t *store,
 /** @} */
 
 /**
- * @defgroup batch Writing: apply batches
- *
- * A batch collects upserts, deletes and consumed offsets, then applies them
- * all and the new per-partition offsets in one transaction: after any crash
- * the rows and the offsets agree. One batch may be open per store at a time.
- * @{
- */
-typedef struct fstore_batch_s fstore_batch_t;
-
-/**
- * Starts a batch on writable @p store.
- * @return ::FSTORE_OK, ::FSTORE_ERR_READ_ONLY, ::FSTORE_ERR_STATE (a batch
- *         is already open), ::FSTORE_ERR_NO_MEMORY. Any thread.
- */
-FSTORE_API fstore_err_t fstore_batch_begin(fstore_store_t *store,
-                                           fstore_batch_t **batchp);
-
-/**
- * Decodes one Kafka record's @p value (@p value_len bytes, framed per the
- * table's format) into the table's row layout and queues the upsert of @p key.
- * @p value NULL is a tombstone: the key is deleted.
- * The record's @p offset counts as consumed for (@p table, @p partition)
- * whether it applies or fails to decode, so an undecodable record is not
- * retried forever; except on ::FSTORE_ERR_IO (a schema registry could not
- * be reached) and ::FSTORE_ERR_NO_MEMORY, after which the same record may
- * be put again later.
- * @p timestamp_ms is the record's timestamp, kept as row metadata.
- * @return ::FSTORE_OK, ::FSTORE_ERR_KEY (empty key: record skipped), a
- *         decode error (record skipped; message in @p errstr),
- *         ::FSTORE_ERR_IO, ::FSTORE_ERR_INVALID_ARG, ::FSTORE_ERR_NO_MEMORY.
- * One thread at a time per batch. Keys and values are copied.
- */
-FSTORE_API fstore_err_t fstore_batch_put(fstore_batch_t *batch,
-                                         const fstore_table_t *table,
-                                         const void *key, size_t key_len,
-                                         const void *value, size_t value_len,
-                                         int32_t partition, int64_t offset,
-                                         int64_t timestamp_ms, char *errstr,
-                                         size_t errstr_size);
-
-/**
- * Marks @p offset of (@p table, @p partition) consumed without a record
- * (e.g. a record skipped before decoding). Offsets only move forward.
- * @return ::FSTORE_OK, ::FSTORE_ERR_INVALID_ARG, ::FSTORE_ERR_NO_MEMORY.
- * One thread at a time per batch.
- */
-FSTORE_API fstore_err_t fstore_batch_advance(fstore_batch_t *batch,
-                                             const fstore_table_t *table,
-                                             int32_t partition,
-                                             int64_t offset);
-
-/** @return records queued in @p batch (puts and deletes). */
-FSTORE_API size_t fstore_batch_size(const fstore_batch_t *batch);
-
-/**
- * Applies everything queued and the offsets in one transaction, growing the
- * memory map if needed, and frees @p batch whatever the outcome.
- * @return ::FSTORE_OK, ::FSTORE_ERR_MAP_FULL, ::FSTORE_ERR_IO,
- *         ::FSTORE_ERR_STORAGE (nothing was applied on any error).
- * One thread at a time per batch.
- */
-FSTORE_API fstore_err_t fstore_batch_commit(fstore_batch_t *batch,
-                                            char *errstr, size_t errstr_size);
-
-/** Discards @p batch: nothing is applied (NULL is fine). */
-FSTORE_API void fstore_batch_abort(fstore_batch_t *batch);
-
-/** @} */
-
-/**
  * @defgroup reader Reading
  *
  * A reader reads one consistent snapshot of the store until it is refreshed.
@@ -534,29 +464,6 @@ FSTORE_API fstore_err_t fstore_get(fstore_reader_t *reader,
                                    const fstore_row_t **rowp);
 
 /**
- * Looks up @p nkeys keys and writes the chosen numeric columns of each into
- * a row-major float32 matrix, with no allocation per key.
- * Row i of the output starts at @p out + i * @p row_stride and holds
- * @p ncols values in the order of @p cols. Boolean → 0/1, enum → symbol
- * index, int/long/double → float. A missing key or a null value → NaN.
- * @param keys,key_lens the keys; @param found if not NULL, receives 1 or 0
- *        per key. @param row_stride in floats, at least @p ncols.
- * @return ::FSTORE_OK (missing keys are not errors), ::FSTORE_ERR_TYPE (a
- *         column is a string, bytes, fixed or array column),
- *         ::FSTORE_ERR_NO_COLUMN, ::FSTORE_ERR_KEY (an empty key),
- *         ::FSTORE_ERR_INVALID_ARG, storage errors. On error the output is
- *         unspecified. One thread at a time per reader.
- */
-FSTORE_API fstore_err_t fstore_get_batch(fstore_reader_t *reader,
-                                         const fstore_table_t *table,
-                                         size_t nkeys,
-                                         const void *const *keys,
-                                         const size_t *key_lens,
-                                         const int *cols, size_t ncols,
-                                         float *out, size_t row_stride,
-                                         uint8_t *found);
-
-/**
  * Reads the offset applied last for (@p table, @p partition) in the
  * reader's snapshot, i.e. the offset the rows reflect.
  * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND (nothing applied yet), storage
@@ -587,227 +494,6 @@ FSTORE_API fstore_err_t fstore_reader_offsets(fstore_reader_t *reader,
 FSTORE_API fstore_err_t fstore_reader_row_count(fstore_reader_t *reader,
                                                 const fstore_table_t *table,
                                                 uint64_t *count);
-
-/** @} */
-
-/**
- * @defgroup arrow Arrow export
- *
- * Batch lookups as Apache Arrow columns through the Arrow C Data Interface,
- * which numpy-free consumers (pyarrow, pandas, polars, DuckDB) import
- * without copying. The two structs are the interface's own definitions.
- * @{
- */
-#ifndef ARROW_C_DATA_INTERFACE
-#define ARROW_C_DATA_INTERFACE
-#define ARROW_FLAG_DICTIONARY_ORDERED 1
-#define ARROW_FLAG_NULLABLE 2
-#define ARROW_FLAG_MAP_KEYS_SORTED 4
-struct ArrowSchema {
-    const char *format;
-    const char *name;
-    const char *metadata;
-    int64_t flags;
-    int64_t n_children;
-    struct ArrowSchema **children;
-    struct ArrowSchema *dictionary;
-    void (*release)(struct ArrowSchema *);
-    void *private_data;
-};
-struct ArrowArray {
-    int64_t length;
-    int64_t null_count;
-    int64_t offset;
-    int64_t n_buffers;
-    int64_t n_children;
-    const void **buffers;
-    struct ArrowArray **children;
-    struct ArrowArray *dictionary;
-    void (*release)(struct ArrowArray *);
-    void *private_data;
-};
-#endif /* ARROW_C_DATA_INTERFACE */
-
-/**
- * Looks up @p nkeys keys and exports the chosen columns as one Arrow struct
- * array (a record batch) of @p nkeys rows: field "key" (binary), field
- * "found" (boolean), then each column of @p cols by name, nullable, typed
- * as its column: boolean, int32, int64, float32, float64, utf8 (string and
- * enum symbols), binary, fixed_size_binary, and list of int32/int64/
- * float32/float64 for arrays; date32, time32[ms], time64[us] and
- * timestamp[ms|us] (UTC for timestamp-*, no zone for local-timestamp-*) for
- * those logical types. A missing key gives nulls in every column.
- * The values are copied out of the map into buffers owned by the exported
- * arrays, so the result outlives the reader's snapshot; release both structs
- * with their release callbacks (importers such as pyarrow do).
- * @return ::FSTORE_OK, ::FSTORE_ERR_NO_COLUMN, ::FSTORE_ERR_KEY,
- *         ::FSTORE_ERR_NO_MEMORY, ::FSTORE_ERR_INVALID_ARG, storage errors;
- *         on error nothing is exported. One thread at a time per reader.
- */
-FSTORE_API fstore_err_t fstore_get_batch_arrow(
-    fstore_reader_t *reader, const fstore_table_t *table, size_t nkeys,
-    const void *const *keys, const size_t *key_lens, const int *cols,
-    size_t ncols, struct ArrowSchema *schema_out,
-    struct ArrowArray *array_out);
-
-/** @} */
-
-/**
- * @defgroup tail Tailing Kafka
- *
- * A writable store can keep its tables current from their Kafka topics
- * with one background thread. It assigns every partition of each added
- * topic (or the listed ones) itself, with no consumer group, and starts
- * each partition at its stored offset + 1, or at the beginning. Records are
- * read with isolation.level=read_committed and applied in batches whose
- * offsets commit in the same transaction as their rows, so a crash at any
- * moment resumes exactly where the store left off.
- *
- * Undecodable records, records of unknown or unresolvable writer schemas
- * and records without a key are skipped, counted by reason, logged with
- * topic, partition and offset, and never stop the tailer. Broker outages
- * only delay the view: readers keep serving and catch-up resumes.
- * @{
- */
-
-/**
- * Adds table @p table, fed by @p topic, to the store's tailer.
- * @param partitions NULL for every partition (including ones added to the
- *        topic later), or a list such as "0,2-5".
- * @return ::FSTORE_OK, ::FSTORE_ERR_READ_ONLY, ::FSTORE_ERR_STATE (the
- *         tailer already runs, or the table was added), ::FSTORE_ERR_CONF
- *         (bad partition list), ::FSTORE_ERR_INVALID_ARG.
- * Any thread.
- */
-FSTORE_API fstore_err_t fstore_tail_add(fstore_store_t *store,
-                                        const fstore_table_t *table,
-                                        const char *topic,
-                                        const char *partitions, char *errstr,
-                                        size_t errstr_size);
-
-/**
- * Starts the tailer thread. It first captures the end offset of every
- * assigned partition; fstore_tail_wait_ready() waits until the view has
- * caught up with them.
- * @return ::FSTORE_OK, ::FSTORE_ERR_CONF (no kafka.bootstrap.servers, or a
- *         Kafka property librdkafka refuses), ::FSTORE_ERR_STATE (already
- *         running, or no table added), ::FSTORE_ERR_KAFKA.
- * Any thread.
- */
-FSTORE_API fstore_err_t fstore_tail_start(fstore_store_t *store, char *errstr,
-                                          size_t errstr_size);
-
-/**
- * Blocks until every assigned partition's consumer position has reached
- * the end offset captured at start (bootstrap complete), up to
- * @p timeout_ms (-1: no limit).
- * @return ::FSTORE_OK, ::FSTORE_ERR_TIMED_OUT, ::FSTORE_ERR_STATE (not
- *         started, or the tailer stopped on an error: see
- *         fstore_tail_error()). Any thread.
- */
-FSTORE_API fstore_err_t fstore_tail_wait_ready(fstore_store_t *store,
-                                               int timeout_ms);
-
-/**
- * Stops the tailer: applies what was consumed, joins the thread and
- * returns. Also done by fstore_store_close(). Calling it when the tailer is
- * not running is fine. @return ::FSTORE_OK, or the error that stopped the
- * tailer earlier. Any thread but the tailer's (the log callback).
- */
-FSTORE_API fstore_err_t fstore_tail_stop(fstore_store_t *store);
-
-/**
- * Copies the message of the error that stopped the tailer ("" if none)
- * into @p buf. @return that error's code, or ::FSTORE_OK. Any thread.
- */
-FSTORE_API fstore_err_t fstore_tail_error(fstore_store_t *store, char *buf,
-                                          size_t size);
-
-/**
- * Statistics as a JSON document (see docs/stats.md), written to
- * @p *json, to be freed with fstore_free(). In the tailing process the
- * figures are live; in other processes they are what the tailer last
- * recorded in the store (every tail.stats_interval_ms) plus the store's
- * own offsets and row counts.
- * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY, storage errors. Any thread.
- */
-FSTORE_API fstore_err_t fstore_stats_json(fstore_store_t *store, char **json);
-
-/** Frees memory returned by fstore (NULL is fine). Any thread. */
-FSTORE_API void fstore_free(void *p);
-
-/**
- * @return the partition Kafka's default partitioner (murmur2, as the Java
- *         client) assigns @p key among @p partition_count partitions, or -1
- *         when @p partition_count < 1. Any thread.
- */
-FSTORE_API int32_t fstore_partition_for_key(const void *key, size_t key_len,
-                                            int32_t partition_count);
-
-/** @} */
-
-/**
- * @defgroup scan Scanning and snapshots
- * @{
- */
-typedef struct fstore_cursor_s fstore_cursor_t;
-
-/**
- * Opens a cursor over every row of @p table in @p reader's snapshot, in
- * key order (bytes, then length; keys of 480 bytes or more come in the
- * order of their stored digest form). The cursor is valid until the reader
- * is refreshed, reset or destroyed; close it before that.
- * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY, storage errors.
- * One thread at a time per reader.
- */
-FSTORE_API fstore_err_t fstore_cursor_open(fstore_reader_t *reader,
-                                           const fstore_table_t *table,
-                                           fstore_cursor_t **cursorp);
-
-/**
- * Moves to the next row: @p *key (@p *key_len bytes, the full Kafka key)
- * and @p *row point into the memory map under the zero-copy rule of
- * fstore_get().
- * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND past the last row,
- *         ::FSTORE_ERR_CORRUPT, storage errors.
- */
-FSTORE_API fstore_err_t fstore_cursor_next(fstore_cursor_t *cursor,
-                                           const void **key, size_t *key_len,
-                                           const fstore_row_t **row);
-
-/** Closes @p cursor (NULL is fine). */
-FSTORE_API void fstore_cursor_close(fstore_cursor_t *cursor);
-
-/**
- * Writes a consistent point-in-time copy of @p store to file @p path: every
- * table, the serving and writer schemas and the per-partition offsets of
- * one snapshot, taken in one read transaction while the tailer keeps
- * running. The file is zstd-compressed while streaming (memory stays
- * bounded whatever the store's size) and carries a format version and an
- * XXH64 checksum of its content. It is written to a temporary name and
- * renamed, so @p path never holds a partial snapshot.
- * @return ::FSTORE_OK, ::FSTORE_ERR_IO, ::FSTORE_ERR_NO_MEMORY, storage
- *         errors. Any thread.
- */
-FSTORE_API fstore_err_t fstore_snapshot(fstore_store_t *store,
-                                        const char *path, char *errstr,
-                                        size_t errstr_size);
-
-/**
- * Creates the store in directory @p dir (which must not exist, or be
- * empty) from snapshot file @p path. The whole file is verified first (its
- * version and checksum); a corrupt, truncated or unknown file is refused
- * and nothing is created. The store is built in a temporary directory
- * beside @p dir and renamed into place, so @p dir is either absent or
- * complete. Tailing the restored store resumes at the snapshot's offsets.
- * @param conf store properties for the new store (may be NULL).
- * @return ::FSTORE_OK, ::FSTORE_ERR_CORRUPT, ::FSTORE_ERR_VERSION,
- *         ::FSTORE_ERR_IO (e.g. @p dir exists and is not empty),
- *         ::FSTORE_ERR_NO_MEMORY, storage errors. Any thread.
- */
-FSTORE_API fstore_err_t fstore_restore(const char *path, const char *dir,
-                                       const fstore_conf_t *conf, char *errstr,
-                                       size_t errstr_size);
 
 /** @} */
 
@@ -898,6 +584,348 @@ FSTORE_API fstore_err_t fstore_row_array_float(const fstore_table_t *table,
                                                const fstore_row_t *row,
                                                int col, float *out, size_t cap,
                                                size_t *count);
+
+/** @} */
+
+/**
+ * @defgroup bulk Reading many rows: batch lookups and scans
+ *
+ * Lookups of many keys in one call, and cursors over every row of a
+ * table, both in a reader's snapshot.
+ * @{
+ */
+
+/**
+ * Looks up @p nkeys keys and writes the chosen numeric columns of each into
+ * a row-major float32 matrix, with no allocation per key.
+ * Row i of the output starts at @p out + i * @p row_stride and holds
+ * @p ncols values in the order of @p cols. Boolean → 0/1, enum → symbol
+ * index, int/long/double → float. A missing key or a null value → NaN.
+ * @param keys,key_lens the keys; @param found if not NULL, receives 1 or 0
+ *        per key. @param row_stride in floats, at least @p ncols.
+ * @return ::FSTORE_OK (missing keys are not errors), ::FSTORE_ERR_TYPE (a
+ *         column is a string, bytes, fixed or array column),
+ *         ::FSTORE_ERR_NO_COLUMN, ::FSTORE_ERR_KEY (an empty key),
+ *         ::FSTORE_ERR_INVALID_ARG, storage errors. On error the output is
+ *         unspecified. One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_get_batch(fstore_reader_t *reader,
+                                         const fstore_table_t *table,
+                                         size_t nkeys,
+                                         const void *const *keys,
+                                         const size_t *key_lens,
+                                         const int *cols, size_t ncols,
+                                         float *out, size_t row_stride,
+                                         uint8_t *found);
+
+typedef struct fstore_cursor_s fstore_cursor_t;
+
+/**
+ * Opens a cursor over every row of @p table in @p reader's snapshot, in
+ * key order (bytes, then length; keys of 480 bytes or more come in the
+ * order of their stored digest form). The cursor is valid until the reader
+ * is refreshed, reset or destroyed; close it before that.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY, storage errors.
+ * One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_cursor_open(fstore_reader_t *reader,
+                                           const fstore_table_t *table,
+                                           fstore_cursor_t **cursorp);
+
+/**
+ * Moves to the next row: @p *key (@p *key_len bytes, the full Kafka key)
+ * and @p *row point into the memory map under the zero-copy rule of
+ * fstore_get().
+ * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND past the last row,
+ *         ::FSTORE_ERR_CORRUPT, storage errors.
+ */
+FSTORE_API fstore_err_t fstore_cursor_next(fstore_cursor_t *cursor,
+                                           const void **key, size_t *key_len,
+                                           const fstore_row_t **row);
+
+/** Closes @p cursor (NULL is fine). */
+FSTORE_API void fstore_cursor_close(fstore_cursor_t *cursor);
+
+/** @} */
+
+/**
+ * @defgroup arrow Arrow export
+ *
+ * Batch lookups as Apache Arrow columns through the Arrow C Data Interface,
+ * which numpy-free consumers (pyarrow, pandas, polars, DuckDB) import
+ * without copying. The two structs are the interface's own definitions.
+ * @{
+ */
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+#endif /* ARROW_C_DATA_INTERFACE */
+
+/**
+ * Looks up @p nkeys keys and exports the chosen columns as one Arrow struct
+ * array (a record batch) of @p nkeys rows: field "key" (binary), field
+ * "found" (boolean), then each column of @p cols by name, nullable, typed
+ * as its column: boolean, int32, int64, float32, float64, utf8 (string and
+ * enum symbols), binary, fixed_size_binary, and list of int32/int64/
+ * float32/float64 for arrays; date32, time32[ms], time64[us] and
+ * timestamp[ms|us] (UTC for timestamp-*, no zone for local-timestamp-*) for
+ * those logical types. A missing key gives nulls in every column.
+ * The values are copied out of the map into buffers owned by the exported
+ * arrays, so the result outlives the reader's snapshot; release both structs
+ * with their release callbacks (importers such as pyarrow do).
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_COLUMN, ::FSTORE_ERR_KEY,
+ *         ::FSTORE_ERR_NO_MEMORY, ::FSTORE_ERR_INVALID_ARG, storage errors;
+ *         on error nothing is exported. One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_get_batch_arrow(
+    fstore_reader_t *reader, const fstore_table_t *table, size_t nkeys,
+    const void *const *keys, const size_t *key_lens, const int *cols,
+    size_t ncols, struct ArrowSchema *schema_out,
+    struct ArrowArray *array_out);
+
+/** @} */
+
+/**
+ * @defgroup batch Writing: apply batches
+ *
+ * A batch collects upserts, deletes and consumed offsets, then applies them
+ * all and the new per-partition offsets in one transaction: after any crash
+ * the rows and the offsets agree. One batch may be open per store at a time.
+ * @{
+ */
+typedef struct fstore_batch_s fstore_batch_t;
+
+/**
+ * Starts a batch on writable @p store.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_READ_ONLY, ::FSTORE_ERR_STATE (a batch
+ *         is already open), ::FSTORE_ERR_NO_MEMORY. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_batch_begin(fstore_store_t *store,
+                                           fstore_batch_t **batchp);
+
+/**
+ * Decodes one Kafka record's @p value (@p value_len bytes, framed per the
+ * table's format) into the table's row layout and queues the upsert of @p key.
+ * @p value NULL is a tombstone: the key is deleted.
+ * The record's @p offset counts as consumed for (@p table, @p partition)
+ * whether it applies or fails to decode, so an undecodable record is not
+ * retried forever; except on ::FSTORE_ERR_IO (a schema registry could not
+ * be reached) and ::FSTORE_ERR_NO_MEMORY, after which the same record may
+ * be put again later.
+ * @p timestamp_ms is the record's timestamp, kept as row metadata.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_KEY (empty key: record skipped), a
+ *         decode error (record skipped; message in @p errstr),
+ *         ::FSTORE_ERR_IO, ::FSTORE_ERR_INVALID_ARG, ::FSTORE_ERR_NO_MEMORY.
+ * One thread at a time per batch. Keys and values are copied.
+ */
+FSTORE_API fstore_err_t fstore_batch_put(fstore_batch_t *batch,
+                                         const fstore_table_t *table,
+                                         const void *key, size_t key_len,
+                                         const void *value, size_t value_len,
+                                         int32_t partition, int64_t offset,
+                                         int64_t timestamp_ms, char *errstr,
+                                         size_t errstr_size);
+
+/**
+ * Marks @p offset of (@p table, @p partition) consumed without a record
+ * (e.g. a record skipped before decoding). Offsets only move forward.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_INVALID_ARG, ::FSTORE_ERR_NO_MEMORY.
+ * One thread at a time per batch.
+ */
+FSTORE_API fstore_err_t fstore_batch_advance(fstore_batch_t *batch,
+                                             const fstore_table_t *table,
+                                             int32_t partition,
+                                             int64_t offset);
+
+/** @return records queued in @p batch (puts and deletes). */
+FSTORE_API size_t fstore_batch_size(const fstore_batch_t *batch);
+
+/**
+ * Applies everything queued and the offsets in one transaction, growing the
+ * memory map if needed, and frees @p batch whatever the outcome.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_MAP_FULL, ::FSTORE_ERR_IO,
+ *         ::FSTORE_ERR_STORAGE (nothing was applied on any error).
+ * One thread at a time per batch.
+ */
+FSTORE_API fstore_err_t fstore_batch_commit(fstore_batch_t *batch,
+                                            char *errstr, size_t errstr_size);
+
+/** Discards @p batch: nothing is applied (NULL is fine). */
+FSTORE_API void fstore_batch_abort(fstore_batch_t *batch);
+
+/** @} */
+
+/**
+ * @defgroup tail Tailing Kafka
+ *
+ * A writable store can keep its tables current from their Kafka topics
+ * with one background thread. It assigns every partition of each added
+ * topic (or the listed ones) itself, with no consumer group, and starts
+ * each partition at its stored offset + 1, or at the beginning. Records are
+ * read with isolation.level=read_committed and applied in batches whose
+ * offsets commit in the same transaction as their rows, so a crash at any
+ * moment resumes exactly where the store left off.
+ *
+ * Undecodable records, records of unknown or unresolvable writer schemas
+ * and records without a key are skipped, counted by reason, logged with
+ * topic, partition and offset, and never stop the tailer. Broker outages
+ * only delay the view: readers keep serving and catch-up resumes.
+ * @{
+ */
+
+/**
+ * Adds table @p table, fed by @p topic, to the store's tailer.
+ * @param partitions NULL for every partition (including ones added to the
+ *        topic later), or a list such as "0,2-5".
+ * @return ::FSTORE_OK, ::FSTORE_ERR_READ_ONLY, ::FSTORE_ERR_STATE (the
+ *         tailer already runs, or the table was added), ::FSTORE_ERR_CONF
+ *         (bad partition list), ::FSTORE_ERR_INVALID_ARG.
+ * Any thread.
+ */
+FSTORE_API fstore_err_t fstore_tail_add(fstore_store_t *store,
+                                        const fstore_table_t *table,
+                                        const char *topic,
+                                        const char *partitions, char *errstr,
+                                        size_t errstr_size);
+
+/**
+ * Starts the tailer thread. It first captures the end offset of every
+ * assigned partition; fstore_tail_wait_ready() waits until the view has
+ * caught up with them.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_CONF (no kafka.bootstrap.servers, or a
+ *         Kafka property librdkafka refuses), ::FSTORE_ERR_STATE (already
+ *         running, or no table added), ::FSTORE_ERR_KAFKA.
+ * Any thread.
+ */
+FSTORE_API fstore_err_t fstore_tail_start(fstore_store_t *store, char *errstr,
+                                          size_t errstr_size);
+
+/**
+ * Blocks until every assigned partition's consumer position has reached
+ * the end offset captured at start (bootstrap complete), up to
+ * @p timeout_ms (-1: no limit).
+ * @return ::FSTORE_OK, ::FSTORE_ERR_TIMED_OUT, ::FSTORE_ERR_STATE (not
+ *         started, or the tailer stopped on an error: see
+ *         fstore_tail_error()). Any thread.
+ */
+FSTORE_API fstore_err_t fstore_tail_wait_ready(fstore_store_t *store,
+                                               int timeout_ms);
+
+/**
+ * Stops the tailer: applies what was consumed, joins the thread and
+ * returns. Also done by fstore_store_close(). Calling it when the tailer is
+ * not running is fine. @return ::FSTORE_OK, or the error that stopped the
+ * tailer earlier. Any thread but the tailer's (the log callback).
+ */
+FSTORE_API fstore_err_t fstore_tail_stop(fstore_store_t *store);
+
+/**
+ * Copies the message of the error that stopped the tailer ("" if none)
+ * into @p buf. @return that error's code, or ::FSTORE_OK. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_tail_error(fstore_store_t *store, char *buf,
+                                          size_t size);
+
+/** @} */
+
+/**
+ * @defgroup stats Statistics
+ * @{
+ */
+
+/**
+ * Statistics as a JSON document (see docs/stats.md), written to
+ * @p *json, to be freed with fstore_free(). In the tailing process the
+ * figures are live; in other processes they are what the tailer last
+ * recorded in the store (every tail.stats_interval_ms) plus the store's
+ * own offsets and row counts.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY, storage errors. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_stats_json(fstore_store_t *store, char **json);
+
+/** @} */
+
+/**
+ * @defgroup snapshot Snapshots and restore
+ *
+ * A snapshot file is a consistent copy of a whole store, from which a new
+ * store is created.
+ * @{
+ */
+
+/**
+ * Writes a consistent point-in-time copy of @p store to file @p path: every
+ * table, the serving and writer schemas and the per-partition offsets of
+ * one snapshot, taken in one read transaction while the tailer keeps
+ * running. The file is zstd-compressed while streaming (memory stays
+ * bounded whatever the store's size) and carries a format version and an
+ * XXH64 checksum of its content. It is written to a temporary name and
+ * renamed, so @p path never holds a partial snapshot.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_IO, ::FSTORE_ERR_NO_MEMORY, storage
+ *         errors. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_snapshot(fstore_store_t *store,
+                                        const char *path, char *errstr,
+                                        size_t errstr_size);
+
+/**
+ * Creates the store in directory @p dir (which must not exist, or be
+ * empty) from snapshot file @p path. The whole file is verified first (its
+ * version and checksum); a corrupt, truncated or unknown file is refused
+ * and nothing is created. The store is built in a temporary directory
+ * beside @p dir and renamed into place, so @p dir is either absent or
+ * complete. Tailing the restored store resumes at the snapshot's offsets.
+ * @param conf store properties for the new store (may be NULL).
+ * @return ::FSTORE_OK, ::FSTORE_ERR_CORRUPT, ::FSTORE_ERR_VERSION,
+ *         ::FSTORE_ERR_IO (e.g. @p dir exists and is not empty),
+ *         ::FSTORE_ERR_NO_MEMORY, storage errors. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_restore(const char *path, const char *dir,
+                                       const fstore_conf_t *conf, char *errstr,
+                                       size_t errstr_size);
+
+/** @} */
+
+/**
+ * @defgroup util Utilities
+ * @{
+ */
+
+/** Frees memory returned by fstore (NULL is fine). Any thread. */
+FSTORE_API void fstore_free(void *p);
+
+/**
+ * @return the partition Kafka's default partitioner (murmur2, as the Java
+ *         client) assigns @p key among @p partition_count partitions, or -1
+ *         when @p partition_count < 1. Any thread.
+ */
+FSTORE_API int32_t fstore_partition_for_key(const void *key, size_t key_len,
+                                            int32_t partition_count);
 
 /** @} */
 
