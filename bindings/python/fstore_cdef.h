@@ -166,7 +166,6 @@ int64_t fstore_row_timestamp(const fstore_row_t *row);
 int32_t fstore_row_partition(const fstore_row_t *row);
 int64_t fstore_row_offset(const fstore_row_t *row);
 int32_t fstore_row_schema_id(const fstore_row_t *row);
-uint64_t fstore_row_checksum(const fstore_row_t *row);
 fstore_err_t fstore_row_verify(const fstore_row_t *row);
 int fstore_row_is_null(const fstore_table_t *table, const fstore_row_t *row,
                        int col);
@@ -203,41 +202,6 @@ fstore_err_t fstore_cursor_open(fstore_reader_t *reader,
 fstore_err_t fstore_cursor_next(fstore_cursor_t *cursor, const void **key,
                                 size_t *key_len, const fstore_row_t **row);
 void fstore_cursor_close(fstore_cursor_t *cursor);
-
-/* Arrow export: the Arrow C Data Interface's own structs. */
-#define ARROW_FLAG_DICTIONARY_ORDERED ...
-#define ARROW_FLAG_NULLABLE ...
-#define ARROW_FLAG_MAP_KEYS_SORTED ...
-struct ArrowSchema {
-    const char *format;
-    const char *name;
-    const char *metadata;
-    int64_t flags;
-    int64_t n_children;
-    struct ArrowSchema **children;
-    struct ArrowSchema *dictionary;
-    void (*release)(struct ArrowSchema *);
-    void *private_data;
-};
-struct ArrowArray {
-    int64_t length;
-    int64_t null_count;
-    int64_t offset;
-    int64_t n_buffers;
-    int64_t n_children;
-    const void **buffers;
-    struct ArrowArray **children;
-    struct ArrowArray *dictionary;
-    void (*release)(struct ArrowArray *);
-    void *private_data;
-};
-fstore_err_t fstore_get_batch_arrow(fstore_reader_t *reader,
-                                    const fstore_table_t *table, size_t nkeys,
-                                    const void *const *keys,
-                                    const size_t *key_lens, const int *cols,
-                                    size_t ncols,
-                                    struct ArrowSchema *schema_out,
-                                    struct ArrowArray *array_out);
 
 /* Writing: apply batches */
 typedef struct fstore_batch_s fstore_batch_t;
@@ -282,6 +246,43 @@ fstore_err_t fstore_restore(const char *path, const char *dir,
 void fstore_free(void *p);
 int32_t fstore_partition_for_key(const void *key, size_t key_len,
                                  int32_t partition_count);
+
+/* Not yet stable: the Arrow export (the Arrow C Data Interface's own
+ * structs) and the row checksum. */
+#define ARROW_FLAG_DICTIONARY_ORDERED ...
+#define ARROW_FLAG_NULLABLE ...
+#define ARROW_FLAG_MAP_KEYS_SORTED ...
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+fstore_err_t fstore_get_batch_arrow(fstore_reader_t *reader,
+                                    const fstore_table_t *table, size_t nkeys,
+                                    const void *const *keys,
+                                    const size_t *key_lens, const int *cols,
+                                    size_t ncols,
+                                    struct ArrowSchema *schema_out,
+                                    struct ArrowArray *array_out);
+uint64_t fstore_row_checksum(const fstore_row_t *row);
 
 /* Compiled into the extension (build_ffi.py), over the public API only:
  * reads every numeric scalar column of a row in one call for get(). */

@@ -72,7 +72,6 @@ static const struct {
     SYM(fstore_row_partition),
     SYM(fstore_row_offset),
     SYM(fstore_row_schema_id),
-    SYM(fstore_row_checksum),
     SYM(fstore_row_verify),
     SYM(fstore_row_is_null),
     SYM(fstore_row_bool),
@@ -87,7 +86,6 @@ static const struct {
     SYM(fstore_cursor_open),
     SYM(fstore_cursor_next),
     SYM(fstore_cursor_close),
-    SYM(fstore_get_batch_arrow),
     SYM(fstore_batch_begin),
     SYM(fstore_batch_put),
     SYM(fstore_batch_advance),
@@ -104,6 +102,8 @@ static const struct {
     SYM(fstore_restore),
     SYM(fstore_free),
     SYM(fstore_partition_for_key),
+    SYM(fstore_get_batch_arrow),
+    SYM(fstore_row_checksum),
 };
 #undef SYM
 #define NSYMBOLS (sizeof symbols / sizeof symbols[0])

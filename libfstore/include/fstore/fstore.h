@@ -40,6 +40,11 @@
  *   accessors, or memcpy, rather than casting array pointers.
  * - After fork(), a child must open the store again; handles do not cross
  *   fork().
+ *
+ * @section stability Stability
+ * Everything declared here is stable API except the interfaces of the
+ * last section, @ref unstable, which may still change in a minor release.
+ * From 1.0 on, the stable API follows semantic versioning.
  */
 #ifndef FSTORE_H
 #define FSTORE_H
@@ -514,8 +519,6 @@ FSTORE_API int32_t fstore_row_partition(const fstore_row_t *row);
 FSTORE_API int64_t fstore_row_offset(const fstore_row_t *row);
 /** @return the writer schema id of the record (-1 for raw Avro). */
 FSTORE_API int32_t fstore_row_schema_id(const fstore_row_t *row);
-/** @return the row's stored XXH3-64 checksum of its body. */
-FSTORE_API uint64_t fstore_row_checksum(const fstore_row_t *row);
 
 /**
  * Recomputes the body checksum. @return ::FSTORE_OK or ::FSTORE_ERR_CORRUPT.
@@ -591,7 +594,8 @@ FSTORE_API fstore_err_t fstore_row_array_float(const fstore_table_t *table,
  * @defgroup bulk Reading many rows: batch lookups and scans
  *
  * Lookups of many keys in one call, and cursors over every row of a
- * table, both in a reader's snapshot.
+ * table, both in a reader's snapshot. The same lookups as Arrow columns:
+ * fstore_get_batch_arrow() in @ref unstable.
  * @{
  */
 
@@ -645,68 +649,6 @@ FSTORE_API fstore_err_t fstore_cursor_next(fstore_cursor_t *cursor,
 
 /** Closes @p cursor (NULL is fine). */
 FSTORE_API void fstore_cursor_close(fstore_cursor_t *cursor);
-
-/** @} */
-
-/**
- * @defgroup arrow Arrow export
- *
- * Batch lookups as Apache Arrow columns through the Arrow C Data Interface,
- * which numpy-free consumers (pyarrow, pandas, polars, DuckDB) import
- * without copying. The two structs are the interface's own definitions.
- * @{
- */
-#ifndef ARROW_C_DATA_INTERFACE
-#define ARROW_C_DATA_INTERFACE
-#define ARROW_FLAG_DICTIONARY_ORDERED 1
-#define ARROW_FLAG_NULLABLE 2
-#define ARROW_FLAG_MAP_KEYS_SORTED 4
-struct ArrowSchema {
-    const char *format;
-    const char *name;
-    const char *metadata;
-    int64_t flags;
-    int64_t n_children;
-    struct ArrowSchema **children;
-    struct ArrowSchema *dictionary;
-    void (*release)(struct ArrowSchema *);
-    void *private_data;
-};
-struct ArrowArray {
-    int64_t length;
-    int64_t null_count;
-    int64_t offset;
-    int64_t n_buffers;
-    int64_t n_children;
-    const void **buffers;
-    struct ArrowArray **children;
-    struct ArrowArray *dictionary;
-    void (*release)(struct ArrowArray *);
-    void *private_data;
-};
-#endif /* ARROW_C_DATA_INTERFACE */
-
-/**
- * Looks up @p nkeys keys and exports the chosen columns as one Arrow struct
- * array (a record batch) of @p nkeys rows: field "key" (binary), field
- * "found" (boolean), then each column of @p cols by name, nullable, typed
- * as its column: boolean, int32, int64, float32, float64, utf8 (string and
- * enum symbols), binary, fixed_size_binary, and list of int32/int64/
- * float32/float64 for arrays; date32, time32[ms], time64[us] and
- * timestamp[ms|us] (UTC for timestamp-*, no zone for local-timestamp-*) for
- * those logical types. A missing key gives nulls in every column.
- * The values are copied out of the map into buffers owned by the exported
- * arrays, so the result outlives the reader's snapshot; release both structs
- * with their release callbacks (importers such as pyarrow do).
- * @return ::FSTORE_OK, ::FSTORE_ERR_NO_COLUMN, ::FSTORE_ERR_KEY,
- *         ::FSTORE_ERR_NO_MEMORY, ::FSTORE_ERR_INVALID_ARG, storage errors;
- *         on error nothing is exported. One thread at a time per reader.
- */
-FSTORE_API fstore_err_t fstore_get_batch_arrow(
-    fstore_reader_t *reader, const fstore_table_t *table, size_t nkeys,
-    const void *const *keys, const size_t *key_lens, const int *cols,
-    size_t ncols, struct ArrowSchema *schema_out,
-    struct ArrowArray *array_out);
 
 /** @} */
 
@@ -855,6 +797,9 @@ FSTORE_API fstore_err_t fstore_tail_error(fstore_store_t *store, char *buf,
 
 /**
  * @defgroup stats Statistics
+ *
+ * The call is stable; the fields of the document it returns are not yet
+ * (see @ref unstable).
  * @{
  */
 
@@ -874,7 +819,8 @@ FSTORE_API fstore_err_t fstore_stats_json(fstore_store_t *store, char **json);
  * @defgroup snapshot Snapshots and restore
  *
  * A snapshot file is a consistent copy of a whole store, from which a new
- * store is created.
+ * store is created. The calls are stable; the file's format is not yet
+ * (see @ref unstable).
  * @{
  */
 
@@ -926,6 +872,108 @@ FSTORE_API void fstore_free(void *p);
  */
 FSTORE_API int32_t fstore_partition_for_key(const void *key, size_t key_len,
                                             int32_t partition_count);
+
+/** @} */
+
+/**
+ * @defgroup unstable Not yet stable
+ *
+ * The interfaces of this section, and the formats listed below, are not yet
+ * stable: any minor release may change them incompatibly, or remove them.
+ * They are declared like the rest of the header, with nothing to define to
+ * use them. Everything else in this header is the stable API, which follows
+ * semantic versioning once fstore reaches 1.0.
+ *
+ * Declared here:
+ * - The Arrow export, fstore_get_batch_arrow(): the Arrow type each column
+ *   maps to, and the fields "key" and "found" beside the columns, may
+ *   change.
+ * - fstore_row_checksum(): its value is defined by the row format
+ *   (docs/row-format.md), which may change with the store format version.
+ *   fstore_row_verify() is the stable way to check a row.
+ *
+ * Formats of stable calls:
+ * - The fields of the statistics document of fstore_stats_json()
+ *   (docs/stats.md): fields may be added, renamed or removed.
+ * - The snapshot file of fstore_snapshot(): a snapshot is restored by the
+ *   fstore version that wrote it; fstore_restore() of another version may
+ *   refuse it with ::FSTORE_ERR_VERSION.
+ * - The order in which fstore_cursor_next() returns keys of 480 bytes or
+ *   more.
+ * @{
+ */
+
+/**
+ * @name Arrow export
+ *
+ * Batch lookups as Apache Arrow columns through the Arrow C Data Interface,
+ * which numpy-free consumers (pyarrow, pandas, polars, DuckDB) import
+ * without copying. The two structs are the interface's own definitions.
+ * @{
+ */
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+#endif /* ARROW_C_DATA_INTERFACE */
+
+/**
+ * Looks up @p nkeys keys and exports the chosen columns as one Arrow struct
+ * array (a record batch) of @p nkeys rows: field "key" (binary), field
+ * "found" (boolean), then each column of @p cols by name, nullable, typed
+ * as its column: boolean, int32, int64, float32, float64, utf8 (string and
+ * enum symbols), binary, fixed_size_binary, and list of int32/int64/
+ * float32/float64 for arrays; date32, time32[ms], time64[us] and
+ * timestamp[ms|us] (UTC for timestamp-*, no zone for local-timestamp-*) for
+ * those logical types. A missing key gives nulls in every column.
+ * The values are copied out of the map into buffers owned by the exported
+ * arrays, so the result outlives the reader's snapshot; release both structs
+ * with their release callbacks (importers such as pyarrow do).
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_COLUMN, ::FSTORE_ERR_KEY,
+ *         ::FSTORE_ERR_NO_MEMORY, ::FSTORE_ERR_INVALID_ARG, storage errors;
+ *         on error nothing is exported. One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_get_batch_arrow(
+    fstore_reader_t *reader, const fstore_table_t *table, size_t nkeys,
+    const void *const *keys, const size_t *key_lens, const int *cols,
+    size_t ncols, struct ArrowSchema *schema_out,
+    struct ArrowArray *array_out);
+
+/** @} */
+
+/**
+ * @name Row checksum
+ * @{
+ */
+
+/** @return the row's stored XXH3-64 checksum of its body. */
+FSTORE_API uint64_t fstore_row_checksum(const fstore_row_t *row);
+
+/** @} */
 
 /** @} */
 
