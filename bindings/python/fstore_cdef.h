@@ -138,6 +138,71 @@ fstore_err_t fstore_schema_register(fstore_store_t *store, int32_t id,
                                     const char *schema_json, char *errstr,
                                     size_t errstr_size);
 
+/* Reading */
+typedef struct fstore_reader_s fstore_reader_t;
+typedef struct fstore_row_s fstore_row_t;
+fstore_err_t fstore_reader_new(fstore_store_t *store,
+                               fstore_reader_t **readerp);
+void fstore_reader_destroy(fstore_reader_t *reader);
+fstore_err_t fstore_reader_refresh(fstore_reader_t *reader);
+void fstore_reader_reset(fstore_reader_t *reader);
+const char *fstore_reader_errmsg(const fstore_reader_t *reader);
+fstore_err_t fstore_get(fstore_reader_t *reader, const fstore_table_t *table,
+                        const void *key, size_t key_len,
+                        const fstore_row_t **rowp);
+fstore_err_t fstore_reader_offset(fstore_reader_t *reader,
+                                  const fstore_table_t *table,
+                                  int32_t partition, int64_t *offset);
+fstore_err_t fstore_reader_offsets(fstore_reader_t *reader,
+                                   const fstore_table_t *table,
+                                   int32_t *partitions, int64_t *offsets,
+                                   size_t cap, size_t *count);
+fstore_err_t fstore_reader_row_count(fstore_reader_t *reader,
+                                     const fstore_table_t *table,
+                                     uint64_t *count);
+
+/* Row views */
+int64_t fstore_row_timestamp(const fstore_row_t *row);
+int32_t fstore_row_partition(const fstore_row_t *row);
+int64_t fstore_row_offset(const fstore_row_t *row);
+int32_t fstore_row_schema_id(const fstore_row_t *row);
+fstore_err_t fstore_row_verify(const fstore_row_t *row);
+int fstore_row_is_null(const fstore_table_t *table, const fstore_row_t *row,
+                       int col);
+fstore_err_t fstore_row_bool(const fstore_table_t *table,
+                             const fstore_row_t *row, int col, int *out);
+fstore_err_t fstore_row_int(const fstore_table_t *table,
+                            const fstore_row_t *row, int col, int32_t *out);
+fstore_err_t fstore_row_long(const fstore_table_t *table,
+                             const fstore_row_t *row, int col, int64_t *out);
+fstore_err_t fstore_row_float(const fstore_table_t *table,
+                              const fstore_row_t *row, int col, float *out);
+fstore_err_t fstore_row_double(const fstore_table_t *table,
+                               const fstore_row_t *row, int col, double *out);
+fstore_err_t fstore_row_bytes(const fstore_table_t *table,
+                              const fstore_row_t *row, int col,
+                              const char **data, size_t *len);
+fstore_err_t fstore_row_array(const fstore_table_t *table,
+                              const fstore_row_t *row, int col,
+                              const void **data, size_t *count);
+fstore_err_t fstore_row_array_float(const fstore_table_t *table,
+                                    const fstore_row_t *row, int col,
+                                    float *out, size_t cap, size_t *count);
+
+/* Reading many rows: batch lookups and scans */
+fstore_err_t fstore_get_batch(fstore_reader_t *reader,
+                              const fstore_table_t *table, size_t nkeys,
+                              const void *const *keys, const size_t *key_lens,
+                              const int *cols, size_t ncols, float *out,
+                              size_t row_stride, uint8_t *found);
+typedef struct fstore_cursor_s fstore_cursor_t;
+fstore_err_t fstore_cursor_open(fstore_reader_t *reader,
+                                const fstore_table_t *table,
+                                fstore_cursor_t **cursorp);
+fstore_err_t fstore_cursor_next(fstore_cursor_t *cursor, const void **key,
+                                size_t *key_len, const fstore_row_t **row);
+void fstore_cursor_close(fstore_cursor_t *cursor);
+
 /* Writing: apply batches */
 typedef struct fstore_batch_s fstore_batch_t;
 fstore_err_t fstore_batch_begin(fstore_store_t *store,
@@ -156,35 +221,34 @@ fstore_err_t fstore_batch_commit(fstore_batch_t *batch, char *errstr,
                                  size_t errstr_size);
 void fstore_batch_abort(fstore_batch_t *batch);
 
-/* Reading */
-typedef struct fstore_reader_s fstore_reader_t;
-typedef struct fstore_row_s fstore_row_t;
-fstore_err_t fstore_reader_new(fstore_store_t *store,
-                               fstore_reader_t **readerp);
-void fstore_reader_destroy(fstore_reader_t *reader);
-fstore_err_t fstore_reader_refresh(fstore_reader_t *reader);
-void fstore_reader_reset(fstore_reader_t *reader);
-const char *fstore_reader_errmsg(const fstore_reader_t *reader);
-fstore_err_t fstore_get(fstore_reader_t *reader, const fstore_table_t *table,
-                        const void *key, size_t key_len,
-                        const fstore_row_t **rowp);
-fstore_err_t fstore_get_batch(fstore_reader_t *reader,
-                              const fstore_table_t *table, size_t nkeys,
-                              const void *const *keys, const size_t *key_lens,
-                              const int *cols, size_t ncols, float *out,
-                              size_t row_stride, uint8_t *found);
-fstore_err_t fstore_reader_offset(fstore_reader_t *reader,
-                                  const fstore_table_t *table,
-                                  int32_t partition, int64_t *offset);
-fstore_err_t fstore_reader_offsets(fstore_reader_t *reader,
-                                   const fstore_table_t *table,
-                                   int32_t *partitions, int64_t *offsets,
-                                   size_t cap, size_t *count);
-fstore_err_t fstore_reader_row_count(fstore_reader_t *reader,
-                                     const fstore_table_t *table,
-                                     uint64_t *count);
+/* Tailing Kafka */
+fstore_err_t fstore_tail_add(fstore_store_t *store,
+                             const fstore_table_t *table, const char *topic,
+                             const char *partitions, char *errstr,
+                             size_t errstr_size);
+fstore_err_t fstore_tail_start(fstore_store_t *store, char *errstr,
+                               size_t errstr_size);
+fstore_err_t fstore_tail_wait_ready(fstore_store_t *store, int timeout_ms);
+fstore_err_t fstore_tail_stop(fstore_store_t *store);
+fstore_err_t fstore_tail_error(fstore_store_t *store, char *buf, size_t size);
 
-/* Arrow export: the Arrow C Data Interface's own structs. */
+/* Statistics */
+fstore_err_t fstore_stats_json(fstore_store_t *store, char **json);
+
+/* Snapshots and restore */
+fstore_err_t fstore_snapshot(fstore_store_t *store, const char *path,
+                             char *errstr, size_t errstr_size);
+fstore_err_t fstore_restore(const char *path, const char *dir,
+                            const fstore_conf_t *conf, char *errstr,
+                            size_t errstr_size);
+
+/* Utilities */
+void fstore_free(void *p);
+int32_t fstore_partition_for_key(const void *key, size_t key_len,
+                                 int32_t partition_count);
+
+/* Not yet stable: the Arrow export (the Arrow C Data Interface's own
+ * structs) and the row checksum. */
 #define ARROW_FLAG_DICTIONARY_ORDERED ...
 #define ARROW_FLAG_NULLABLE ...
 #define ARROW_FLAG_MAP_KEYS_SORTED ...
@@ -218,62 +282,7 @@ fstore_err_t fstore_get_batch_arrow(fstore_reader_t *reader,
                                     size_t ncols,
                                     struct ArrowSchema *schema_out,
                                     struct ArrowArray *array_out);
-
-/* Tailing Kafka */
-fstore_err_t fstore_tail_add(fstore_store_t *store,
-                             const fstore_table_t *table, const char *topic,
-                             const char *partitions, char *errstr,
-                             size_t errstr_size);
-fstore_err_t fstore_tail_start(fstore_store_t *store, char *errstr,
-                               size_t errstr_size);
-fstore_err_t fstore_tail_wait_ready(fstore_store_t *store, int timeout_ms);
-fstore_err_t fstore_tail_stop(fstore_store_t *store);
-fstore_err_t fstore_tail_error(fstore_store_t *store, char *buf, size_t size);
-fstore_err_t fstore_stats_json(fstore_store_t *store, char **json);
-typedef struct fstore_cursor_s fstore_cursor_t;
-fstore_err_t fstore_cursor_open(fstore_reader_t *reader,
-                                const fstore_table_t *table,
-                                fstore_cursor_t **cursorp);
-fstore_err_t fstore_cursor_next(fstore_cursor_t *cursor, const void **key,
-                                size_t *key_len, const fstore_row_t **row);
-void fstore_cursor_close(fstore_cursor_t *cursor);
-fstore_err_t fstore_snapshot(fstore_store_t *store, const char *path,
-                             char *errstr, size_t errstr_size);
-fstore_err_t fstore_restore(const char *path, const char *dir,
-                            const fstore_conf_t *conf, char *errstr,
-                            size_t errstr_size);
-void fstore_free(void *p);
-int32_t fstore_partition_for_key(const void *key, size_t key_len,
-                                 int32_t partition_count);
-
-/* Row views */
-int64_t fstore_row_timestamp(const fstore_row_t *row);
-int32_t fstore_row_partition(const fstore_row_t *row);
-int64_t fstore_row_offset(const fstore_row_t *row);
-int32_t fstore_row_schema_id(const fstore_row_t *row);
 uint64_t fstore_row_checksum(const fstore_row_t *row);
-fstore_err_t fstore_row_verify(const fstore_row_t *row);
-int fstore_row_is_null(const fstore_table_t *table, const fstore_row_t *row,
-                       int col);
-fstore_err_t fstore_row_bool(const fstore_table_t *table,
-                             const fstore_row_t *row, int col, int *out);
-fstore_err_t fstore_row_int(const fstore_table_t *table,
-                            const fstore_row_t *row, int col, int32_t *out);
-fstore_err_t fstore_row_long(const fstore_table_t *table,
-                             const fstore_row_t *row, int col, int64_t *out);
-fstore_err_t fstore_row_float(const fstore_table_t *table,
-                              const fstore_row_t *row, int col, float *out);
-fstore_err_t fstore_row_double(const fstore_table_t *table,
-                               const fstore_row_t *row, int col, double *out);
-fstore_err_t fstore_row_bytes(const fstore_table_t *table,
-                              const fstore_row_t *row, int col,
-                              const char **data, size_t *len);
-fstore_err_t fstore_row_array(const fstore_table_t *table,
-                              const fstore_row_t *row, int col,
-                              const void **data, size_t *count);
-fstore_err_t fstore_row_array_float(const fstore_table_t *table,
-                                    const fstore_row_t *row, int col,
-                                    float *out, size_t cap, size_t *count);
 
 /* Compiled into the extension (build_ffi.py), over the public API only:
  * reads every numeric scalar column of a row in one call for get(). */

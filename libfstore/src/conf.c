@@ -1,4 +1,5 @@
-/* Configuration properties: names, defaults and validation. */
+/* Configuration properties: names, defaults, validation and their
+ * documentation (the table docs/configuration.md is generated from). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,47 +7,225 @@
 
 #include "conf.h"
 
-typedef enum { P_BOOL, P_U64, P_OCTAL, P_ENUM, P_STRING } fs_ptype;
+enum { FS_G_STORE, FS_G_SCHEMAS, FS_G_TAIL, FS_G_KAFKA, FS_G_LOG, FS_G_N };
 
-typedef struct fs_pdef {
-    const char *name;
-    fs_ptype type;
-    const char *def;     /* default, NULL when unset */
-    const char *choices; /* P_ENUM: '|'-separated */
-    uint64_t min, max;   /* P_U64 / P_OCTAL bounds */
-} fs_pdef;
+static const fs_pgroup fs_pgroups[FS_G_N] = {
+    [FS_G_STORE] =
+        {.title = "Store (`store.*`)",
+         .intro = "Read when a store is opened (`fstore_store_open()`) and "
+                  "when one is created from a snapshot (`fstore_restore()`)."},
+    [FS_G_SCHEMAS] =
+        {.title = "Writer schemas (`registry.*`, `schemas.*`)",
+         .intro = "Where the writer schema of a record comes from when the "
+                  "store has not seen its schema id yet.",
+         .notes = "Lookup order for a schema id: the store, the registry, "
+                  "the directory."},
+    [FS_G_TAIL] = {.title = "Tailing (`tail.*`)",
+                   .intro = "Read when tailing starts (`fstore_tail_start()`, "
+                            "`fstore tail`)."},
+    [FS_G_KAFKA] =
+        {.title = "Kafka client (`kafka.*`)",
+         .notes =
+             "fstore sets these librdkafka defaults, which `kafka.*` may "
+             "override: `group.id=fstore` (no group is joined and nothing is "
+             "committed to it; the consumer only needs a name), "
+             "`isolation.level=read_committed`, `client.id=fstore`, "
+             "`fetch.wait.max.ms=10`, `socket.nagle.disable=true` (requests "
+             "are not held back waiting for acknowledgements). It always "
+             "forces `enable.auto.commit=false`, "
+             "`enable.auto.offset.store=false` (offsets live in the store) "
+             "and `auto.offset.reset=error` (a vanished offset is handled by "
+             "`tail.offset_reset`, never silently)."},
+    [FS_G_LOG] = {.title = "Logging (`log.*`)"},
+};
 
 static const fs_pdef fs_pdefs[] = {
-    {"store.read_only", P_BOOL, "false", NULL, 0, 0},
-    {"store.file_mode", P_OCTAL, "0600", NULL, 0, 0777},
-    {"store.map_size", P_U64, "17179869184", NULL, 65536, UINT64_MAX},
-    {"store.map_size.max", P_U64, "1099511627776", NULL, 65536, UINT64_MAX},
-    {"store.max_tables", P_U64, "64", NULL, 1, 32000},
-    {"store.max_readers", P_U64, "512", NULL, 1, 1000000},
-    {"store.sync", P_ENUM, "none", "full|meta|none", 0, 0},
-    {"schemas.dir", P_STRING, NULL, NULL, 0, 0},
-    {"registry.url", P_STRING, NULL, NULL, 0, 0},
-    {"registry.timeout_ms", P_U64, "5000", NULL, 1, 3600000},
-    {"tail.batch.max_records", P_U64, "10000", NULL, 1, 10000000},
-    {"tail.batch.max_ms", P_U64, "2", NULL, 0, 60000},
-    {"tail.bootstrap.max_bytes", P_U64, "1073741824", NULL, 0, UINT64_MAX},
-    {"tail.offset_reset", P_ENUM, "fail", "fail|rebuild", 0, 0},
-    {"tail.dead_letter_topic", P_STRING, NULL, NULL, 0, 0},
-    {"tail.stats_interval_ms", P_U64, "1000", NULL, 10, 3600000},
-    {"log.level", P_U64, "4", NULL, 0, 7},
+    {.name = "store.read_only",
+     .type = FS_P_BOOL,
+     .def = "false",
+     .group = FS_G_STORE,
+     .doc = "Open without writing; fails with `FSTORE_ERR_NO_STORE` when no "
+            "store exists at the path."},
+    {.name = "store.file_mode",
+     .type = FS_P_OCTAL,
+     .def = "0600",
+     .max = 0777,
+     .group = FS_G_STORE,
+     .doc = "Permission bits of the files the store creates; its directory "
+            "gets matching `x` bits."},
+    {.name = "store.map_size",
+     .type = FS_P_U64,
+     .def = "17179869184",
+     .min = 65536,
+     .max = UINT64_MAX,
+     .unit = "bytes",
+     .group = FS_G_STORE,
+     .doc = "Initial memory-map size. It reserves address space only: the "
+            "file grows with the data. When the map is full it doubles; "
+            "growing waits (at most 60 s) until every reader of the process "
+            "has reset or refreshed, so a generous size avoids the wait."},
+    {.name = "store.map_size.max",
+     .type = FS_P_U64,
+     .def = "1099511627776",
+     .min = 65536,
+     .max = UINT64_MAX,
+     .unit = "bytes",
+     .group = FS_G_STORE,
+     .doc = "Growth of the map stops here with `FSTORE_ERR_MAP_FULL`."},
+    {.name = "store.max_tables",
+     .type = FS_P_U64,
+     .def = "64",
+     .min = 1,
+     .max = 32000,
+     .group = FS_G_STORE,
+     .doc = "Tables one store may hold."},
+    {.name = "store.max_readers",
+     .type = FS_P_U64,
+     .def = "512",
+     .min = 1,
+     .max = 1000000,
+     .group = FS_G_STORE,
+     .doc = "Concurrent reader handles over all processes; beyond them, "
+            "`FSTORE_ERR_READERS_FULL`."},
+    {.name = "store.sync",
+     .type = FS_P_ENUM,
+     .def = "none",
+     .choices = "full|meta|none",
+     .group = FS_G_STORE,
+     .doc = "When commits reach the disk. `none`: no fsync at commit "
+            "(commits cost microseconds); process crashes are always safe "
+            "(the page cache survives them), and a store that was open for "
+            "writing when its machine crashed is emptied at the next "
+            "writable open and reloaded by tailing, since its last commits "
+            "may be torn (`writer.lock` records the boot it was opened in). "
+            "`meta`: fsync the data at every commit but not the metadata "
+            "page (a machine crash may lose the last commit, never "
+            "integrity). `full`: fsync data and metadata. Syncing commits "
+            "costs milliseconds each on typical disks and bounds freshness "
+            "accordingly. A clean close always syncs."},
+    {.name = "registry.url",
+     .type = FS_P_STRING,
+     .group = FS_G_SCHEMAS,
+     .doc = "Schema Registry base URL: writer schemas are fetched from "
+            "`GET {url}/schemas/ids/{id}` and cached in the store, so a "
+            "restart needs no registry."},
+    {.name = "registry.timeout_ms",
+     .type = FS_P_U64,
+     .def = "5000",
+     .min = 1,
+     .max = 3600000,
+     .unit = "ms",
+     .group = FS_G_SCHEMAS,
+     .doc = "Timeout of one registry request."},
+    {.name = "schemas.dir",
+     .type = FS_P_STRING,
+     .group = FS_G_SCHEMAS,
+     .doc = "Directory of `<id>.avsc` writer schema files, consulted after "
+            "the registry."},
+    {.name = "tail.batch.max_records",
+     .type = FS_P_U64,
+     .def = "10000",
+     .min = 1,
+     .max = 10000000,
+     .group = FS_G_TAIL,
+     .doc = "Most records applied per write transaction."},
+    {.name = "tail.batch.max_ms",
+     .type = FS_P_U64,
+     .def = "2",
+     .min = 0,
+     .max = 60000,
+     .unit = "ms",
+     .group = FS_G_TAIL,
+     .doc = "Most time a received record waits for its batch to commit; "
+            "bounds the added produce-to-visible latency. Both batch limits "
+            "apply once the store is ready; before, batches are larger."},
+    {.name = "tail.bootstrap.max_bytes",
+     .type = FS_P_U64,
+     .def = "1073741824",
+     .min = 0,
+     .max = UINT64_MAX,
+     .unit = "bytes",
+     .group = FS_G_TAIL,
+     .doc = "First bootstrap (no table has offsets yet): records are "
+            "gathered in memory up to this size and loaded in key order in "
+            "one transaction when caught up (or when the limit is reached), "
+            "several times faster than random inserts; rows appear all at "
+            "once at readiness. 0 disables it. Before readiness, other "
+            "bootstraps commit every 200 000 records or 2 s."},
+    {.name = "tail.offset_reset",
+     .type = FS_P_ENUM,
+     .def = "fail",
+     .choices = "fail|rebuild",
+     .group = FS_G_TAIL,
+     .doc = "What to do when a stored offset no longer exists in the topic "
+            "(truncated, or deleted and recreated): `fail` stops the tailer "
+            "with an error; `rebuild` empties the table and reloads it from "
+            "the beginning of the topic."},
+    {.name = "tail.dead_letter_topic",
+     .type = FS_P_STRING,
+     .group = FS_G_TAIL,
+     .doc = "Every record the tailer skips (no key, undecodable, unknown or "
+            "unresolvable writer schema) is also produced to this topic, "
+            "unchanged, with headers `fstore.topic`, `fstore.partition`, "
+            "`fstore.offset`, `fstore.error`, `fstore.reason`."},
+    {.name = "tail.stats_interval_ms",
+     .type = FS_P_U64,
+     .def = "1000",
+     .min = 10,
+     .max = 3600000,
+     .unit = "ms",
+     .group = FS_G_TAIL,
+     .doc = "How often the tailer records its statistics in the store, "
+            "where `fstore_stats_json()` in other processes reads them."},
+    {.name = "kafka.*",
+     .type = FS_P_PREFIX,
+     .group = FS_G_KAFKA,
+     .doc = "Passed to the Kafka client (librdkafka) with the prefix "
+            "removed; `kafka.bootstrap.servers` is required to tail. "
+            "Security settings (`kafka.security.protocol`, `kafka.sasl.*`, "
+            "`kafka.ssl.*`) pass untouched and never appear in logs or "
+            "stats. librdkafka checks the values when tailing starts."},
+    {.name = "log.level",
+     .type = FS_P_U64,
+     .def = "4",
+     .min = 0,
+     .max = 7,
+     .group = FS_G_LOG,
+     .doc = "Most verbose level logged: 0 nothing, 3 errors, 4 warnings, "
+            "6 info, 7 debug. Lines go to the log callback "
+            "(`fstore_conf_set_log_cb()`), or to stderr."},
 };
+
+#define FS_NPDEFS (sizeof fs_pdefs / sizeof fs_pdefs[0])
+
+const fs_pdef *fs_conf_props(size_t *n)
+{
+    *n = FS_NPDEFS;
+    return fs_pdefs;
+}
+
+const fs_pgroup *fs_conf_groups(size_t *n)
+{
+    *n = FS_G_N;
+    return fs_pgroups;
+}
+
+/* A prefix entry "kafka.*" matches "kafka." followed by at least one
+ * character. */
+static int fs_pdef_matches(const fs_pdef *d, const char *name)
+{
+    if (d->type != FS_P_PREFIX)
+        return strcmp(d->name, name) == 0;
+    size_t stem = strlen(d->name) - 1;
+    return strncmp(d->name, name, stem) == 0 && name[stem] != '\0';
+}
 
 static const fs_pdef *fs_pdef_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof fs_pdefs / sizeof fs_pdefs[0]; i++)
-        if (strcmp(fs_pdefs[i].name, name) == 0)
+    for (size_t i = 0; i < FS_NPDEFS; i++)
+        if (fs_pdef_matches(&fs_pdefs[i], name))
             return &fs_pdefs[i];
     return NULL;
-}
-
-static int fs_is_passthrough(const char *name)
-{
-    return strncmp(name, "kafka.", 6) == 0 && name[6] != '\0';
 }
 
 int fs_parse_bool(const char *s, int *out)
@@ -180,8 +359,6 @@ fstore_err_t fstore_conf_set(fstore_conf_t *conf, const char *name,
     if (!conf || !name || !value)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
                            "conf, name and value must not be NULL");
-    if (fs_is_passthrough(name))
-        return fs_conf_put(conf, name, value);
     const fs_pdef *d = fs_pdef_find(name);
     if (!d)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
@@ -191,33 +368,34 @@ fstore_err_t fstore_conf_set(fstore_conf_t *conf, const char *name,
     uint64_t u;
     int b;
     switch (d->type) {
-    case P_BOOL:
+    case FS_P_PREFIX: return fs_conf_put(conf, name, value);
+    case FS_P_BOOL:
         if (fs_parse_bool(value, &b))
             return fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
                                "%s: \"%s\" is not a boolean (use true or false)",
                                name, value);
         break;
-    case P_U64:
+    case FS_P_U64:
         if (fs_parse_u64(value, &u) || u < d->min || u > d->max)
             return fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
                                "%s: \"%s\" is not an integer in [%llu, %llu]",
                                name, value, (unsigned long long)d->min,
                                (unsigned long long)d->max);
         break;
-    case P_OCTAL:
+    case FS_P_OCTAL:
         if (fs_parse_base(value, 8, &u) || u > d->max)
             return fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
                                "%s: \"%s\" is not octal permission bits "
                                "(e.g. 0600)",
                                name, value);
         break;
-    case P_ENUM:
+    case FS_P_ENUM:
         if (!fs_choice_ok(d->choices, value))
             return fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
                                "%s: \"%s\" is not one of %s", name, value,
                                d->choices);
         break;
-    case P_STRING:
+    case FS_P_STRING:
         if (*value == '\0')
             return fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
                                "%s: the value must not be empty", name);
@@ -270,7 +448,7 @@ uint64_t fs_conf_u64(const fstore_conf_t *conf, const char *name)
     const char *v = fs_conf_str(conf, name);
     const fs_pdef *d = fs_pdef_find(name);
     if (v)
-        fs_parse_base(v, d && d->type == P_OCTAL ? 8 : 10, &u);
+        fs_parse_base(v, d && d->type == FS_P_OCTAL ? 8 : 10, &u);
     return u;
 }
 

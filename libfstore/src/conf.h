@@ -17,6 +17,45 @@ struct fstore_conf_s {
     void *log_opaque;
 };
 
+/*
+ * The property table: every property fstore_conf_set accepts, with its
+ * validation rules and its documentation. docs/configuration.md is
+ * generated from it (tests/docs/gen_conf_doc.c), so a property is described
+ * here and nowhere else.
+ */
+typedef enum fs_ptype {
+    FS_P_BOOL,
+    FS_P_U64,
+    FS_P_OCTAL,
+    FS_P_ENUM,
+    FS_P_STRING,
+    FS_P_PREFIX /* "prefix.*": any name under it, passed through unchecked */
+} fs_ptype;
+
+/* A section of the documentation: properties that belong together. */
+typedef struct fs_pgroup {
+    const char *title; /* heading, markdown */
+    const char *intro; /* markdown before the property list, or NULL */
+    const char *notes; /* markdown after it, or NULL */
+} fs_pgroup;
+
+typedef struct fs_pdef {
+    const char *name;
+    fs_ptype type;
+    const char *def;     /* default, NULL when unset */
+    const char *choices; /* FS_P_ENUM: '|'-separated */
+    uint64_t min, max;   /* FS_P_U64 / FS_P_OCTAL bounds */
+    const char *unit;    /* FS_P_U64: "bytes", "ms", or NULL */
+    size_t group;        /* index into fs_conf_groups() */
+    const char *doc;     /* one markdown paragraph, no newlines */
+} fs_pdef;
+
+/* The property table in documentation order; *n receives its length. */
+const fs_pdef *fs_conf_props(size_t *n);
+
+/* The documentation's sections, in order; *n receives their number. */
+const fs_pgroup *fs_conf_groups(size_t *n);
+
 /* The value of name: the one set, else the default, else NULL. */
 const char *fs_conf_str(const fstore_conf_t *conf, const char *name);
 

@@ -1,9 +1,12 @@
-/* Unit suite of the conf module: defaults, validation, copies, buffers. */
+/* Unit suite of the conf module: defaults, validation, copies, buffers,
+ * and the property table the documentation is generated from. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 
+#include "conf.h"
 #include "testutil.h"
 
 /* Returns the value of @p name or asserts; the string lives in a static. */
@@ -318,4 +321,109 @@ Test(conf, log_cb)
     cr_assert_eq(fstore_conf_set_log_cb(c, NULL, NULL), FSTORE_OK);
     fstore_conf_destroy(c);
     fstore_conf_destroy(d);
+}
+
+/* The property table documents what validation does: docs/configuration.md
+ * is generated from it, so a default it states must be accepted, and the
+ * bounds it states must be exactly those enforced. */
+
+static void assert_set(const char *name, const char *value, fstore_err_t want)
+{
+    fstore_conf_t *c = fstore_conf_new();
+    char err[256];
+    fstore_err_t rc = set(c, name, value, err, sizeof err);
+    cr_assert_eq(rc, want, "%s=\"%s\": %s (%s)", name, value,
+                 fstore_err_name(rc), err);
+    fstore_conf_destroy(c);
+}
+
+static void assert_u64_set(const char *name, uint64_t v, fstore_err_t want)
+{
+    char value[32];
+    snprintf(value, sizeof value, "%llu", (unsigned long long)v);
+    assert_set(name, value, want);
+}
+
+Test(conf, table_entries_are_documented)
+{
+    size_t n, ngroups;
+    const fs_pdef *p = fs_conf_props(&n);
+    const fs_pgroup *g = fs_conf_groups(&ngroups);
+    cr_assert_gt(n, 0);
+    for (size_t i = 0; i < ngroups; i++)
+        cr_assert(g[i].title && *g[i].title, "group %zu has no title", i);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(p[i].doc && *p[i].doc, "%s has no description", p[i].name);
+        cr_assert_null(strchr(p[i].doc, '\n'), "%s: newline in a table cell",
+                       p[i].name);
+        cr_assert_lt(p[i].group, ngroups, "%s: no such group", p[i].name);
+        for (size_t j = i + 1; j < n; j++)
+            cr_assert_str_neq(p[i].name, p[j].name, "listed twice");
+        if (p[i].type == FS_P_ENUM)
+            cr_assert_not_null(p[i].choices, "%s: no choices", p[i].name);
+        if (p[i].type == FS_P_PREFIX)
+            cr_assert_eq(p[i].name[strlen(p[i].name) - 1], '*', "%s",
+                         p[i].name);
+    }
+    /* Every group holds a property, so no section comes out empty. */
+    for (size_t k = 0; k < ngroups; k++) {
+        size_t members = 0;
+        for (size_t i = 0; i < n; i++)
+            members += p[i].group == k;
+        cr_assert_gt(members, 0, "group \"%s\" is empty", g[k].title);
+    }
+}
+
+Test(conf, table_defaults_are_valid_and_returned)
+{
+    size_t n;
+    const fs_pdef *p = fs_conf_props(&n);
+    fstore_conf_t *c = fstore_conf_new();
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].type == FS_P_PREFIX)
+            continue;
+        char buf[64];
+        size_t size = sizeof buf;
+        fstore_err_t rc = fstore_conf_get(c, p[i].name, buf, &size);
+        if (!p[i].def) {
+            cr_assert_eq(rc, FSTORE_NOT_FOUND, "%s", p[i].name);
+            continue;
+        }
+        cr_assert_eq(rc, FSTORE_OK, "%s", p[i].name);
+        cr_assert_str_eq(buf, p[i].def, "%s", p[i].name);
+        assert_set(p[i].name, p[i].def, FSTORE_OK);
+    }
+    fstore_conf_destroy(c);
+}
+
+Test(conf, table_bounds_are_the_enforced_ones)
+{
+    size_t n;
+    const fs_pdef *p = fs_conf_props(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].type != FS_P_U64)
+            continue;
+        assert_u64_set(p[i].name, p[i].min, FSTORE_OK);
+        assert_u64_set(p[i].name, p[i].max, FSTORE_OK);
+        if (p[i].min > 0)
+            assert_u64_set(p[i].name, p[i].min - 1, FSTORE_ERR_CONF);
+        if (p[i].max < UINT64_MAX)
+            assert_u64_set(p[i].name, p[i].max + 1, FSTORE_ERR_CONF);
+    }
+}
+
+Test(conf, table_choices_are_the_enforced_ones)
+{
+    size_t n;
+    const fs_pdef *p = fs_conf_props(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].type != FS_P_ENUM)
+            continue;
+        char choices[256];
+        snprintf(choices, sizeof choices, "%s", p[i].choices);
+        for (char *save = NULL, *c = strtok_r(choices, "|", &save); c;
+             c = strtok_r(NULL, "|", &save))
+            assert_set(p[i].name, c, FSTORE_OK);
+        assert_set(p[i].name, "no-such-choice", FSTORE_ERR_CONF);
+    }
 }

@@ -40,6 +40,11 @@
  *   accessors, or memcpy, rather than casting array pointers.
  * - After fork(), a child must open the store again; handles do not cross
  *   fork().
+ *
+ * @section stability Stability
+ * Everything declared here is stable API except the interfaces of the
+ * last section, @ref unstable, which may still change in a minor release.
+ * From 1.0 on, the stable API follows semantic versioning.
  */
 #ifndef FSTORE_H
 #define FSTORE_H
@@ -183,58 +188,10 @@ FSTORE_API const char *fstore_err_name(fstore_err_t err);
  * A conf object holds string properties. It is copied by the functions that
  * take it, so the caller keeps ownership and may destroy it right after.
  *
- * Store properties (defaults in brackets):
- * - `store.read_only` (false): open without writing; fails with
- *   ::FSTORE_ERR_NO_STORE when no store exists at the path.
- * - `store.file_mode` (0600): octal permission bits of created files.
- * - `store.map_size` (17179869184): initial memory-map size in bytes. It
- *   reserves address space only: the file grows with the data. When full,
- *   the map doubles; growing waits until every reader of the process has
- *   reset or refreshed (at most 60 s), so a generous size avoids the wait.
- * - `store.map_size.max` (1099511627776): growth stops here with
- *   ::FSTORE_ERR_MAP_FULL.
- * - `store.max_tables` (64): tables one store may hold.
- * - `store.max_readers` (512): concurrent reader handles over all processes.
- * - `store.sync` (none): `none` never syncs at commit: commits cost
- *   microseconds, process crashes are always safe (the page cache survives
- *   them), and a store that was open for writing when its machine crashed
- *   is emptied at the next writable open and reloaded by tailing, since its
- *   last commits may be torn. `meta` syncs data at every commit but not the
- *   metadata page (a machine crash may lose the last commit, never
- *   integrity); `full` syncs both. Syncing commits costs milliseconds each
- *   and bounds freshness accordingly. A clean close always syncs.
- * - `schemas.dir` (unset): directory of `<id>.avsc` writer schemas consulted
- *   when a record names a schema id the store has not seen.
- * - `registry.url` (unset): Schema Registry base URL; writer schemas are
- *   fetched from `GET {url}/schemas/ids/{id}` and cached in the store, so a
- *   restart needs no registry. Consulted before `schemas.dir`.
- * - `registry.timeout_ms` (5000): timeout of one registry request.
- *
- * Tailing properties (see @ref tail):
- * - `kafka.*`: passed through to the Kafka client (librdkafka), prefix
- *   removed: `kafka.bootstrap.servers` is required to tail; security
- *   settings (`kafka.security.protocol`, `kafka.sasl.*`, `kafka.ssl.*`) pass
- *   untouched and never appear in logs or stats.
- * - `tail.batch.max_records` (10000): most records applied per transaction.
- * - `tail.batch.max_ms` (2): most time a received record waits before its
- *   batch commits; bounds the added produce-to-visible latency. Both limits
- *   apply once the store is ready; before, batches are larger.
- * - `tail.bootstrap.max_bytes` (1073741824): when no table has offsets yet
- *   (a first bootstrap), records are gathered in memory up to this many
- *   bytes and loaded in key order in one transaction when caught up (or
- *   when the limit is reached), several times faster than random inserts.
- *   Rows appear all at once at readiness. 0 disables it.
- * - `tail.offset_reset` (fail): what to do when a stored offset no longer
- *   exists in the topic (truncated, or deleted and recreated): `fail` stops
- *   the tailer with an error; `rebuild` empties the table and reloads it
- *   from the beginning of the topic.
- * - `tail.dead_letter_topic` (unset): records that cannot be decoded are
- *   also produced there, unchanged, with headers naming the source and
- *   the error.
- * - `tail.stats_interval_ms` (1000): how often the tailer records its
- *   statistics in the store for fstore_stats_json() in other processes.
- * - `log.level` (4): 0 = nothing, 3 = errors, 4 = warnings, 6 = info,
- *   7 = debug. Messages go to the log callback, or to stderr.
+ * docs/configuration.md lists every property (`store.*`, `registry.*`,
+ * `schemas.*`, `tail.*`, `kafka.*`, `log.*`) with its type, default,
+ * allowed values and meaning. Properties named `kafka.*` pass through to
+ * the Kafka client of the tailer (see @ref tail).
  * @{
  */
 typedef struct fstore_conf_s fstore_conf_t;
@@ -453,6 +410,249 @@ FSTORE_API fstore_err_t fstore_schema_register(fstore_store_t *store,
 /** @} */
 
 /**
+ * @defgroup reader Reading
+ *
+ * A reader reads one consistent snapshot of the store until it is refreshed.
+ * Readers never block the writer or one another. Use one reader per thread;
+ * a reader may move between threads if calls on it are serialised.
+ * @{
+ */
+typedef struct fstore_reader_s fstore_reader_t;
+
+/** A row view: points into the memory map. See the zero-copy rule below. */
+typedef struct fstore_row_s fstore_row_t;
+
+/**
+ * Creates a reader on @p store. It takes its snapshot at the first lookup.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_reader_new(fstore_store_t *store,
+                                          fstore_reader_t **readerp);
+
+/** Destroys @p reader (NULL is fine); its row views become invalid. */
+FSTORE_API void fstore_reader_destroy(fstore_reader_t *reader);
+
+/**
+ * Moves @p reader to the newest committed snapshot. Row views it returned
+ * before become invalid.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_READERS_FULL, ::FSTORE_ERR_STORAGE.
+ * One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_reader_refresh(fstore_reader_t *reader);
+
+/**
+ * Releases @p reader's snapshot (so old pages can be reused) until the next
+ * lookup, which takes a fresh one. Row views become invalid.
+ * One thread at a time per reader.
+ */
+FSTORE_API void fstore_reader_reset(fstore_reader_t *reader);
+
+/**
+ * @return the message of the last failed call on @p reader ("" if none).
+ *         Valid until the next call on @p reader.
+ */
+FSTORE_API const char *fstore_reader_errmsg(const fstore_reader_t *reader);
+
+/**
+ * Looks up @p key in @p table: one B-tree probe, no allocation.
+ * On ::FSTORE_OK, @p *rowp points at the row inside the memory map.
+ * Zero-copy rule: the view is valid until @p reader is refreshed, reset or
+ * destroyed; never write through it or free it.
+ * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND (@p *rowp = NULL),
+ *         ::FSTORE_ERR_KEY, ::FSTORE_ERR_CORRUPT, ::FSTORE_ERR_READERS_FULL,
+ *         ::FSTORE_ERR_STORAGE, ::FSTORE_ERR_INVALID_ARG.
+ * One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_get(fstore_reader_t *reader,
+                                   const fstore_table_t *table,
+                                   const void *key, size_t key_len,
+                                   const fstore_row_t **rowp);
+
+/**
+ * Reads the offset applied last for (@p table, @p partition) in the
+ * reader's snapshot, i.e. the offset the rows reflect.
+ * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND (nothing applied yet), storage
+ *         errors. One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_reader_offset(fstore_reader_t *reader,
+                                             const fstore_table_t *table,
+                                             int32_t partition,
+                                             int64_t *offset);
+
+/**
+ * Lists the partitions of @p table with applied offsets in the reader's
+ * snapshot, ascending. Fills up to @p cap entries of @p partitions and
+ * @p offsets (either may be NULL when @p cap is 0) and sets @p *count to the
+ * total number. @return ::FSTORE_OK, storage errors.
+ * One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_reader_offsets(fstore_reader_t *reader,
+                                              const fstore_table_t *table,
+                                              int32_t *partitions,
+                                              int64_t *offsets, size_t cap,
+                                              size_t *count);
+
+/**
+ * Counts the rows of @p table in the reader's snapshot.
+ * @return ::FSTORE_OK, storage errors. One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_reader_row_count(fstore_reader_t *reader,
+                                                const fstore_table_t *table,
+                                                uint64_t *count);
+
+/** @} */
+
+/**
+ * @defgroup rows Row views
+ *
+ * Accessors read straight out of the row; each is O(1) and allocates
+ * nothing. They take the table the row came from. Pointers they return
+ * follow the zero-copy rule of fstore_get(). Thread: as the reader.
+ * @{
+ */
+
+/** @return the Kafka record timestamp (ms since the epoch) of the row. */
+FSTORE_API int64_t fstore_row_timestamp(const fstore_row_t *row);
+/** @return the Kafka partition the row came from. */
+FSTORE_API int32_t fstore_row_partition(const fstore_row_t *row);
+/** @return the Kafka offset the row came from. */
+FSTORE_API int64_t fstore_row_offset(const fstore_row_t *row);
+/** @return the writer schema id of the record (-1 for raw Avro). */
+FSTORE_API int32_t fstore_row_schema_id(const fstore_row_t *row);
+
+/**
+ * Recomputes the body checksum. @return ::FSTORE_OK or ::FSTORE_ERR_CORRUPT.
+ */
+FSTORE_API fstore_err_t fstore_row_verify(const fstore_row_t *row);
+
+/**
+ * @return 1 when column @p col is null, 0 when it has a value, -1 when
+ *         @p col is out of range.
+ */
+FSTORE_API int fstore_row_is_null(const fstore_table_t *table,
+                                  const fstore_row_t *row, int col);
+
+/**
+ * Typed accessors. Each returns ::FSTORE_OK, ::FSTORE_NULL (the value is
+ * null; @p *out untouched), ::FSTORE_ERR_TYPE (the column's type does not
+ * convert without loss), or ::FSTORE_ERR_NO_COLUMN.
+ * - fstore_row_bool: boolean.
+ * - fstore_row_int: int (incl. date, time-millis), enum (symbol index).
+ * - fstore_row_long: int or long (incl. timestamps).
+ * - fstore_row_float: float.
+ * - fstore_row_double: int, long, float or double.
+ */
+FSTORE_API fstore_err_t fstore_row_bool(const fstore_table_t *table,
+                                        const fstore_row_t *row, int col,
+                                        int *out);
+FSTORE_API fstore_err_t fstore_row_int(const fstore_table_t *table,
+                                       const fstore_row_t *row, int col,
+                                       int32_t *out);
+FSTORE_API fstore_err_t fstore_row_long(const fstore_table_t *table,
+                                        const fstore_row_t *row, int col,
+                                        int64_t *out);
+FSTORE_API fstore_err_t fstore_row_float(const fstore_table_t *table,
+                                         const fstore_row_t *row, int col,
+                                         float *out);
+FSTORE_API fstore_err_t fstore_row_double(const fstore_table_t *table,
+                                          const fstore_row_t *row, int col,
+                                          double *out);
+
+/**
+ * String, bytes, fixed and enum values. For strings @p *data is followed by
+ * a NUL byte (not counted in @p *len); for enums it is the symbol name.
+ * @return as the typed accessors above, or ::FSTORE_ERR_CORRUPT for an enum
+ *         index outside the serving schema's symbols.
+ */
+FSTORE_API fstore_err_t fstore_row_bytes(const fstore_table_t *table,
+                                         const fstore_row_t *row, int col,
+                                         const char **data, size_t *len);
+
+/**
+ * Array columns, zero-copy: @p *data points at @p *count little-endian
+ * elements of the column's element type (4 bytes for int/float, 8 for
+ * long/double), possibly unaligned. @return as the typed accessors above.
+ */
+FSTORE_API fstore_err_t fstore_row_array(const fstore_table_t *table,
+                                         const fstore_row_t *row, int col,
+                                         const void **data, size_t *count);
+
+/**
+ * Array columns, converted: copies up to @p cap elements as float32 into
+ * @p out and sets @p *count to the array's length.
+ * @return as the typed accessors above, or ::FSTORE_ERR_RANGE when
+ *         @p cap < @p *count (the first @p cap elements are written).
+ */
+FSTORE_API fstore_err_t fstore_row_array_float(const fstore_table_t *table,
+                                               const fstore_row_t *row,
+                                               int col, float *out, size_t cap,
+                                               size_t *count);
+
+/** @} */
+
+/**
+ * @defgroup bulk Reading many rows: batch lookups and scans
+ *
+ * Lookups of many keys in one call, and cursors over every row of a
+ * table, both in a reader's snapshot. The same lookups as Arrow columns:
+ * fstore_get_batch_arrow() in @ref unstable.
+ * @{
+ */
+
+/**
+ * Looks up @p nkeys keys and writes the chosen numeric columns of each into
+ * a row-major float32 matrix, with no allocation per key.
+ * Row i of the output starts at @p out + i * @p row_stride and holds
+ * @p ncols values in the order of @p cols. Boolean → 0/1, enum → symbol
+ * index, int/long/double → float. A missing key or a null value → NaN.
+ * @param keys,key_lens the keys; @param found if not NULL, receives 1 or 0
+ *        per key. @param row_stride in floats, at least @p ncols.
+ * @return ::FSTORE_OK (missing keys are not errors), ::FSTORE_ERR_TYPE (a
+ *         column is a string, bytes, fixed or array column),
+ *         ::FSTORE_ERR_NO_COLUMN, ::FSTORE_ERR_KEY (an empty key),
+ *         ::FSTORE_ERR_INVALID_ARG, storage errors. On error the output is
+ *         unspecified. One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_get_batch(fstore_reader_t *reader,
+                                         const fstore_table_t *table,
+                                         size_t nkeys,
+                                         const void *const *keys,
+                                         const size_t *key_lens,
+                                         const int *cols, size_t ncols,
+                                         float *out, size_t row_stride,
+                                         uint8_t *found);
+
+typedef struct fstore_cursor_s fstore_cursor_t;
+
+/**
+ * Opens a cursor over every row of @p table in @p reader's snapshot, in
+ * key order (bytes, then length; keys of 480 bytes or more come in the
+ * order of their stored digest form). The cursor is valid until the reader
+ * is refreshed, reset or destroyed; close it before that.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY, storage errors.
+ * One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_cursor_open(fstore_reader_t *reader,
+                                           const fstore_table_t *table,
+                                           fstore_cursor_t **cursorp);
+
+/**
+ * Moves to the next row: @p *key (@p *key_len bytes, the full Kafka key)
+ * and @p *row point into the memory map under the zero-copy rule of
+ * fstore_get().
+ * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND past the last row,
+ *         ::FSTORE_ERR_CORRUPT, storage errors.
+ */
+FSTORE_API fstore_err_t fstore_cursor_next(fstore_cursor_t *cursor,
+                                           const void **key, size_t *key_len,
+                                           const fstore_row_t **row);
+
+/** Closes @p cursor (NULL is fine). */
+FSTORE_API void fstore_cursor_close(fstore_cursor_t *cursor);
+
+/** @} */
+
+/**
  * @defgroup batch Writing: apply batches
  *
  * A batch collects upserts, deletes and consumed offsets, then applies them
@@ -519,184 +719,6 @@ FSTORE_API fstore_err_t fstore_batch_commit(fstore_batch_t *batch,
 
 /** Discards @p batch: nothing is applied (NULL is fine). */
 FSTORE_API void fstore_batch_abort(fstore_batch_t *batch);
-
-/** @} */
-
-/**
- * @defgroup reader Reading
- *
- * A reader reads one consistent snapshot of the store until it is refreshed.
- * Readers never block the writer or one another. Use one reader per thread;
- * a reader may move between threads if calls on it are serialised.
- * @{
- */
-typedef struct fstore_reader_s fstore_reader_t;
-
-/** A row view: points into the memory map. See the zero-copy rule below. */
-typedef struct fstore_row_s fstore_row_t;
-
-/**
- * Creates a reader on @p store. It takes its snapshot at the first lookup.
- * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY. Any thread.
- */
-FSTORE_API fstore_err_t fstore_reader_new(fstore_store_t *store,
-                                          fstore_reader_t **readerp);
-
-/** Destroys @p reader (NULL is fine); its row views become invalid. */
-FSTORE_API void fstore_reader_destroy(fstore_reader_t *reader);
-
-/**
- * Moves @p reader to the newest committed snapshot. Row views it returned
- * before become invalid.
- * @return ::FSTORE_OK, ::FSTORE_ERR_READERS_FULL, ::FSTORE_ERR_STORAGE.
- * One thread at a time per reader.
- */
-FSTORE_API fstore_err_t fstore_reader_refresh(fstore_reader_t *reader);
-
-/**
- * Releases @p reader's snapshot (so old pages can be reused) until the next
- * lookup, which takes a fresh one. Row views become invalid.
- * One thread at a time per reader.
- */
-FSTORE_API void fstore_reader_reset(fstore_reader_t *reader);
-
-/**
- * @return the message of the last failed call on @p reader ("" if none).
- *         Valid until the next call on @p reader.
- */
-FSTORE_API const char *fstore_reader_errmsg(const fstore_reader_t *reader);
-
-/**
- * Looks up @p key in @p table: one B-tree probe, no allocation.
- * On ::FSTORE_OK, @p *rowp points at the row inside the memory map.
- * Zero-copy rule: the view is valid until @p reader is refreshed, reset or
- * destroyed; never write through it or free it.
- * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND (@p *rowp = NULL),
- *         ::FSTORE_ERR_KEY, ::FSTORE_ERR_CORRUPT, ::FSTORE_ERR_READERS_FULL,
- *         ::FSTORE_ERR_STORAGE, ::FSTORE_ERR_INVALID_ARG.
- * One thread at a time per reader.
- */
-FSTORE_API fstore_err_t fstore_get(fstore_reader_t *reader,
-                                   const fstore_table_t *table,
-                                   const void *key, size_t key_len,
-                                   const fstore_row_t **rowp);
-
-/**
- * Looks up @p nkeys keys and writes the chosen numeric columns of each into
- * a row-major float32 matrix, with no allocation per key.
- * Row i of the output starts at @p out + i * @p row_stride and holds
- * @p ncols values in the order of @p cols. Boolean → 0/1, enum → symbol
- * index, int/long/double → float. A missing key or a null value → NaN.
- * @param keys,key_lens the keys; @param found if not NULL, receives 1 or 0
- *        per key. @param row_stride in floats, at least @p ncols.
- * @return ::FSTORE_OK (missing keys are not errors), ::FSTORE_ERR_TYPE (a
- *         column is a string, bytes, fixed or array column),
- *         ::FSTORE_ERR_NO_COLUMN, ::FSTORE_ERR_KEY (an empty key),
- *         ::FSTORE_ERR_INVALID_ARG, storage errors. On error the output is
- *         unspecified. One thread at a time per reader.
- */
-FSTORE_API fstore_err_t fstore_get_batch(fstore_reader_t *reader,
-                                         const fstore_table_t *table,
-                                         size_t nkeys,
-                                         const void *const *keys,
-                                         const size_t *key_lens,
-                                         const int *cols, size_t ncols,
-                                         float *out, size_t row_stride,
-                                         uint8_t *found);
-
-/**
- * Reads the offset applied last for (@p table, @p partition) in the
- * reader's snapshot, i.e. the offset the rows reflect.
- * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND (nothing applied yet), storage
- *         errors. One thread at a time per reader.
- */
-FSTORE_API fstore_err_t fstore_reader_offset(fstore_reader_t *reader,
-                                             const fstore_table_t *table,
-                                             int32_t partition,
-                                             int64_t *offset);
-
-/**
- * Lists the partitions of @p table with applied offsets in the reader's
- * snapshot, ascending. Fills up to @p cap entries of @p partitions and
- * @p offsets (either may be NULL when @p cap is 0) and sets @p *count to the
- * total number. @return ::FSTORE_OK, storage errors.
- * One thread at a time per reader.
- */
-FSTORE_API fstore_err_t fstore_reader_offsets(fstore_reader_t *reader,
-                                              const fstore_table_t *table,
-                                              int32_t *partitions,
-                                              int64_t *offsets, size_t cap,
-                                              size_t *count);
-
-/**
- * Counts the rows of @p table in the reader's snapshot.
- * @return ::FSTORE_OK, storage errors. One thread at a time per reader.
- */
-FSTORE_API fstore_err_t fstore_reader_row_count(fstore_reader_t *reader,
-                                                const fstore_table_t *table,
-                                                uint64_t *count);
-
-/** @} */
-
-/**
- * @defgroup arrow Arrow export
- *
- * Batch lookups as Apache Arrow columns through the Arrow C Data Interface,
- * which numpy-free consumers (pyarrow, pandas, polars, DuckDB) import
- * without copying. The two structs are the interface's own definitions.
- * @{
- */
-#ifndef ARROW_C_DATA_INTERFACE
-#define ARROW_C_DATA_INTERFACE
-#define ARROW_FLAG_DICTIONARY_ORDERED 1
-#define ARROW_FLAG_NULLABLE 2
-#define ARROW_FLAG_MAP_KEYS_SORTED 4
-struct ArrowSchema {
-    const char *format;
-    const char *name;
-    const char *metadata;
-    int64_t flags;
-    int64_t n_children;
-    struct ArrowSchema **children;
-    struct ArrowSchema *dictionary;
-    void (*release)(struct ArrowSchema *);
-    void *private_data;
-};
-struct ArrowArray {
-    int64_t length;
-    int64_t null_count;
-    int64_t offset;
-    int64_t n_buffers;
-    int64_t n_children;
-    const void **buffers;
-    struct ArrowArray **children;
-    struct ArrowArray *dictionary;
-    void (*release)(struct ArrowArray *);
-    void *private_data;
-};
-#endif /* ARROW_C_DATA_INTERFACE */
-
-/**
- * Looks up @p nkeys keys and exports the chosen columns as one Arrow struct
- * array (a record batch) of @p nkeys rows: field "key" (binary), field
- * "found" (boolean), then each column of @p cols by name, nullable, typed
- * as its column: boolean, int32, int64, float32, float64, utf8 (string and
- * enum symbols), binary, fixed_size_binary, and list of int32/int64/
- * float32/float64 for arrays; date32, time32[ms], time64[us] and
- * timestamp[ms|us] (UTC for timestamp-*, no zone for local-timestamp-*) for
- * those logical types. A missing key gives nulls in every column.
- * The values are copied out of the map into buffers owned by the exported
- * arrays, so the result outlives the reader's snapshot; release both structs
- * with their release callbacks (importers such as pyarrow do).
- * @return ::FSTORE_OK, ::FSTORE_ERR_NO_COLUMN, ::FSTORE_ERR_KEY,
- *         ::FSTORE_ERR_NO_MEMORY, ::FSTORE_ERR_INVALID_ARG, storage errors;
- *         on error nothing is exported. One thread at a time per reader.
- */
-FSTORE_API fstore_err_t fstore_get_batch_arrow(
-    fstore_reader_t *reader, const fstore_table_t *table, size_t nkeys,
-    const void *const *keys, const size_t *key_lens, const int *cols,
-    size_t ncols, struct ArrowSchema *schema_out,
-    struct ArrowArray *array_out);
 
 /** @} */
 
@@ -771,6 +793,16 @@ FSTORE_API fstore_err_t fstore_tail_stop(fstore_store_t *store);
 FSTORE_API fstore_err_t fstore_tail_error(fstore_store_t *store, char *buf,
                                           size_t size);
 
+/** @} */
+
+/**
+ * @defgroup stats Statistics
+ *
+ * The call is stable; the fields of the document it returns are not yet
+ * (see @ref unstable).
+ * @{
+ */
+
 /**
  * Statistics as a JSON document (see docs/stats.md), written to
  * @p *json, to be freed with fstore_free(). In the tailing process the
@@ -781,50 +813,16 @@ FSTORE_API fstore_err_t fstore_tail_error(fstore_store_t *store, char *buf,
  */
 FSTORE_API fstore_err_t fstore_stats_json(fstore_store_t *store, char **json);
 
-/** Frees memory returned by fstore (NULL is fine). Any thread. */
-FSTORE_API void fstore_free(void *p);
-
-/**
- * @return the partition Kafka's default partitioner (murmur2, as the Java
- *         client) assigns @p key among @p partition_count partitions, or -1
- *         when @p partition_count < 1. Any thread.
- */
-FSTORE_API int32_t fstore_partition_for_key(const void *key, size_t key_len,
-                                            int32_t partition_count);
-
 /** @} */
 
 /**
- * @defgroup scan Scanning and snapshots
+ * @defgroup snapshot Snapshots and restore
+ *
+ * A snapshot file is a consistent copy of a whole store, from which a new
+ * store is created. The calls are stable; the file's format is not yet
+ * (see @ref unstable).
  * @{
  */
-typedef struct fstore_cursor_s fstore_cursor_t;
-
-/**
- * Opens a cursor over every row of @p table in @p reader's snapshot, in
- * key order (bytes, then length; keys of 480 bytes or more come in the
- * order of their stored digest form). The cursor is valid until the reader
- * is refreshed, reset or destroyed; close it before that.
- * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY, storage errors.
- * One thread at a time per reader.
- */
-FSTORE_API fstore_err_t fstore_cursor_open(fstore_reader_t *reader,
-                                           const fstore_table_t *table,
-                                           fstore_cursor_t **cursorp);
-
-/**
- * Moves to the next row: @p *key (@p *key_len bytes, the full Kafka key)
- * and @p *row point into the memory map under the zero-copy rule of
- * fstore_get().
- * @return ::FSTORE_OK, ::FSTORE_NOT_FOUND past the last row,
- *         ::FSTORE_ERR_CORRUPT, storage errors.
- */
-FSTORE_API fstore_err_t fstore_cursor_next(fstore_cursor_t *cursor,
-                                           const void **key, size_t *key_len,
-                                           const fstore_row_t **row);
-
-/** Closes @p cursor (NULL is fine). */
-FSTORE_API void fstore_cursor_close(fstore_cursor_t *cursor);
 
 /**
  * Writes a consistent point-in-time copy of @p store to file @p path: every
@@ -860,92 +858,122 @@ FSTORE_API fstore_err_t fstore_restore(const char *path, const char *dir,
 /** @} */
 
 /**
- * @defgroup rows Row views
- *
- * Accessors read straight out of the row; each is O(1) and allocates
- * nothing. They take the table the row came from. Pointers they return
- * follow the zero-copy rule of fstore_get(). Thread: as the reader.
+ * @defgroup util Utilities
  * @{
  */
 
-/** @return the Kafka record timestamp (ms since the epoch) of the row. */
-FSTORE_API int64_t fstore_row_timestamp(const fstore_row_t *row);
-/** @return the Kafka partition the row came from. */
-FSTORE_API int32_t fstore_row_partition(const fstore_row_t *row);
-/** @return the Kafka offset the row came from. */
-FSTORE_API int64_t fstore_row_offset(const fstore_row_t *row);
-/** @return the writer schema id of the record (-1 for raw Avro). */
-FSTORE_API int32_t fstore_row_schema_id(const fstore_row_t *row);
+/** Frees memory returned by fstore (NULL is fine). Any thread. */
+FSTORE_API void fstore_free(void *p);
+
+/**
+ * @return the partition Kafka's default partitioner (murmur2, as the Java
+ *         client) assigns @p key among @p partition_count partitions, or -1
+ *         when @p partition_count < 1. Any thread.
+ */
+FSTORE_API int32_t fstore_partition_for_key(const void *key, size_t key_len,
+                                            int32_t partition_count);
+
+/** @} */
+
+/**
+ * @defgroup unstable Not yet stable
+ *
+ * The interfaces of this section, and the formats listed below, are not yet
+ * stable: any minor release may change them incompatibly, or remove them.
+ * They are declared like the rest of the header, with nothing to define to
+ * use them. Everything else in this header is the stable API, which follows
+ * semantic versioning once fstore reaches 1.0.
+ *
+ * Declared here:
+ * - The Arrow export, fstore_get_batch_arrow(): the Arrow type each column
+ *   maps to, and the fields "key" and "found" beside the columns, may
+ *   change.
+ * - fstore_row_checksum(): its value is defined by the row format
+ *   (docs/row-format.md), which may change with the store format version.
+ *   fstore_row_verify() is the stable way to check a row.
+ *
+ * Formats of stable calls:
+ * - The fields of the statistics document of fstore_stats_json()
+ *   (docs/stats.md): fields may be added, renamed or removed.
+ * - The snapshot file of fstore_snapshot(): a snapshot is restored by the
+ *   fstore version that wrote it; fstore_restore() of another version may
+ *   refuse it with ::FSTORE_ERR_VERSION.
+ * - The order in which fstore_cursor_next() returns keys of 480 bytes or
+ *   more.
+ * @{
+ */
+
+/**
+ * @name Arrow export
+ *
+ * Batch lookups as Apache Arrow columns through the Arrow C Data Interface,
+ * which numpy-free consumers (pyarrow, pandas, polars, DuckDB) import
+ * without copying. The two structs are the interface's own definitions.
+ * @{
+ */
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+#endif /* ARROW_C_DATA_INTERFACE */
+
+/**
+ * Looks up @p nkeys keys and exports the chosen columns as one Arrow struct
+ * array (a record batch) of @p nkeys rows: field "key" (binary), field
+ * "found" (boolean), then each column of @p cols by name, nullable, typed
+ * as its column: boolean, int32, int64, float32, float64, utf8 (string and
+ * enum symbols), binary, fixed_size_binary, and list of int32/int64/
+ * float32/float64 for arrays; date32, time32[ms], time64[us] and
+ * timestamp[ms|us] (UTC for timestamp-*, no zone for local-timestamp-*) for
+ * those logical types. A missing key gives nulls in every column.
+ * The values are copied out of the map into buffers owned by the exported
+ * arrays, so the result outlives the reader's snapshot; release both structs
+ * with their release callbacks (importers such as pyarrow do).
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_COLUMN, ::FSTORE_ERR_KEY,
+ *         ::FSTORE_ERR_NO_MEMORY, ::FSTORE_ERR_INVALID_ARG, storage errors;
+ *         on error nothing is exported. One thread at a time per reader.
+ */
+FSTORE_API fstore_err_t fstore_get_batch_arrow(
+    fstore_reader_t *reader, const fstore_table_t *table, size_t nkeys,
+    const void *const *keys, const size_t *key_lens, const int *cols,
+    size_t ncols, struct ArrowSchema *schema_out,
+    struct ArrowArray *array_out);
+
+/** @} */
+
+/**
+ * @name Row checksum
+ * @{
+ */
+
 /** @return the row's stored XXH3-64 checksum of its body. */
 FSTORE_API uint64_t fstore_row_checksum(const fstore_row_t *row);
 
-/**
- * Recomputes the body checksum. @return ::FSTORE_OK or ::FSTORE_ERR_CORRUPT.
- */
-FSTORE_API fstore_err_t fstore_row_verify(const fstore_row_t *row);
-
-/**
- * @return 1 when column @p col is null, 0 when it has a value, -1 when
- *         @p col is out of range.
- */
-FSTORE_API int fstore_row_is_null(const fstore_table_t *table,
-                                  const fstore_row_t *row, int col);
-
-/**
- * Typed accessors. Each returns ::FSTORE_OK, ::FSTORE_NULL (the value is
- * null; @p *out untouched), ::FSTORE_ERR_TYPE (the column's type does not
- * convert without loss), or ::FSTORE_ERR_NO_COLUMN.
- * - fstore_row_bool: boolean.
- * - fstore_row_int: int (incl. date, time-millis), enum (symbol index).
- * - fstore_row_long: int or long (incl. timestamps).
- * - fstore_row_float: float.
- * - fstore_row_double: int, long, float or double.
- */
-FSTORE_API fstore_err_t fstore_row_bool(const fstore_table_t *table,
-                                        const fstore_row_t *row, int col,
-                                        int *out);
-FSTORE_API fstore_err_t fstore_row_int(const fstore_table_t *table,
-                                       const fstore_row_t *row, int col,
-                                       int32_t *out);
-FSTORE_API fstore_err_t fstore_row_long(const fstore_table_t *table,
-                                        const fstore_row_t *row, int col,
-                                        int64_t *out);
-FSTORE_API fstore_err_t fstore_row_float(const fstore_table_t *table,
-                                         const fstore_row_t *row, int col,
-                                         float *out);
-FSTORE_API fstore_err_t fstore_row_double(const fstore_table_t *table,
-                                          const fstore_row_t *row, int col,
-                                          double *out);
-
-/**
- * String, bytes, fixed and enum values. For strings @p *data is followed by
- * a NUL byte (not counted in @p *len); for enums it is the symbol name.
- * @return as the typed accessors above, or ::FSTORE_ERR_CORRUPT for an enum
- *         index outside the serving schema's symbols.
- */
-FSTORE_API fstore_err_t fstore_row_bytes(const fstore_table_t *table,
-                                         const fstore_row_t *row, int col,
-                                         const char **data, size_t *len);
-
-/**
- * Array columns, zero-copy: @p *data points at @p *count little-endian
- * elements of the column's element type (4 bytes for int/float, 8 for
- * long/double), possibly unaligned. @return as the typed accessors above.
- */
-FSTORE_API fstore_err_t fstore_row_array(const fstore_table_t *table,
-                                         const fstore_row_t *row, int col,
-                                         const void **data, size_t *count);
-
-/**
- * Array columns, converted: copies up to @p cap elements as float32 into
- * @p out and sets @p *count to the array's length.
- * @return as the typed accessors above, or ::FSTORE_ERR_RANGE when
- *         @p cap < @p *count (the first @p cap elements are written).
- */
-FSTORE_API fstore_err_t fstore_row_array_float(const fstore_table_t *table,
-                                               const fstore_row_t *row,
-                                               int col, float *out, size_t cap,
-                                               size_t *count);
+/** @} */
 
 /** @} */
 
