@@ -25,17 +25,9 @@ static const fs_pgroup fs_pgroups[FS_G_N] = {
                             "`fstore tail`)."},
     [FS_G_KAFKA] =
         {.title = "Kafka client (`kafka.*`)",
-         .notes =
-             "fstore sets these librdkafka defaults, which `kafka.*` may "
-             "override: `group.id=fstore` (no group is joined and nothing is "
-             "committed to it; the consumer only needs a name), "
-             "`isolation.level=read_committed`, `client.id=fstore`, "
-             "`fetch.wait.max.ms=10`, `socket.nagle.disable=true` (requests "
-             "are not held back waiting for acknowledgements). It always "
-             "forces `enable.auto.commit=false`, "
-             "`enable.auto.offset.store=false` (offsets live in the store) "
-             "and `auto.offset.reset=error` (a vanished offset is handled by "
-             "`tail.offset_reset`, never silently)."},
+         .notes = "fstore sets these librdkafka properties on its consumer "
+                  "and on the dead-letter producer. Defaults give way to "
+                  "`kafka.*`; forced settings do not."},
     [FS_G_LOG] = {.title = "Logging (`log.*`)"},
 };
 
@@ -197,6 +189,38 @@ static const fs_pdef fs_pdefs[] = {
 };
 
 #define FS_NPDEFS (sizeof fs_pdefs / sizeof fs_pdefs[0])
+
+#define FS_K_BOTH (FS_K_CONSUMER | FS_K_PRODUCER)
+static const fs_kdef fs_kdefs[] = {
+    {"group.id", "fstore", FS_K_CONSUMER, 0,
+     "No group is joined and nothing is committed to it; the consumer only "
+     "needs a name."},
+    {"isolation.level", "read_committed", FS_K_CONSUMER, 0,
+     "Records of aborted transactions are never applied."},
+    {"enable.partition.eof", "false", FS_K_CONSUMER, 0,
+     "Readiness comes from positions, not end-of-partition events."},
+    {"fetch.wait.max.ms", "10", FS_K_CONSUMER, 0,
+     "A fetch returns soon when the broker has nothing new: freshness."},
+    {"enable.idempotence", "true", FS_K_PRODUCER, 0,
+     "Dead letters are written once, in order."},
+    {"linger.ms", "5", FS_K_PRODUCER, 0, "Dead letters leave in small batches."},
+    {"client.id", "fstore", FS_K_BOTH, 0, "How the broker's logs name fstore."},
+    {"socket.nagle.disable", "true", FS_K_BOTH, 0,
+     "Requests leave at once instead of waiting for acknowledgements of "
+     "earlier ones (Kafka's own clients set TCP_NODELAY too)."},
+    {"enable.auto.commit", "false", FS_K_CONSUMER, 1,
+     "Offsets live in the store, committed with the rows."},
+    {"enable.auto.offset.store", "false", FS_K_CONSUMER, 1,
+     "Offsets live in the store, committed with the rows."},
+    {"auto.offset.reset", "error", FS_K_CONSUMER, 1,
+     "A vanished offset is handled by `tail.offset_reset`, never silently."},
+};
+
+const fs_kdef *fs_conf_kafka_defaults(size_t *n)
+{
+    *n = sizeof fs_kdefs / sizeof fs_kdefs[0];
+    return fs_kdefs;
+}
 
 const fs_pdef *fs_conf_props(size_t *n)
 {

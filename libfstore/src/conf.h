@@ -50,6 +50,20 @@ typedef struct fs_pdef {
     const char *doc;     /* one markdown paragraph, no newlines */
 } fs_pdef;
 
+/*
+ * The librdkafka properties fstore sets on its own clients: defaults that
+ * kafka.* may override, and forced settings it may not. The tailer applies
+ * exactly this table and the documentation lists it.
+ */
+enum { FS_K_CONSUMER = 1, FS_K_PRODUCER = 2 };
+typedef struct fs_kdef {
+    const char *name, *value;
+    unsigned clients; /* FS_K_CONSUMER | FS_K_PRODUCER */
+    int forced;       /* applied after kafka.*, so it always wins */
+    const char *why;  /* markdown, no newlines */
+} fs_kdef;
+const fs_kdef *fs_conf_kafka_defaults(size_t *n);
+
 /* The property table in documentation order; *n receives its length. */
 const fs_pdef *fs_conf_props(size_t *n);
 

@@ -102,26 +102,27 @@ static void fs_pass_one(const char *name, const char *value, void *arg)
                              "%s: %s", name, buf);
 }
 
+/* Applies the entries of fstore's librdkafka table for this client that
+ * are (forced) or are not (!forced) forced. */
+static void fs_kafka_set(rd_kafka_conf_t *rc, unsigned client, int forced)
+{
+    size_t n;
+    const fs_kdef *k = fs_conf_kafka_defaults(&n);
+    for (size_t i = 0; i < n; i++)
+        if ((k[i].clients & client) && k[i].forced == forced)
+            rd_kafka_conf_set(rc, k[i].name, k[i].value, NULL, 0);
+}
+
 rd_kafka_t *fs_rk_new(fs_tailer *T, rd_kafka_type_t type, char *errstr,
                              size_t errstr_size, fstore_err_t *err)
 {
     const fstore_conf_t *conf = T->store->conf;
     rd_kafka_conf_t *rc = rd_kafka_conf_new();
     char buf[512];
-    /* Defaults first so the user's kafka.* settings win... */
-    if (type == RD_KAFKA_CONSUMER) {
-        rd_kafka_conf_set(rc, "group.id", "fstore", NULL, 0);
-        rd_kafka_conf_set(rc, "isolation.level", "read_committed", NULL, 0);
-        rd_kafka_conf_set(rc, "enable.partition.eof", "false", NULL, 0);
-        rd_kafka_conf_set(rc, "fetch.wait.max.ms", "10", NULL, 0);
-    } else {
-        rd_kafka_conf_set(rc, "enable.idempotence", "true", NULL, 0);
-        rd_kafka_conf_set(rc, "linger.ms", "5", NULL, 0);
-    }
-    rd_kafka_conf_set(rc, "client.id", "fstore", NULL, 0);
-    /* Requests leave at once: freshness is the point (Kafka's own Java
-     * clients set TCP_NODELAY too). */
-    rd_kafka_conf_set(rc, "socket.nagle.disable", "true", NULL, 0);
+    /* fstore's defaults first so the user's kafka.* settings win, then
+     * the forced settings, which win over both (docs/configuration.md). */
+    unsigned client = type == RD_KAFKA_CONSUMER ? FS_K_CONSUMER : FS_K_PRODUCER;
+    fs_kafka_set(rc, client, 0);
     struct fs_pass pass = {rc, errstr, errstr_size, FSTORE_OK};
     fs_conf_each(conf, "kafka.", fs_pass_one, &pass);
     if (pass.err) {
@@ -129,13 +130,7 @@ rd_kafka_t *fs_rk_new(fs_tailer *T, rd_kafka_type_t type, char *errstr,
         *err = pass.err;
         return NULL;
     }
-    if (type == RD_KAFKA_CONSUMER) {
-        /* ...except these: offsets live in the store, committed with the
-         * rows, and a vanished offset is ours to handle, never silently. */
-        rd_kafka_conf_set(rc, "enable.auto.commit", "false", NULL, 0);
-        rd_kafka_conf_set(rc, "enable.auto.offset.store", "false", NULL, 0);
-        rd_kafka_conf_set(rc, "auto.offset.reset", "error", NULL, 0);
-    }
+    fs_kafka_set(rc, client, 1);
     size_t n = sizeof buf;
     if (rd_kafka_conf_get(rc, "bootstrap.servers", buf, &n) != RD_KAFKA_CONF_OK ||
         !buf[0]) {

@@ -173,6 +173,33 @@ static void fs_property(FILE *out, const fs_pdef *d)
     fputs(" |\n", out);
 }
 
+/* The group of the kafka.* pass-through, whose notes list fstore's own
+ * librdkafka settings; SIZE_MAX when there is none. */
+static size_t fs_kafka_group(const fs_pdef *props, size_t nprops)
+{
+    for (size_t i = 0; i < nprops; i++)
+        if (props[i].type == FS_P_PREFIX && !strcmp(props[i].name, "kafka.*"))
+            return props[i].group;
+    return SIZE_MAX;
+}
+
+static void fs_kafka_defaults(FILE *out)
+{
+    size_t n;
+    const fs_kdef *k = fs_conf_kafka_defaults(&n);
+    fputs("\n| librdkafka property | value | clients | kind | why |\n", out);
+    fputs("|---------------------|-------|---------|------|-----|\n", out);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "| `%s` | `%s` | %s | %s | ", k[i].name, k[i].value,
+                k[i].clients == FS_K_CONSUMER   ? "consumer"
+                : k[i].clients == FS_K_PRODUCER ? "dead-letter producer"
+                                                : "both",
+                k[i].forced ? "forced" : "default");
+        fs_cell(out, k[i].why);
+        fputs(" |\n", out);
+    }
+}
+
 static void fs_group(FILE *out, size_t g, const fs_pgroup *group,
                      const fs_pdef *props, size_t nprops)
 {
@@ -190,6 +217,8 @@ static void fs_group(FILE *out, size_t g, const fs_pgroup *group,
         fputc('\n', out);
         fs_prose(out, group->notes);
     }
+    if (g == fs_kafka_group(props, nprops))
+        fs_kafka_defaults(out);
 }
 
 static void fs_document(FILE *out)

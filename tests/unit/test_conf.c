@@ -6,6 +6,8 @@
 
 #include <criterion/criterion.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "conf.h"
 #include "testutil.h"
 
@@ -425,5 +427,23 @@ Test(conf, table_choices_are_the_enforced_ones)
              c = strtok_r(NULL, "|", &save))
             assert_set(p[i].name, c, FSTORE_OK);
         assert_set(p[i].name, "no-such-choice", FSTORE_ERR_CONF);
+    }
+}
+
+/* fstore's own librdkafka settings are real properties with valid values
+ * for the clients they are applied to. */
+Test(conf, kafka_defaults_are_valid_librdkafka_settings)
+{
+    size_t n;
+    const fs_kdef *k = fs_conf_kafka_defaults(&n);
+    cr_assert_gt(n, 0);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(k[i].clients & (FS_K_CONSUMER | FS_K_PRODUCER), "%s", k[i].name);
+        cr_assert(k[i].why && *k[i].why && !strchr(k[i].why, '\n'), "%s", k[i].name);
+        rd_kafka_conf_t *rc = rd_kafka_conf_new();
+        char err[256] = "";
+        cr_assert_eq(rd_kafka_conf_set(rc, k[i].name, k[i].value, err, sizeof err),
+                     RD_KAFKA_CONF_OK, "%s=%s: %s", k[i].name, k[i].value, err);
+        rd_kafka_conf_destroy(rc);
     }
 }
