@@ -22,6 +22,7 @@
 #include "demo_live.h"
 #include "demo_out.h"
 #include "demo_report.h"
+#include "support/fmt.h"
 #include "tail_progress.h"
 
 #define CMD "demo"
@@ -412,12 +413,11 @@ static int demo_wait_ready(demo_run *r, const char *what, uint64_t total)
         if (tail_figures_read(r->store, &f) == 0) {
             double s = (double)(demo_now_ns() - t0) / 1e9;
             char a[32], b[32], c[32];
-            demo_status("%s %s%s%s records  %s rec/s", what,
-                        demo_grouped(f.records, a, sizeof a),
-                        total ? " / " : "",
-                        total ? demo_grouped((int64_t)total, b, sizeof b) : "",
-                        demo_grouped((int64_t)((double)f.records / s), c,
-                                     sizeof c));
+            demo_status(
+                "%s %s%s%s records  %s rec/s", what,
+                sup_grouped(f.records, a, sizeof a), total ? " / " : "",
+                total ? sup_grouped((int64_t)total, b, sizeof b) : "",
+                sup_grouped((int64_t)((double)f.records / s), c, sizeof c));
         }
     }
 }
@@ -435,11 +435,11 @@ static int load_tick(void *opaque, uint64_t done)
         last = now;
         char a[32], b[32], c[32];
         double s = (double)(now - t0) / 1e9;
-        demo_status("producing %s / %s records  %s rec/s",
-                    demo_grouped((int64_t)done, a, sizeof a),
-                    demo_grouped((int64_t)r->a.records, b, sizeof b),
-                    demo_grouped(s > 0 ? (int64_t)((double)done / s) : 0, c,
-                                 sizeof c));
+        demo_status(
+            "producing %s / %s records  %s rec/s",
+            sup_grouped((int64_t)done, a, sizeof a),
+            sup_grouped((int64_t)r->a.records, b, sizeof b),
+            sup_grouped(s > 0 ? (int64_t)((double)done / s) : 0, c, sizeof c));
     }
     return demo_signal != 0;
 }
@@ -480,10 +480,10 @@ static int demo_produce(demo_run *r)
     char a[32], b[32], c[32], d[32];
     demo_step("produced %s records for %s entities (%s deletes) in %.1f s "
               "(%s rec/s)",
-              demo_grouped((int64_t)r->a.records, a, sizeof a),
-              demo_grouped((int64_t)r->a.entities, b, sizeof b),
-              demo_grouped((int64_t)deletes, c, sizeof c), s,
-              demo_grouped((int64_t)((double)r->a.records / s), d, sizeof d));
+              sup_grouped((int64_t)r->a.records, a, sizeof a),
+              sup_grouped((int64_t)r->a.entities, b, sizeof b),
+              sup_grouped((int64_t)deletes, c, sizeof c), s,
+              sup_grouped((int64_t)((double)r->a.records / s), d, sizeof d));
     int64_t kept = demo_kafka_retained(&r->k);
     r->retained = kept >= 0 ? (uint64_t)kept : r->a.records;
     uint64_t latest =
@@ -495,13 +495,13 @@ static int demo_produce(demo_run *r)
                  "warning: the mock cluster keeps the newest 5 MB of each "
                  "partition: %s records remain, fewer than the %s entities; "
                  "use more --partitions or fewer --entities",
-                 demo_grouped(kept, a, sizeof a),
-                 demo_grouped((int64_t)latest, e, sizeof e));
+                 sup_grouped(kept, a, sizeof a),
+                 sup_grouped((int64_t)latest, e, sizeof e));
     } else if (r->k.mock && kept >= 0 && (uint64_t)kept < r->a.records)
         demo_step("the mock cluster keeps the newest 5 MB of each partition: "
                   "%s records remain; the dropped ones are old, superseded "
                   "updates, as compaction would remove",
-                  demo_grouped(kept, a, sizeof a));
+                  sup_grouped(kept, a, sizeof a));
     return TOOL_OK;
 }
 
@@ -530,14 +530,13 @@ static int demo_bootstrap(demo_run *r)
     if (err)
         return tool_fail(CMD, err, "", "cannot count the rows");
     char a[32], b[32], c[32];
-    demo_step("bootstrapped %s entities from %s records in %.2f s (%s "
-              "records/s)",
-              demo_grouped((int64_t)r->rep.rows, a, sizeof a),
-              demo_grouped((int64_t)r->rep.boot_records, b, sizeof b),
-              r->rep.boot_s,
-              demo_grouped((int64_t)((double)r->rep.boot_records /
-                                     r->rep.boot_s),
-                           c, sizeof c));
+    demo_step(
+        "bootstrapped %s entities from %s records in %.2f s (%s "
+        "records/s)",
+        sup_grouped((int64_t)r->rep.rows, a, sizeof a),
+        sup_grouped((int64_t)r->rep.boot_records, b, sizeof b), r->rep.boot_s,
+        sup_grouped((int64_t)((double)r->rep.boot_records / r->rep.boot_s), c,
+                    sizeof c));
     if ((rc = demo_store_close(r)) != TOOL_OK)
         return rc;
     t0 = demo_now_ns();
@@ -556,17 +555,17 @@ static void live_status(demo_run *r, double s)
     char a[32], b[32], c[32], d[32];
     if (tail_figures_read(r->store, &f))
         f.lag = -1;
-    demo_status("live %.1f / %.1f s  %s updates  %s lookups  lag %s  "
-                "produce->visible p99 %s",
-                s, r->a.live_ms / 1000.0,
-                demo_grouped(atomic_load(&r->live.produced), a, sizeof a),
-                demo_grouped((int64_t)(r->look.gets + r->look.batch_keys), b,
-                             sizeof b),
-                f.lag < 0 ? "?" : demo_grouped(f.lag, c, sizeof c),
-                r->live.probe_ns.n
-                    ? demo_duration(demo_hist_quantile(&r->live.probe_ns, 0.99),
-                                    d, sizeof d)
-                    : "-");
+    demo_status(
+        "live %.1f / %.1f s  %s updates  %s lookups  lag %s  "
+        "produce->visible p99 %s",
+        s, r->a.live_ms / 1000.0,
+        sup_grouped(atomic_load(&r->live.produced), a, sizeof a),
+        sup_grouped((int64_t)(r->look.gets + r->look.batch_keys), b, sizeof b),
+        f.lag < 0 ? "?" : sup_grouped(f.lag, c, sizeof c),
+        r->live.probe_ns.count
+            ? demo_duration((double)fs_hist_quantile(&r->live.probe_ns, 0.99),
+                            d, sizeof d)
+            : "-");
 }
 
 /* Waits until the tailer applied every record of the live phase. */
@@ -614,7 +613,7 @@ static int demo_live_phase(demo_run *r)
     demo_step("live for %.1f s: %s updates/s, probes every 20 ms, lookups "
               "on this thread",
               r->a.live_ms / 1000.0,
-              demo_grouped((int64_t)r->a.rate, errstr, sizeof errstr));
+              sup_grouped((int64_t)r->a.rate, errstr, sizeof errstr));
     if (demo_live_start(&r->live))
         return tool_fail(CMD, FSTORE_ERR_NO_MEMORY, r->live.err,
                          "cannot start the live phase");

@@ -3,9 +3,10 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <librdkafka/rdkafka_mock.h>
+
+#include "support/kafka_admin.h"
 
 static void demo_kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *m,
                           void *opaque)
@@ -72,88 +73,31 @@ static int demo_kafka_producer(demo_kafka *k, const char *brokers,
     return 0;
 }
 
-/* Creates the topic with the Admin API; an existing topic is fine. */
+#define DEMO_ADMIN_MS 15000 /* the topic's creation or deletion */
+#define DEMO_READY_MS 30000 /* until every partition has a leader */
+
+/* Creates the topic (cleanup.policy=compact) with the Admin API, or uses
+ * the one that exists, and reads its partition count once every partition
+ * has a leader (a topic that already existed keeps its own count). */
 static int demo_kafka_create(demo_kafka *k, char *errstr, size_t size)
 {
-    char buf[512];
-    rd_kafka_NewTopic_t *nt =
-        rd_kafka_NewTopic_new(k->topic, k->partitions, -1, buf, sizeof buf);
-    if (!nt) {
-        snprintf(errstr, size, "cannot describe topic %s: %s", k->topic, buf);
+    static const char *const configs[] = {"cleanup.policy=compact", NULL};
+    sup_topic t = {k->topic, k->partitions, -1, configs};
+    char why[512];
+    int made =
+        sup_create_topics(k->rk, &t, 1, 1, DEMO_ADMIN_MS, why, sizeof why);
+    if (made < 0) {
+        snprintf(errstr, size, "cannot create topic %s: %s", k->topic, why);
         return -1;
     }
-    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
-    rd_kafka_AdminOptions_t *opt =
-        rd_kafka_AdminOptions_new(k->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_AdminOptions_set_operation_timeout(opt, 15000, buf, sizeof buf);
-    rd_kafka_AdminOptions_set_request_timeout(opt, 20000, buf, sizeof buf);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
-    rd_kafka_CreateTopics(k->rk, &nt, 1, opt, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
-    int rc = -1;
-    const rd_kafka_CreateTopics_result_t *res =
-        ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
-    size_t n = 0;
-    const rd_kafka_topic_result_t **tr =
-        res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
-    if (!ev)
-        snprintf(errstr, size, "cannot create topic %s: no answer in 30 s",
-                 k->topic);
-    else if (rd_kafka_event_error(ev))
-        snprintf(errstr, size, "cannot create topic %s: %s", k->topic,
-                 rd_kafka_event_error_string(ev));
-    else if (n != 1)
-        snprintf(errstr, size, "cannot create topic %s: no result", k->topic);
-    else if (rd_kafka_topic_result_error(tr[0]) ==
-             RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-        rc = 0;
-    else if (rd_kafka_topic_result_error(tr[0]))
-        snprintf(errstr, size, "cannot create topic %s: %s", k->topic,
-                 rd_kafka_topic_result_error_string(tr[0]));
-    else
-        rc = 0, k->created = 1;
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_AdminOptions_destroy(opt);
-    rd_kafka_NewTopic_destroy(nt);
-    return rc;
-}
-
-/* Waits until the topic's metadata is known and reads its partition count
- * (a topic that already existed keeps its own). */
-static int demo_kafka_partitions(demo_kafka *k, char *errstr, size_t size)
-{
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->rk, k->topic, NULL);
-    if (!rkt) {
-        snprintf(errstr, size, "cannot use topic %s: %s", k->topic,
-                 rd_kafka_err2str(rd_kafka_last_error()));
+    k->created = made == 1;
+    int parts =
+        sup_wait_leaders(k->rk, k->topic, 0, DEMO_READY_MS, why, sizeof why);
+    if (parts < 0) {
+        snprintf(errstr, size, "%s", why);
         return -1;
     }
-    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (int attempt = 0; attempt < 40; attempt++) {
-        const struct rd_kafka_metadata *md = NULL;
-        err = rd_kafka_metadata(k->rk, 0, rkt, &md, 5000);
-        if (!err && md->topic_cnt == 1) {
-            err = md->topics[0].err;
-            if (!err && md->topics[0].partition_cnt > 0)
-                k->partitions = md->topics[0].partition_cnt;
-            else if (!err)
-                err = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-        }
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        if (!err)
-            break;
-        struct timespec ts = {0, 250000000L};
-        nanosleep(&ts, NULL);
-    }
-    rd_kafka_topic_destroy(rkt);
-    if (err) {
-        snprintf(errstr, size, "topic %s: no metadata: %s", k->topic,
-                 rd_kafka_err2str(err));
-        return -1;
-    }
+    k->partitions = parts;
     return 0;
 }
 
@@ -171,10 +115,7 @@ int demo_kafka_open(demo_kafka *k, const char *brokers, const char *topic,
         return -1;
     if (!k->mock) {
         snprintf(k->bootstraps, sizeof k->bootstraps, "%s", brokers);
-        return demo_kafka_create(k, errstr, size) ||
-                       demo_kafka_partitions(k, errstr, size)
-                   ? -1
-                   : 0;
+        return demo_kafka_create(k, errstr, size);
     }
     rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(k->rk);
     if (!mc) {
@@ -251,16 +192,12 @@ int64_t demo_kafka_retained(demo_kafka *k)
     return sum;
 }
 
+/* Deletes the topic this run created; a failure leaves it on the cluster. */
 static void demo_kafka_delete(demo_kafka *k)
 {
-    rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(k->topic);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
-    rd_kafka_DeleteTopics(k->rk, &dt, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_DeleteTopic_destroy(dt);
+    const char *names[] = {k->topic};
+    char why[512];
+    sup_delete_topics(k->rk, names, 1, DEMO_ADMIN_MS, why, sizeof why);
 }
 
 void demo_kafka_close(demo_kafka *k, int delete_topic)

@@ -127,7 +127,7 @@ static int probe_once(demo_live *l, fstore_reader_t *rd, int col, long seq,
             e = fstore_get(rd, l->table, key, (size_t)klen, &row);
         if (e == FSTORE_OK && fstore_row_long(l->table, row, col, &v) ==
                                   FSTORE_OK && v == seq) {
-            demo_hist_add(&l->probe_ns, demo_now_ns() - t0);
+            fs_hist_add(&l->probe_ns, demo_now_ns() - t0);
             return 0;
         }
         if (e != FSTORE_OK && e != FSTORE_NOT_FOUND) {

@@ -32,9 +32,6 @@ void demo_log_fstore(void *opaque, int level, const char *msg);
 void demo_log_kafka(const rd_kafka_t *rk, int level, const char *fac,
                     const char *buf);
 
-/** Formats @p v with thousands separators into @p buf. @return @p buf. */
-const char *demo_grouped(int64_t v, char *buf, size_t size);
-
 /** Formats a duration of @p ns nanoseconds with a fitting unit. */
 const char *demo_duration(double ns, char *buf, size_t size);
 
