@@ -144,6 +144,42 @@ static int new_topics(rd_kafka_NewTopic_t **nt, const sup_topic *t, int n,
     return 0;
 }
 
+/* The per-topic results of the admin result event @p ev. */
+static const rd_kafka_topic_result_t **topic_results(rd_kafka_event_t *ev,
+                                                     size_t *cnt)
+{
+    *cnt = 0;
+    switch (rd_kafka_event_type(ev)) {
+    case RD_KAFKA_EVENT_CREATETOPICS_RESULT:
+        return rd_kafka_CreateTopics_result_topics(
+            rd_kafka_event_CreateTopics_result(ev), cnt);
+    case RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT:
+        return rd_kafka_CreatePartitions_result_topics(
+            rd_kafka_event_CreatePartitions_result(ev), cnt);
+    case RD_KAFKA_EVENT_DELETETOPICS_RESULT:
+        return rd_kafka_DeleteTopics_result_topics(
+            rd_kafka_event_DeleteTopics_result(ev), cnt);
+    default: return NULL;
+    }
+}
+
+/* Waits for the result @p want of a topic request sent to @p q and checks
+ * it as sup_topic_results() does. @return what that returns, or -1. */
+static int topic_request_done(rd_kafka_queue_t *q, rd_kafka_event_type_t want,
+                              rd_kafka_resp_err_t allowed, int timeout_ms,
+                              char *errstr, size_t size)
+{
+    rd_kafka_event_t *ev =
+        sup_admin_wait(q, want, timeout_ms + 5000, errstr, size);
+    if (!ev)
+        return -1;
+    size_t cnt;
+    const rd_kafka_topic_result_t **res = topic_results(ev, &cnt);
+    int rc = sup_topic_results(res, cnt, allowed, errstr, size);
+    rd_kafka_event_destroy(ev);
+    return rc;
+}
+
 /* Sends CreateTopics for @p nt[0..n) and checks the answer. @return how
  * many were created, or -1. */
 static int create_request(rd_kafka_t *rk, rd_kafka_NewTopic_t **nt, int n,
@@ -156,20 +192,11 @@ static int create_request(rd_kafka_t *rk, rd_kafka_NewTopic_t **nt, int n,
         return -1;
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, nt, (size_t)n, o, q);
-    rd_kafka_event_t *ev = sup_admin_wait(q, RD_KAFKA_EVENT_CREATETOPICS_RESULT,
-                                          timeout_ms + 5000, errstr, size);
-    int rc = -1;
-    if (ev) {
-        size_t cnt = 0;
-        const rd_kafka_topic_result_t **res =
-            rd_kafka_CreateTopics_result_topics(
-                rd_kafka_event_CreateTopics_result(ev), &cnt);
-        rc = sup_topic_results(res, cnt,
-                               exist_ok ? RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS
-                                        : RD_KAFKA_RESP_ERR_NO_ERROR,
-                               errstr, size);
-        rd_kafka_event_destroy(ev);
-    }
+    int rc =
+        topic_request_done(q, RD_KAFKA_EVENT_CREATETOPICS_RESULT,
+                           exist_ok ? RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS
+                                    : RD_KAFKA_RESP_ERR_NO_ERROR,
+                           timeout_ms, errstr, size);
     rd_kafka_queue_destroy(q);
     rd_kafka_AdminOptions_destroy(o);
     return rc;
@@ -214,72 +241,47 @@ int sup_add_partitions(rd_kafka_t *rk, const char *name, int total,
     }
     rd_kafka_AdminOptions_t *o = sup_admin_options(
         rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout_ms, errstr, size);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_event_t *ev = NULL;
     int rc = -1;
     if (o) {
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
         rd_kafka_CreatePartitions(rk, &np, 1, o, q);
-        ev = sup_admin_wait(q, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT,
-                            timeout_ms + 5000, errstr, size);
-    }
-    if (ev) {
-        size_t cnt = 0;
-        const rd_kafka_topic_result_t **res =
-            rd_kafka_CreatePartitions_result_topics(
-                rd_kafka_event_CreatePartitions_result(ev), &cnt);
-        rc = sup_topic_results(res, cnt, RD_KAFKA_RESP_ERR_NO_ERROR, errstr,
-                               size) < 0
-                 ? -1
-                 : 0;
-        rd_kafka_event_destroy(ev);
-    }
-    if (rc == 0 &&
-        sup_wait_leaders(rk, name, total, timeout_ms, errstr, size) < 0)
-        rc = -1;
-    rd_kafka_queue_destroy(q);
-    if (o)
+        rc = topic_request_done(q, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT,
+                                RD_KAFKA_RESP_ERR_NO_ERROR, timeout_ms, errstr,
+                                size);
+        rd_kafka_queue_destroy(q);
         rd_kafka_AdminOptions_destroy(o);
+    }
     rd_kafka_NewPartitions_destroy(np);
-    return rc;
+    if (rc < 0)
+        return -1;
+    return sup_wait_leaders(rk, name, total, timeout_ms, errstr, size) < 0 ? -1
+                                                                           : 0;
 }
 
 int sup_delete_topics(rd_kafka_t *rk, const char *const *names, int n,
                       int timeout_ms, char *errstr, size_t size)
 {
+    rd_kafka_AdminOptions_t *o = sup_admin_options(
+        rk, RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout_ms, errstr, size);
     rd_kafka_DeleteTopic_t **dt = calloc((size_t)n, sizeof *dt);
-    rd_kafka_AdminOptions_t *o =
-        dt ? sup_admin_options(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout_ms,
-                               errstr, size)
-           : NULL;
-    if (!o) {
-        if (!dt)
-            snprintf(errstr, size, "out of memory");
-        free(dt);
-        return -1;
-    }
-    for (int i = 0; i < n; i++)
-        dt[i] = rd_kafka_DeleteTopic_new(names[i]);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_DeleteTopics(rk, dt, (size_t)n, o, q);
-    rd_kafka_event_t *ev = sup_admin_wait(q, RD_KAFKA_EVENT_DELETETOPICS_RESULT,
-                                          timeout_ms + 5000, errstr, size);
     int rc = -1;
-    if (ev) {
-        size_t cnt = 0;
-        const rd_kafka_topic_result_t **res =
-            rd_kafka_DeleteTopics_result_topics(
-                rd_kafka_event_DeleteTopics_result(ev), &cnt);
-        rc = sup_topic_results(res, cnt, RD_KAFKA_RESP_ERR_NO_ERROR, errstr,
-                               size) < 0
-                 ? -1
-                 : 0;
-        rd_kafka_event_destroy(ev);
+    if (!dt)
+        snprintf(errstr, size, "out of memory");
+    if (o && dt) {
+        for (int i = 0; i < n; i++)
+            dt[i] = rd_kafka_DeleteTopic_new(names[i]);
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_DeleteTopics(rk, dt, (size_t)n, o, q);
+        rc = topic_request_done(q, RD_KAFKA_EVENT_DELETETOPICS_RESULT,
+                                RD_KAFKA_RESP_ERR_NO_ERROR, timeout_ms, errstr,
+                                size);
+        rd_kafka_queue_destroy(q);
+        rd_kafka_DeleteTopic_destroy_array(dt, (size_t)n);
     }
-    rd_kafka_queue_destroy(q);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_DeleteTopic_destroy_array(dt, (size_t)n);
     free(dt);
-    return rc;
+    if (o)
+        rd_kafka_AdminOptions_destroy(o);
+    return rc < 0 ? -1 : 0;
 }
 
 /* Why the metadata @p md of one topic is not ready yet, or NULL when it
