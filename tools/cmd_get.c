@@ -71,12 +71,7 @@ static int get_one(get_ctx *g, const char *key, size_t len)
                              "cannot read the row of key \"%s\" (check the "
                              "store with fstore stats; rebuild it if damaged)",
                              key);
-        jbuf_puts(b, ",\"timestamp\":");
-        jbuf_long(b, fstore_row_timestamp(row));
-        jbuf_puts(b, ",\"partition\":");
-        jbuf_long(b, fstore_row_partition(row));
-        jbuf_puts(b, ",\"offset\":");
-        jbuf_long(b, fstore_row_offset(row));
+        jbuf_row_origin(b, row);
         jbuf_puts(b, "}\n");
     }
     if (b->oom)
