@@ -70,4 +70,25 @@ static inline const char *st_check(const fstore_table_t *t,
     return NULL;
 }
 
+/* Looks up @p key, entity @p k of @p keys, when the store has it: the row
+ * must be whole, of that entity, and no older than @p seen[k] (the newest
+ * n read before), which it then becomes. Fails the program otherwise. */
+static inline void st_read_key(fstore_reader_t *rd, const fstore_table_t *t,
+                               const char *key, int k, int keys, int64_t *seen)
+{
+    const fstore_row_t *row;
+    fstore_err_t e = fstore_get(rd, t, key, strlen(key), &row);
+    if (e == FSTORE_NOT_FOUND)
+        return;
+    if (e)
+        ST_FAIL("get: %s", fstore_reader_errmsg(rd));
+    int64_t n;
+    const char *why = st_check(t, row, &n);
+    if (why)
+        ST_FAIL("%s: torn row (%s)", key, why);
+    if (n % keys != k || n < seen[k])
+        ST_FAIL("%s: n=%lld after %lld", key, (long long)n, (long long)seen[k]);
+    seen[k] = n;
+}
+
 #endif
