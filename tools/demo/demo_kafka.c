@@ -42,19 +42,18 @@ static int demo_kafka_producer(demo_kafka *k, const char *brokers,
     /* linger.ms=1: records of the live phase leave within a millisecond,
      * so produce→visible measures the store, not the producer's batching.
      * murmur2_random: Kafka's default partitioner, as the Java clients. */
-    int bad = demo_kafka_set(conf, "linger.ms", "1", errstr, size) ||
-              demo_kafka_set(conf, "partitioner", "murmur2_random", errstr,
-                             size) ||
-              demo_kafka_set(conf, "queue.buffering.max.messages", "500000",
-                             errstr, size) ||
-              /* Nagle off, as Kafka's Java clients: a record must not wait
-               * for the acknowledgement of the previous request. */
-              demo_kafka_set(conf, "socket.nagle.disable", "true", errstr,
-                             size) ||
-              (brokers ? demo_kafka_set(conf, "bootstrap.servers", brokers,
-                                        errstr, size)
-                       : demo_kafka_set(conf, "test.mock.num.brokers", "1",
-                                        errstr, size));
+    int bad =
+        demo_kafka_set(conf, "linger.ms", "1", errstr, size) ||
+        demo_kafka_set(conf, "partitioner", "murmur2_random", errstr, size) ||
+        demo_kafka_set(conf, "queue.buffering.max.messages", "500000", errstr,
+                       size) ||
+        /* Nagle off, as Kafka's Java clients: a record must not wait
+         * for the acknowledgement of the previous request. */
+        demo_kafka_set(conf, "socket.nagle.disable", "true", errstr, size) ||
+        (brokers
+             ? demo_kafka_set(conf, "bootstrap.servers", brokers, errstr, size)
+             : demo_kafka_set(conf, "test.mock.num.brokers", "1", errstr,
+                              size));
     if (bad) {
         rd_kafka_conf_destroy(conf);
         return -1;
@@ -140,14 +139,14 @@ int demo_kafka_produce(demo_kafka *k, int32_t partition, const void *key,
 {
     rd_kafka_resp_err_t err;
     /* The casts: librdkafka's macros take non-const pointers but copy. */
-    while ((err = rd_kafka_producev(
-                k->rk, RD_KAFKA_V_TOPIC(k->topic),
-                RD_KAFKA_V_PARTITION(partition),
-                RD_KAFKA_V_KEY((void *)(uintptr_t)key, key_len),
-                RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
-                RD_KAFKA_V_TIMESTAMP(ts_ms),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+    while (
+        (err = rd_kafka_producev(
+             k->rk, RD_KAFKA_V_TOPIC(k->topic), RD_KAFKA_V_PARTITION(partition),
+             RD_KAFKA_V_KEY((void *)(uintptr_t)key, key_len),
+             RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
+             RD_KAFKA_V_TIMESTAMP(ts_ms),
+             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+        RD_KAFKA_RESP_ERR__QUEUE_FULL)
         rd_kafka_poll(k->rk, 10);
     if (err) {
         snprintf(errstr, size, "cannot produce to %s: %s", k->topic,
@@ -157,21 +156,19 @@ int demo_kafka_produce(demo_kafka *k, int32_t partition, const void *key,
     return 0;
 }
 
-int demo_kafka_flush(demo_kafka *k, int timeout_ms, char *errstr,
-                     size_t size)
+int demo_kafka_flush(demo_kafka *k, int timeout_ms, char *errstr, size_t size)
 {
     rd_kafka_resp_err_t err = rd_kafka_flush(k->rk, timeout_ms);
     long failed = atomic_load(&k->failed);
     if (failed) {
-        snprintf(errstr, size, "%ld records were not delivered to %s: %s",
-                 failed, k->topic,
-                 rd_kafka_err2str((rd_kafka_resp_err_t)atomic_load(
-                     &k->first_err)));
+        snprintf(
+            errstr, size, "%ld records were not delivered to %s: %s", failed,
+            k->topic,
+            rd_kafka_err2str((rd_kafka_resp_err_t)atomic_load(&k->first_err)));
         return -1;
     }
     if (err) {
-        snprintf(errstr, size,
-                 "%d records not delivered to %s within %d s: %s",
+        snprintf(errstr, size, "%d records not delivered to %s within %d s: %s",
                  rd_kafka_outq_len(k->rk), k->topic, timeout_ms / 1000,
                  rd_kafka_err2str(err));
         return -1;

@@ -47,8 +47,8 @@ fstore_err_t demo_lookup_init(demo_lookup *l, fstore_store_t *store,
     l->keybuf = malloc(DEMO_POOL * sizeof *l->keybuf);
     l->keys = malloc(DEMO_POOL * sizeof *l->keys);
     l->lens = malloc(DEMO_POOL * sizeof *l->lens);
-    l->matrix = malloc(DEMO_BATCH * (l->nbcols ? l->nbcols : 1) *
-                       sizeof *l->matrix);
+    l->matrix =
+        malloc(DEMO_BATCH * (l->nbcols ? l->nbcols : 1) * sizeof *l->matrix);
     if (!l->keybuf || !l->keys || !l->lens || !l->matrix)
         return FSTORE_ERR_NO_MEMORY;
     demo_rng r = {seed};
@@ -143,8 +143,8 @@ static fstore_err_t demo_batches(demo_lookup *l, char *errstr, size_t size)
         size_t k = (l->next_batch++ * DEMO_BATCH) % DEMO_POOL;
         uint64_t t0 = demo_now_ns();
         fstore_err_t err = fstore_get_batch(
-            l->reader, l->table, DEMO_BATCH, l->keys + k, l->lens + k,
-            l->bcols, l->nbcols, l->matrix, l->nbcols, l->found);
+            l->reader, l->table, DEMO_BATCH, l->keys + k, l->lens + k, l->bcols,
+            l->nbcols, l->matrix, l->nbcols, l->found);
         uint64_t t1 = demo_now_ns();
         if (err) {
             snprintf(errstr, size, "fstore_get_batch: %s",

@@ -11,7 +11,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "common.h"
+#include "common/common.h"
 
 /** Sets the mode: @p quiet prints only errors; the status line needs a TTY. */
 void demo_out_init(int quiet);

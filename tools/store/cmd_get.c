@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
-#include "json.h"
+#include "common/common.h"
+#include "common/json.h"
 #include "support/lines.h"
 
 #define CMD "get"

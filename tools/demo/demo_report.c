@@ -51,9 +51,8 @@ static void print_reads(FILE *out, const demo_report *r)
     const demo_lookup *l = r->look;
     char a[64], b[32], c[32];
     double hit = l->gets ? 100.0 * (double)l->hits / (double)l->gets : 0;
-    double per_s = l->get_total_ns
-                       ? (double)l->gets * 1e9 / (double)l->get_total_ns
-                       : 0;
+    double per_s =
+        l->get_total_ns ? (double)l->gets * 1e9 / (double)l->get_total_ns : 0;
     fprintf(out,
             LABEL "%s (fstore_get + %d columns; %s lookups, %s/s on one "
                   "thread, %.1f%% found)\n",
@@ -202,8 +201,7 @@ static void print_value(FILE *out, const fstore_table_t *t,
 }
 
 fstore_err_t demo_report_sample(FILE *out, fstore_store_t *store,
-                                const fstore_table_t *table,
-                                const demo_zipf *z)
+                                const fstore_table_t *table, const demo_zipf *z)
 {
     fstore_reader_t *rd = NULL;
     fstore_err_t err = fstore_reader_new(store, &rd);

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "demo_bench.h"
 #include "demo_data.h"
 #include "demo_kafka.h"
@@ -23,7 +23,7 @@
 #include "demo_out.h"
 #include "demo_report.h"
 #include "support/fmt.h"
-#include "tail_progress.h"
+#include "tail/tail_progress.h"
 
 #define CMD "demo"
 #define TABLE "features"
@@ -58,7 +58,10 @@ typedef struct demo_run {
 
 static volatile sig_atomic_t demo_signal;
 
-static void demo_on_signal(int sig) { demo_signal = sig; }
+static void demo_on_signal(int sig)
+{
+    demo_signal = sig;
+}
 
 void cmd_demo_usage(FILE *out)
 {
@@ -200,8 +203,7 @@ static int demo_parse(int argc, char **argv, demo_args *a)
         case 'q': a->quiet = 1; break;
         case 'X':
             if (!strchr(optarg, '=') || *optarg == '=')
-                return tool_usage(CMD, "-X wants PROP=VALUE, not '%s'",
-                                  optarg);
+                return tool_usage(CMD, "-X wants PROP=VALUE, not '%s'", optarg);
             if (a->nprops >= DEMO_MAX_PROPS)
                 return tool_usage(CMD, "more than %d -X options",
                                   DEMO_MAX_PROPS);
@@ -235,8 +237,8 @@ static int demo_dir(demo_run *r)
         snprintf(r->dir, sizeof r->dir, "%s/fstore-demo-XXXXXX",
                  tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(r->dir)) {
-            tool_msg(CMD, "cannot create a temporary directory %s: %s",
-                     r->dir, strerror(errno));
+            tool_msg(CMD, "cannot create a temporary directory %s: %s", r->dir,
+                     strerror(errno));
             return TOOL_FAIL;
         }
         r->made_dir = r->dir_owned = 1;
@@ -246,8 +248,7 @@ static int demo_dir(demo_run *r)
     DIR *d = opendir(r->dir);
     if (!d) {
         if (errno != ENOENT) {
-            tool_msg(CMD, "cannot use --store %s: %s", r->dir,
-                     strerror(errno));
+            tool_msg(CMD, "cannot use --store %s: %s", r->dir, strerror(errno));
             return TOOL_FAIL;
         }
         if (mkdir(r->dir, 0700) != 0) {
@@ -315,8 +316,7 @@ static int demo_store_open(demo_run *r)
      * and fetches wait at most 1 ms for data, for more fetches and
      * commits than the library's defaults (10 ms). -X overrides them. */
     fstore_err_t err = FSTORE_OK;
-    for (size_t i = 0; i < sizeof demo_defaults / sizeof *demo_defaults &&
-                       !err;
+    for (size_t i = 0; i < sizeof demo_defaults / sizeof *demo_defaults && !err;
          i++)
         err = fstore_conf_set(conf, demo_defaults[i][0], demo_defaults[i][1],
                               errstr, sizeof errstr);
@@ -325,11 +325,10 @@ static int demo_store_open(demo_run *r)
         return TOOL_FAIL; /* checked at parse time: not reached */
     }
     if (!err)
-        err = fstore_conf_set(conf, "kafka.bootstrap.servers",
-                              r->k.bootstraps, errstr, sizeof errstr);
+        err = fstore_conf_set(conf, "kafka.bootstrap.servers", r->k.bootstraps,
+                              errstr, sizeof errstr);
     if (!err)
-        err = fstore_store_open(r->dir, conf, &r->store, errstr,
-                                sizeof errstr);
+        err = fstore_store_open(r->dir, conf, &r->store, errstr, sizeof errstr);
     fstore_conf_destroy(conf);
     if (err)
         return tool_fail(CMD, err, errstr, "cannot open the store in %s",
@@ -345,8 +344,7 @@ static int demo_store_open(demo_run *r)
         return tool_fail(CMD, err, errstr, "cannot create table " TABLE);
     if ((err = fstore_tail_add(r->store, r->table, r->k.topic, NULL, errstr,
                                sizeof errstr)))
-        return tool_fail(CMD, err, errstr, "cannot tail topic %s",
-                         r->k.topic);
+        return tool_fail(CMD, err, errstr, "cannot tail topic %s", r->k.topic);
     if ((err = fstore_tail_start(r->store, errstr, sizeof errstr)))
         return tool_fail(CMD, err, errstr, "cannot start tailing %s",
                          r->k.topic);
@@ -457,8 +455,7 @@ static int demo_produce(demo_run *r)
         snprintf(topic, sizeof topic, "fstore-demo");
     if (demo_kafka_open(&r->k, r->a.brokers, topic, r->a.partitions,
                         demo_log_kafka, errstr, sizeof errstr)) {
-        tool_msg(CMD, "%s%s", errstr,
-                 r->a.brokers ? "; check --brokers" : "");
+        tool_msg(CMD, "%s%s", errstr, r->a.brokers ? "; check --brokers" : "");
         return TOOL_FAIL;
     }
     demo_step("%s at %s, topic %s (%d partitions)",
@@ -601,8 +598,8 @@ static int demo_catch_up(demo_run *r, uint64_t expected)
 static int demo_live_phase(demo_run *r)
 {
     char errstr[1024] = "";
-    fstore_err_t err = demo_lookup_init(&r->look, r->store, r->table, &r->z,
-                                        1234);
+    fstore_err_t err =
+        demo_lookup_init(&r->look, r->store, r->table, &r->z, 1234);
     if (err)
         return tool_fail(CMD, err, "", "cannot prepare the lookups");
     r->live.k = &r->k;
@@ -678,8 +675,8 @@ static void demo_freshness(demo_run *r)
         return;
     json_t *root = json_loads(txt, 0, NULL);
     fstore_free(txt);
-    demo_stat_hist(root, "freshness_ms", &r->rep.fresh_count,
-                   &r->rep.fresh_p50, &r->rep.fresh_p99);
+    demo_stat_hist(root, "freshness_ms", &r->rep.fresh_count, &r->rep.fresh_p50,
+                   &r->rep.fresh_p99);
     demo_stat_hist(root, "apply_ms", &r->rep.apply_count, &r->rep.apply_p50,
                    &r->rep.apply_p99);
     json_decref(root);
@@ -691,13 +688,11 @@ static void demo_settings(const demo_run *r, char *buf, size_t size)
 {
     size_t n = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < sizeof demo_defaults / sizeof *demo_defaults;
-         i++) {
+    for (size_t i = 0; i < sizeof demo_defaults / sizeof *demo_defaults; i++) {
         const char *name = demo_defaults[i][0], *value = demo_defaults[i][1];
         size_t len = strlen(name);
         for (int j = 0; j < r->a.nprops; j++)
-            if (!strncmp(r->a.props[j], name, len) &&
-                r->a.props[j][len] == '=')
+            if (!strncmp(r->a.props[j], name, len) && r->a.props[j][len] == '=')
                 value = r->a.props[j] + len + 1;
         n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s=%s",
                               n ? ", " : "", name, value);
@@ -726,8 +721,8 @@ static int demo_results(demo_run *r)
     r->rep.k = &r->k;
     r->rep.store_dir = r->dir;
     r->rep.store_kept = r->a.keep || !r->dir_owned;
-    r->rep.entities = r->a.entities < r->a.records ? r->a.entities
-                                                   : r->a.records;
+    r->rep.entities =
+        r->a.entities < r->a.records ? r->a.entities : r->a.records;
     r->rep.look = &r->look;
     r->rep.live = &r->live;
     demo_report_print(stdout, &r->rep);

@@ -8,9 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "common/common.h"
+#include "common/json.h"
 #include "export_avro.h"
-#include "json.h"
 
 #define CMD "export"
 #define PROGRESS_MS 500

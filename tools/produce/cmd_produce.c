@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "produce_json.h"
 #include "support/lines.h"
 

@@ -30,9 +30,9 @@ typedef struct demo_lookup {
     const void **keys;
     size_t *lens;
     size_t next_get, next_batch;
-    int ncols;                  /* every column, read per lookup */
+    int ncols; /* every column, read per lookup */
     int types[DEMO_MAX_COLS];
-    int bcols[DEMO_MAX_COLS];   /* the numeric scalar columns, batched */
+    int bcols[DEMO_MAX_COLS]; /* the numeric scalar columns, batched */
     size_t nbcols;
     float *matrix;
     uint8_t found[DEMO_BATCH];

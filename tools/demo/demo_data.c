@@ -11,25 +11,23 @@
 #define NULLABLE(t) "[\"null\",\"" t "\"]"
 #define FIELD(n, t) "{\"name\":\"" n "\",\"type\":" t "}"
 
-const char demo_schema[] =
-    "{\"type\":\"record\",\"name\":\"entity_features\","
-    "\"namespace\":\"fstore.demo\",\"fields\":["
-    FIELD("count_5m", "\"long\"") "," FIELD("count_1h", "\"long\"") ","
-    FIELD("count_1d", "\"long\"") ","
-    FIELD("amount_sum_5m", "\"double\"") ","
-    FIELD("amount_sum_1h", "\"double\"") ","
-    FIELD("amount_sum_1d", "\"double\"") ","
-    FIELD("amount_mean_5m", NULLABLE("double")) ","
-    FIELD("amount_mean_1h", NULLABLE("double")) ","
-    FIELD("amount_mean_1d", NULLABLE("double")) ","
-    FIELD("dwell_mean_1h", NULLABLE("float")) ","
-    FIELD("dwell_mean_1d", NULLABLE("float")) ","
-    FIELD("segment", "{\"type\":\"enum\",\"name\":\"segment\",\"symbols\":"
-                     "[\"NEW\",\"CASUAL\",\"REGULAR\",\"POWER\",\"DORMANT\"]}")
-    "," FIELD("country", "\"string\"") ","
-    FIELD("embedding", "{\"type\":\"array\",\"items\":\"float\"}") ","
-    FIELD("last_event_ts",
-          "{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}") "]}";
+const char
+    demo_schema
+        [] =
+            "{\"type\":\"record\",\"name\":\"entity_features\","
+            "\"namespace\":\"fstore.demo\",\"fields\":[" FIELD(
+                "count_5m",
+                "\"long\"") "," FIELD("count_1h",
+                                      "\"long\"") "," FIELD("count_1d",
+                                                            "\"long\"") "," FIELD("amount_sum_5m", "\"double\"") "," FIELD("amount_sum_1h", "\"double\"") "," FIELD("amount_sum_1d", "\"double\"") "," FIELD("amount_mean_5m", NULLABLE("double")) "," FIELD("amount_mean_1h", NULLABLE("double")) "," FIELD("amount_mean_1d",
+                                                                                                                                                                                                                                                                                                             NULLABLE("double")) "," FIELD("dwell_mean_1h",
+                                                                                                                                                                                                                                                                                                                                           NULLABLE("float")) "," FIELD("dwell_mean_1d",
+                                                                                                                                                                                                                                                                                                                                                                        NULLABLE(
+                                                                                                                                                                                                                                                                                                                                                                            "float")) "," FIELD("segment", "{\"type\":\"enum\",\"name\":\"segment\",\"symbols\":"
+                                                                                                                                                                                                                                                                                                                                                                                                           "[\"NEW\",\"CASUAL\",\"REGULAR\",\"POWER\",\"DORMANT\"]}") "," FIELD("country",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                "\"string\"") "," FIELD("embedding",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                        "{\"type\":\"array\",\"items\":\"float\"}") "," FIELD("last_event_ts",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                              "{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}") "]}";
 
 enum { SEG_NEW, SEG_CASUAL, SEG_REGULAR, SEG_POWER, SEG_DORMANT };
 
@@ -111,7 +109,10 @@ size_t demo_key(uint32_t id, char *buf)
 }
 
 /* Rounds to cents, as money is. */
-static double cents(double v) { return floor(v * 100.0 + 0.5) / 100.0; }
+static double cents(double v)
+{
+    return floor(v * 100.0 + 0.5) / 100.0;
+}
 
 /* A stable direction per entity plus a little drift, unit length. */
 static void embedding_gen(float *e, uint32_t id, demo_rng *r)
@@ -154,10 +155,9 @@ void demo_features_gen(demo_features *f, uint32_t id, uint32_t rank,
     }
     double dwell = 20.0 + (double)(id % 53) * 3.0; /* seconds */
     for (int w = 0; w < 2; w++)
-        f->dwell_mean[w] =
-            f->count[w + 1]
-                ? (float)(dwell * (0.8 + 0.4 * demo_rng_unit(r)))
-                : NAN;
+        f->dwell_mean[w] = f->count[w + 1]
+                               ? (float)(dwell * (0.8 + 0.4 * demo_rng_unit(r)))
+                               : NAN;
     if (f->count[2] == 0)
         f->segment = SEG_DORMANT;
     else if (f->count[2] >= 500)

@@ -100,8 +100,11 @@ const char *demo_duration(double ns, char *buf, size_t size)
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (ns >= units[i].scale) {
             double v = ns / units[i].scale;
-            snprintf(buf, size, "%.*f %s", v < 10 ? 2 : v < 100 ? 1 : 0, v,
-                     units[i].unit);
+            snprintf(buf, size, "%.*f %s",
+                     v < 10    ? 2
+                     : v < 100 ? 1
+                               : 0,
+                     v, units[i].unit);
             return buf;
         }
     }
