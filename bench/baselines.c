@@ -1,9 +1,9 @@
 /*
  * baselines: point and batch lookups of fstore side by side with the
- * baselines of DESIGN.md §6/§8, on the same generated data in one run:
- * raw LMDB mdb_get (the floor of the design), RocksDB Get/MultiGet (the
- * engine of Kafka Streams state stores) and Redis GET through hiredis on
- * loopback (what online feature stores use). Measurement only: it prints
+ * baselines of the targets in docs/performance.md, on the same generated
+ * data in one run: raw LMDB mdb_get (the floor of the design), RocksDB
+ * Get/MultiGet (the engine of Kafka Streams state stores) and Redis GET
+ * through hiredis on loopback (what online feature stores use). Measurement only: it prints
  * figures and ratios next to the targets and never judges them.
  *
  *   bench_baselines [--rows N] [--dir DIR] [--seconds S] [--json FILE]

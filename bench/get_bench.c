@@ -1,7 +1,8 @@
 /*
  * get_bench: point and batch lookups of fstore against the floor of its
- * design, a plain LMDB mdb_get loop (DESIGN.md §8). Measurement only: it
- * prints figures and never judges them.
+ * design, a plain LMDB mdb_get loop (the targets in docs/performance.md
+ * measure against it). Measurement only: it prints figures and never judges
+ * them.
  *
  *   bench_get_bench [--rows N] [--dir DIR] [--seconds S] [--json FILE]
  *                   [--sync none|meta|full] [--keep]

@@ -1,9 +1,9 @@
 /*
- * ingest_bench: the ingest half of DESIGN.md §8 against a real Kafka broker,
- * in one run on the same generated data: bootstrap rate against librdkafka
- * consume-only, store size against the raw values, point lookups while the
- * tailer applies updates, and produce -> visible latency against Kafka's own
- * produce -> consume latency. Measurement only: it prints figures and ratios
+ * ingest_bench: the ingest half of the targets in docs/performance.md
+ * against a real Kafka broker, in one run on the same generated data:
+ * bootstrap rate against librdkafka consume-only, store size against the
+ * raw values, point lookups while the tailer applies updates, and produce ->
+ * visible latency against Kafka's own produce -> consume latency. Measurement only: it prints figures and ratios
  * next to the targets and never judges them; it fails (exit 1) when a
  * measurement is not valid (a record never arrived, updates were not
  * applied, a client error).

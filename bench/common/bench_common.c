@@ -292,9 +292,9 @@ const char *ratio_verdict(const ratio_t *r)
 
 void print_ratios(FILE *f, int md, const ratio_t *r, int n, int width)
 {
-    fprintf(f, md ? "\n### Ratios (DESIGN.md §8 targets)\n\n"
+    fprintf(f, md ? "\n### Ratios (targets in docs/performance.md)\n\n"
                     "| ratio | measured | target | |\n|---|--:|--:|---|\n"
-                  : "\nratios (DESIGN.md §8 targets)\n");
+                  : "\nratios (targets in docs/performance.md)\n");
     for (int i = 0; i < n; i++) {
         const char *target = r[i].target ? r[i].target : "-";
         if (md)

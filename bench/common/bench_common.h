@@ -157,12 +157,12 @@ static inline uint64_t point_get(fstore_reader_t *rd,
  * capped at 6). Dies on I/O errors. */
 void h_write_dat(const fs_hist *h, const char *path, const char *label);
 
-/* ---- ratios against the targets of DESIGN.md §8 ------------------------- */
+/* ---- ratios against the targets in docs/performance.md ------------------ */
 
 typedef struct {
     const char *id, *what;
     double value;
-    const char *target; /* NULL: no target in DESIGN §8 */
+    const char *target; /* NULL: no target in docs/performance.md */
     int at_least;       /* 1: value >= goal, 0: value <= goal */
     double goal;
 } ratio_t;
