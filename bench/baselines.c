@@ -1,9 +1,9 @@
 /*
  * baselines: point and batch lookups of fstore side by side with the
- * baselines of DESIGN.md §6/§8, on the same generated data in one run:
- * raw LMDB mdb_get (the floor of the design), RocksDB Get/MultiGet (the
- * engine of Kafka Streams state stores) and Redis GET through hiredis on
- * loopback (what online feature stores use). Measurement only: it prints
+ * baselines of the targets in docs/performance.md, on the same generated
+ * data in one run: raw LMDB mdb_get (the floor of the design), RocksDB
+ * Get/MultiGet (the engine of Kafka Streams state stores) and Redis GET
+ * through hiredis on loopback (what online feature stores use). Measurement only: it prints
  * figures and ratios next to the targets and never judges them.
  *
  *   bench_baselines [--rows N] [--dir DIR] [--seconds S] [--json FILE]
@@ -391,7 +391,7 @@ typedef struct {
     enum op op;
     int threads;
     int per; /* keys per operation */
-    hist_t h;
+    fs_hist h;
     uint64_t ops;
     double seconds;
     size_t cursor[MAX_THREADS];
@@ -414,7 +414,7 @@ typedef struct {
     redisContext *redis;
     batchbuf_t *bb;
     size_t cursor;
-    hist_t h;
+    fs_hist h;
     uint64_t ops;
     double elapsed;
 } work_t;
@@ -566,7 +566,7 @@ static void *worker(void *arg)
                 uint64_t t0 = now_ns();
                 sink += do_op(w, op);
                 t = now_ns();
-                h_add(&w->h, t - t0);
+                fs_hist_add(&w->h, t - t0);
             }
         } else {
             for (int k = 0; k < chunk; k++)
@@ -612,7 +612,7 @@ static void run_case(case_t *c, double seconds, int timed)
         pthread_join(th[i], NULL);
         c->cursor[i] = ws[i].cursor;
         if (timed)
-            h_merge(&c->h, &ws[i].h);
+            fs_hist_merge(&c->h, &ws[i].h);
         else
             c->ops += ws[i].ops;
         el += ws[i].elapsed;
@@ -655,21 +655,22 @@ static double keys_per_s(const case_t *c)
 
 static double p(const case_t *c, double q)
 {
-    return (double)h_pct(&c->h, q);
+    return (double)fs_hist_quantile_high(&c->h, q);
 }
 
 static void print_case(FILE *f, const case_t *c, int md)
 {
     if (md)
-        fprintf(f, "| %s | %d | %.0f | %.0f | %.1f | %.0f | %.0f | %.0f | %.0f |\n",
-                c->name, c->threads, rate(c), keys_per_s(c),
-                ratio(1e9, keys_per_s(c)), h_mean(&c->h), p(c, .5), p(c, .99),
-                p(c, .999));
+        fprintf(
+            f, "| %s | %d | %.0f | %.0f | %.1f | %.0f | %.0f | %.0f | %.0f |\n",
+            c->name, c->threads, rate(c), keys_per_s(c),
+            ratio(1e9, keys_per_s(c)), fs_hist_mean(&c->h), p(c, .5), p(c, .99),
+            p(c, .999));
     else
         fprintf(f, "  %-36s %2d %11.0f %11.0f %8.1f %9.0f %8.0f %8.0f %9.0f\n",
                 c->name, c->threads, rate(c), keys_per_s(c),
-                ratio(1e9, keys_per_s(c)), h_mean(&c->h), p(c, .5), p(c, .99),
-                p(c, .999));
+                ratio(1e9, keys_per_s(c)), fs_hist_mean(&c->h), p(c, .5),
+                p(c, .99), p(c, .999));
 }
 
 static void print_header(FILE *f, int md, const char *unit_op)
@@ -935,9 +936,9 @@ int main(int argc, char **argv)
                     ", \"mean_ns\": %.1f, \"p50_ns\": %.0f, \"p99_ns\": %.0f"
                     ", \"p999_ns\": %.0f, \"max_ns\": %" PRIu64 "}%s\n",
                     c->id, c->name, c->threads, c->per, c->ops, rate(c),
-                    keys_per_s(c), ratio(1e9, keys_per_s(c)), c->h.n,
-                    h_mean(&c->h), p(c, .5), p(c, .99), p(c, .999), c->h.max,
-                    i + 1 < NCASES ? "," : "");
+                    keys_per_s(c), ratio(1e9, keys_per_s(c)), c->h.count,
+                    fs_hist_mean(&c->h), p(c, .5), p(c, .99), p(c, .999),
+                    c->h.max, i + 1 < NCASES ? "," : "");
         }
         fprintf(f, "  },\n  \"ratios\": {\n");
         json_ratios(f, ratios, NRATIOS, 3);

@@ -1,7 +1,8 @@
 /*
  * get_bench: point and batch lookups of fstore against the floor of its
- * design, a plain LMDB mdb_get loop (DESIGN.md §8). Measurement only: it
- * prints figures and never judges them.
+ * design, a plain LMDB mdb_get loop (the targets in docs/performance.md
+ * measure against it). Measurement only: it prints figures and never judges
+ * them.
  *
  *   bench_get_bench [--rows N] [--dir DIR] [--seconds S] [--json FILE]
  *                   [--sync none|meta|full] [--keep]
@@ -252,7 +253,7 @@ static void bulk(const lookup_t *b, bulk_t *bk)
 static volatile uint64_t g_sink; /* keeps reads from being optimised out */
 
 typedef struct {
-    hist_t h;       /* timed passes: one sample per operation */
+    fs_hist h;      /* timed passes: one sample per operation */
     uint64_t ops;   /* untimed passes: operations ... */
     double seconds; /* ... and their wall time, for the throughput */
     size_t cursor;  /* position in the shared key sequence */
@@ -292,7 +293,7 @@ static void point_run(const lookup_t *b, enum side side, fstore_reader_t *rd,
                 uint64_t t0 = now_ns();
                 sink += point_op(b, side, rd, txn, key);
                 t = now_ns();
-                h_add(&r->h, t - t0);
+                fs_hist_add(&r->h, t - t0);
             }
         } else {
             for (int k = 0; k < CHUNK; k++)
@@ -330,7 +331,7 @@ static void batch_run(const lookup_t *b, fstore_reader_t *rd, MDB_txn *txn,
             rd ? lookup_batch_fstore(b, rd, bb) : lookup_batch_raw(b, txn, bb);
         t = now_ns();
         if (timed)
-            h_add(&r->h, t - t0);
+            fs_hist_add(&r->h, t - t0);
         else
             r->ops++;
         lookup_batch_check(bb, what);
@@ -372,17 +373,18 @@ typedef struct {
 
 static void print_case(const row_t *c)
 {
-    const hist_t *h = &c->run->h;
+    const fs_hist *h = &c->run->h;
     double rate = (double)c->run->ops / c->run->seconds;
     printf("  %-34s %11.0f %9.1f %9.0f %8" PRIu64 " %8" PRIu64 " %8" PRIu64
            "\n",
-           c->name, rate, 1e9 / (rate * c->per), h_mean(h), h_pct(h, 0.50),
-           h_pct(h, 0.99), h_pct(h, 0.999));
+           c->name, rate, 1e9 / (rate * c->per), fs_hist_mean(h),
+           fs_hist_quantile_high(h, 0.50), fs_hist_quantile_high(h, 0.99),
+           fs_hist_quantile_high(h, 0.999));
 }
 
 static void json_case(FILE *f, const char *id, const row_t *c, int last)
 {
-    const hist_t *h = &c->run->h;
+    const fs_hist *h = &c->run->h;
     fprintf(f,
             "    \"%s\": {\"name\": \"%s\", \"keys_per_op\": %.0f, "
             "\"untimed_ops\": %" PRIu64 ", \"ops_per_s\": %.1f, "
@@ -391,9 +393,10 @@ static void json_case(FILE *f, const char *id, const row_t *c, int last)
             ", \"p999_ns\": %" PRIu64 ", \"max_ns\": %" PRIu64 "}%s\n",
             id, c->name, c->per, c->run->ops,
             (double)c->run->ops / c->run->seconds,
-            c->run->seconds * 1e9 / ((double)c->run->ops * c->per), h->n,
-            h_mean(h), h_pct(h, 0.50), h_pct(h, 0.99), h_pct(h, 0.999), h->max,
-            last ? "" : ",");
+            c->run->seconds * 1e9 / ((double)c->run->ops * c->per), h->count,
+            fs_hist_mean(h), fs_hist_quantile_high(h, 0.50),
+            fs_hist_quantile_high(h, 0.99), fs_hist_quantile_high(h, 0.999),
+            h->max, last ? "" : ",");
 }
 
 int main(int argc, char **argv)
@@ -503,10 +506,13 @@ int main(int argc, char **argv)
     double tput_pt = ratio(ra.ops / ra.seconds, rb.ops / rb.seconds);
     printf("  fstore/raw: throughput %.2fx, mean latency %.2fx, p50 %.2fx, "
            "p99 %.2fx, p999 %.2fx\n\n",
-           tput_pt, ratio(h_mean(&ra.h), h_mean(&rb.h)),
-           ratio((double)h_pct(&ra.h, .5), (double)h_pct(&rb.h, .5)),
-           ratio((double)h_pct(&ra.h, .99), (double)h_pct(&rb.h, .99)),
-           ratio((double)h_pct(&ra.h, .999), (double)h_pct(&rb.h, .999)));
+           tput_pt, ratio(fs_hist_mean(&ra.h), fs_hist_mean(&rb.h)),
+           ratio((double)fs_hist_quantile_high(&ra.h, .5),
+                 (double)fs_hist_quantile_high(&rb.h, .5)),
+           ratio((double)fs_hist_quantile_high(&ra.h, .99),
+                 (double)fs_hist_quantile_high(&rb.h, .99)),
+           ratio((double)fs_hist_quantile_high(&ra.h, .999),
+                 (double)fs_hist_quantile_high(&rb.h, .999)));
 
     printf("batch lookups: %d random keys x %d columns -> float32 matrix, "
            "%.1f s each (ops = batches)\n",
@@ -518,9 +524,11 @@ int main(int argc, char **argv)
     double tput_b = ratio(rc.ops / rc.seconds, rdd.ops / rdd.seconds);
     printf("  fstore/raw: throughput %.2fx, mean latency %.2fx, p50 %.2fx, "
            "p99 %.2fx\n\n",
-           tput_b, ratio(h_mean(&rc.h), h_mean(&rdd.h)),
-           ratio((double)h_pct(&rc.h, .5), (double)h_pct(&rdd.h, .5)),
-           ratio((double)h_pct(&rc.h, .99), (double)h_pct(&rdd.h, .99)));
+           tput_b, ratio(fs_hist_mean(&rc.h), fs_hist_mean(&rdd.h)),
+           ratio((double)fs_hist_quantile_high(&rc.h, .5),
+                 (double)fs_hist_quantile_high(&rdd.h, .5)),
+           ratio((double)fs_hist_quantile_high(&rc.h, .99),
+                 (double)fs_hist_quantile_high(&rdd.h, .99)));
     printf("ops/s and ns/key come from untimed passes (a clock read per %d "
            "operations);\nlatencies from timed passes, each sample including "
            "one clock_gettime (%.1f ns here), both sides alike.\n"
@@ -565,14 +573,18 @@ int main(int argc, char **argv)
         json_case(f, "batch_fstore", &cases[2], 0);
         json_case(f, "batch_raw", &cases[3], 1);
         fprintf(f, "  },\n");
-        fprintf(
-            f,
-            "  \"ratios\": {\"point_throughput\": %.3f, "
-            "\"point_p50\": %.3f, \"point_p99\": %.3f, "
-            "\"batch_throughput\": %.3f, \"batch_p99\": %.3f}\n}\n",
-            tput_pt, ratio((double)h_pct(&ra.h, .5), (double)h_pct(&rb.h, .5)),
-            ratio((double)h_pct(&ra.h, .99), (double)h_pct(&rb.h, .99)), tput_b,
-            ratio((double)h_pct(&rc.h, .99), (double)h_pct(&rdd.h, .99)));
+        fprintf(f,
+                "  \"ratios\": {\"point_throughput\": %.3f, "
+                "\"point_p50\": %.3f, \"point_p99\": %.3f, "
+                "\"batch_throughput\": %.3f, \"batch_p99\": %.3f}\n}\n",
+                tput_pt,
+                ratio((double)fs_hist_quantile_high(&ra.h, .5),
+                      (double)fs_hist_quantile_high(&rb.h, .5)),
+                ratio((double)fs_hist_quantile_high(&ra.h, .99),
+                      (double)fs_hist_quantile_high(&rb.h, .99)),
+                tput_b,
+                ratio((double)fs_hist_quantile_high(&rc.h, .99),
+                      (double)fs_hist_quantile_high(&rdd.h, .99)));
         if (fclose(f) != 0)
             die("%s: write failed", opt.json);
         printf("figures written to %s\n", opt.json);

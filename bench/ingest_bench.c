@@ -1,9 +1,9 @@
 /*
- * ingest_bench: the ingest half of DESIGN.md §8 against a real Kafka broker,
- * in one run on the same generated data: bootstrap rate against librdkafka
- * consume-only, store size against the raw values, point lookups while the
- * tailer applies updates, and produce -> visible latency against Kafka's own
- * produce -> consume latency. Measurement only: it prints figures and ratios
+ * ingest_bench: the ingest half of the targets in docs/performance.md
+ * against a real Kafka broker, in one run on the same generated data:
+ * bootstrap rate against librdkafka consume-only, store size against the
+ * raw values, point lookups while the tailer applies updates, and produce ->
+ * visible latency against Kafka's own produce -> consume latency. Measurement only: it prints figures and ratios
  * next to the targets and never judges them; it fails (exit 1) when a
  * measurement is not valid (a record never arrived, updates were not
  * applied, a client error).
@@ -79,6 +79,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "support/kafka_admin.h"
 
 #define NPARTS 4
 #define MAX_RATES 16
@@ -367,39 +369,6 @@ static rd_kafka_t *rk_consumer(const char *id, const char *what)
     return rk_new(RD_KAFKA_CONSUMER, c, what);
 }
 
-static rd_kafka_event_t *
-admin_wait(rd_kafka_queue_t *q, rd_kafka_event_type_t want, const char *what)
-{
-    uint64_t deadline = now_ns() + (KAFKA_TIMEOUT_MS + 5000) * 1000000ull;
-    while (now_ns() < deadline) {
-        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 1000);
-        if (ev == NULL)
-            continue;
-        if (rd_kafka_event_type(ev) == want) {
-            if (rd_kafka_event_error(ev))
-                die("%s: %s", what, rd_kafka_event_error_string(ev));
-            return ev;
-        }
-        rd_kafka_event_destroy(ev);
-    }
-    die("%s: no answer from the broker at %s within %d ms", what, opt.brokers,
-        KAFKA_TIMEOUT_MS);
-}
-
-static rd_kafka_AdminOptions_t *admin_opts(rd_kafka_t *rk,
-                                           rd_kafka_admin_op_t op)
-{
-    char errstr[512];
-    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
-    if (o == NULL ||
-        rd_kafka_AdminOptions_set_request_timeout(o, KAFKA_TIMEOUT_MS, errstr,
-                                                  sizeof errstr) ||
-        rd_kafka_AdminOptions_set_operation_timeout(o, KAFKA_TIMEOUT_MS, errstr,
-                                                    sizeof errstr))
-        die("admin options: %s", o ? errstr : "out of memory");
-    return o;
-}
-
 /* Checks the broker answers at all, with a message saying what to do. */
 static void check_broker(rd_kafka_t *rk)
 {
@@ -413,80 +382,22 @@ static void check_broker(rd_kafka_t *rk)
     rd_kafka_metadata_destroy(md);
 }
 
-/* Waits until every partition of @p name has a leader: metadata lags the
- * controller for a moment after CreateTopics. */
-static void wait_topic(rd_kafka_t *rk, const char *name)
-{
-    uint64_t deadline = now_ns() + KAFKA_TIMEOUT_MS * 1000000ull;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
-    if (rkt == NULL)
-        die("rd_kafka_topic_new %s: %s", name,
-            rd_kafka_err2str(rd_kafka_last_error()));
-    while (now_ns() < deadline) {
-        const struct rd_kafka_metadata *md = NULL;
-        int ok = 0;
-        if (!rd_kafka_metadata(rk, 0, rkt, &md, 5000) && md->topic_cnt == 1 &&
-            !md->topics[0].err && md->topics[0].partition_cnt == NPARTS) {
-            ok = 1;
-            for (int i = 0; i < NPARTS; i++)
-                if (md->topics[0].partitions[i].err ||
-                    md->topics[0].partitions[i].leader < 0)
-                    ok = 0;
-        }
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        if (ok) {
-            rd_kafka_topic_destroy(rkt);
-            return;
-        }
-        sleep_ns(100000000u);
-    }
-    die("topic %s has no leader for all %d partitions within %d ms (see the "
-        "broker's log)",
-        name, NPARTS, KAFKA_TIMEOUT_MS);
-}
-
-/* Creates the compacted topics @p names[0..n) with NPARTS partitions. */
+/* Creates the compacted topics @p names[0..n) with NPARTS partitions and
+ * waits until every partition has a leader. */
 static void create_topics(const char *const *names, int n)
 {
-    char errstr[512];
+    static const char *const configs[] = {"cleanup.policy=compact", NULL};
     rd_kafka_t *rk = rk_new(RD_KAFKA_PRODUCER, rk_conf("fstore-bench-admin"),
                             "admin client");
     check_broker(rk);
-    rd_kafka_NewTopic_t *nt[2];
-    for (int i = 0; i < n; i++) {
-        nt[i] =
-            rd_kafka_NewTopic_new(names[i], NPARTS, 1, errstr, sizeof errstr);
-        if (nt[i] == NULL)
-            die("new topic %s: %s", names[i], errstr);
-        if (rd_kafka_NewTopic_set_config(nt[i], "cleanup.policy", "compact"))
-            die("new topic %s: cleanup.policy=compact refused", names[i]);
-    }
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o = admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_CreateTopics(rk, nt, (size_t)n, o, q);
-    rd_kafka_event_t *ev =
-        admin_wait(q, RD_KAFKA_EVENT_CREATETOPICS_RESULT, "CreateTopics");
-    size_t cnt;
-    const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(
-        rd_kafka_event_CreateTopics_result(ev), &cnt);
-    for (size_t i = 0; i < cnt; i++) {
-        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
-        if (e)
-            die("creating topic %s: %s (the broker must allow CreateTopics; "
-                "bench/run.sh starts one that does)",
-                rd_kafka_topic_result_name(res[i]),
-                rd_kafka_topic_result_error_string(res[i])
-                    ? rd_kafka_topic_result_error_string(res[i])
-                    : rd_kafka_err2str(e));
-    }
-    rd_kafka_event_destroy(ev);
-    for (int i = 0; i < n; i++) {
-        wait_topic(rk, names[i]);
-        rd_kafka_NewTopic_destroy(nt[i]);
-    }
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
+    sup_topic t[2];
+    for (int i = 0; i < n; i++)
+        t[i] = (sup_topic){names[i], NPARTS, 1, configs};
+    char why[512];
+    if (sup_create_topics(rk, t, n, 0, KAFKA_TIMEOUT_MS, why, sizeof why) < 0)
+        die("creating the bench topics: %s (the broker must allow "
+            "CreateTopics; bench/run.sh starts one that does)",
+            why);
     rd_kafka_destroy(rk);
 }
 
@@ -496,46 +407,12 @@ static void delete_topics(const char *const *names, int n)
 {
     rd_kafka_t *rk = rk_new(RD_KAFKA_PRODUCER, rk_conf("fstore-bench-admin"),
                             "admin client");
-    rd_kafka_DeleteTopic_t *dt[2];
-    for (int i = 0; i < n; i++)
-        dt[i] = rd_kafka_DeleteTopic_new(names[i]);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o = admin_opts(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
-    rd_kafka_DeleteTopics(rk, dt, (size_t)n, o, q);
-    rd_kafka_event_t *ev = NULL;
-    uint64_t deadline = now_ns() + (KAFKA_TIMEOUT_MS + 5000) * 1000000ull;
-    while (ev == NULL && now_ns() < deadline) {
-        ev = rd_kafka_queue_poll(q, 1000);
-        if (ev &&
-            rd_kafka_event_type(ev) != RD_KAFKA_EVENT_DELETETOPICS_RESULT) {
-            rd_kafka_event_destroy(ev);
-            ev = NULL;
-        }
-    }
-    if (ev == NULL) {
-        fprintf(stderr, "ingest: warning: deleting the bench topics: no "
-                        "answer; they stay on the broker\n");
-    } else {
-        size_t cnt = 0;
-        const rd_kafka_topic_result_t **res =
-            rd_kafka_event_error(ev)
-                ? NULL
-                : rd_kafka_DeleteTopics_result_topics(
-                      rd_kafka_event_DeleteTopics_result(ev), &cnt);
-        if (rd_kafka_event_error(ev))
-            fprintf(stderr, "ingest: warning: deleting the bench topics: %s\n",
-                    rd_kafka_event_error_string(ev));
-        for (size_t i = 0; i < cnt; i++)
-            if (rd_kafka_topic_result_error(res[i]))
-                fprintf(stderr, "ingest: warning: deleting topic %s: %s\n",
-                        rd_kafka_topic_result_name(res[i]),
-                        rd_kafka_err2str(rd_kafka_topic_result_error(res[i])));
-        rd_kafka_event_destroy(ev);
-    }
-    for (int i = 0; i < n; i++)
-        rd_kafka_DeleteTopic_destroy(dt[i]);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
+    char why[512];
+    if (sup_delete_topics(rk, names, n, KAFKA_TIMEOUT_MS, why, sizeof why))
+        fprintf(stderr,
+                "ingest: warning: deleting the bench topics: %s; they may "
+                "stay on the broker\n",
+                why);
     rd_kafka_destroy(rk);
 }
 
@@ -1034,7 +911,7 @@ typedef struct {
     double seconds;
     uint64_t lookups;
     double elapsed;
-    hist_t h;
+    fs_hist h;
     /* the records the tailer applied inside the window (stats) */
     uint64_t applied;
     /* the update producer inside the window */
@@ -1068,7 +945,7 @@ static void *reader_main(void *arg)
             uint64_t t0 = now_ns();
             sink += point_get(rd, B.table, B.point_cols, key);
             t = now_ns();
-            h_add(&r->h, t - t0);
+            fs_hist_add(&r->h, t - t0);
         }
         r->lookups += REFRESH_EVERY;
     } while (t < deadline);
@@ -1271,7 +1148,7 @@ typedef struct {
     unsigned rate;
     uint64_t produced, seen;
     double produce_s; /* first to last measured produce call */
-    hist_t h;         /* produce -> seen, ns */
+    fs_hist h;        /* produce -> seen, ns */
 } side_t;
 
 typedef struct {
@@ -1431,8 +1308,8 @@ static void fresh_run(fresh_t *F, producer_t *p, encoder_t *enc, unsigned rate,
             side->seen++;
             /* seen >= sent: a snapshot taken before a produce call cannot
              * hold its record; guard the unsigned difference anyway. */
-            h_add(&side->h,
-                  F->seen[i] > F->sent[i] ? F->seen[i] - F->sent[i] : 0);
+            fs_hist_add(&side->h,
+                        F->seen[i] > F->sent[i] ? F->seen[i] - F->sent[i] : 0);
         }
     if (side->seen != side->produced) {
         fprintf(stderr,
@@ -1536,9 +1413,9 @@ static double ms(uint64_t ns)
     return (double)ns / 1e6;
 }
 
-static double pms(const hist_t *h, double q)
+static double pms(const fs_hist *h, double q)
 {
-    return ms(h_pct(h, q));
+    return ms(fs_hist_quantile_high(h, q));
 }
 
 static double lookups_per_s(const reads_t *r)
@@ -1594,8 +1471,8 @@ static void compute(report_t *R)
         ">= 0.9", 1, 0.9);
     add_ratio(R, "reads_p99_during_over_read_only",
               "reads: p99 during ingest / read-only",
-              ratio((double)h_pct(&R->reads.during.h, .99),
-                    (double)h_pct(&R->reads.ro.h, .99)),
+              ratio((double)fs_hist_quantile_high(&R->reads.during.h, .99),
+                    (double)fs_hist_quantile_high(&R->reads.ro.h, .99)),
               NULL, 0, 0);
     for (int r = 0; r < opt.nrates; r++) {
         static char ids[MAX_RATES][64], whats[MAX_RATES][96];
@@ -1605,8 +1482,8 @@ static void compute(report_t *R)
         snprintf(whats[r], sizeof whats[r],
                  "freshness at %u/s: p99 fstore / Kafka", opt.rates[r]);
         add_ratio(R, ids[r], whats[r],
-                  ratio((double)h_pct(&f->fstore.h, .99),
-                        (double)h_pct(&f->kafka.h, .99)),
+                  ratio((double)fs_hist_quantile_high(&f->fstore.h, .99),
+                        (double)fs_hist_quantile_high(&f->kafka.h, .99)),
                   NULL, 0, 0);
         if (opt.rates[r] == 10000)
             add_ratio(R, "fresh_p99_ms_at_10000",
@@ -1706,9 +1583,10 @@ static void print_tables(FILE *f, int md, const report_t *R)
         fprintf(f,
                 md ? "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %" PRIu64 " |\n"
                    : "  %-34s %11.0f %8.0f %8.0f %8.0f %9.0f %9" PRIu64 "\n",
-                names[i], lookups_per_s(r), h_mean(&r->h),
-                (double)h_pct(&r->h, .5), (double)h_pct(&r->h, .99),
-                (double)h_pct(&r->h, .999), r->applied);
+                names[i], lookups_per_s(r), fs_hist_mean(&r->h),
+                (double)fs_hist_quantile_high(&r->h, .5),
+                (double)fs_hist_quantile_high(&r->h, .99),
+                (double)fs_hist_quantile_high(&r->h, .999), r->applied);
     }
     fprintf(f,
             "%supdates: %" PRIu64 " produced in the %.2f s window (%.0f/s; "
@@ -1789,21 +1667,22 @@ static void json_run(FILE *f, const char *name, const run_t *r,
             name, r->records, r->seconds, run_rate(r), tail);
 }
 
-static void json_hist(FILE *f, const hist_t *h, int in_ms)
+static void json_hist(FILE *f, const fs_hist *h, int in_ms)
 {
     if (in_ms)
         fprintf(f,
                 "\"samples\": %" PRIu64 ", \"mean_ms\": %.4f, "
                 "\"p50_ms\": %.4f, \"p99_ms\": %.4f, \"p999_ms\": %.4f, "
                 "\"max_ms\": %.4f",
-                h->n, h_mean(h) / 1e6, pms(h, .5), pms(h, .99), pms(h, .999),
-                ms(h->max));
+                h->count, fs_hist_mean(h) / 1e6, pms(h, .5), pms(h, .99),
+                pms(h, .999), ms(h->max));
     else
         fprintf(f,
                 "\"samples\": %" PRIu64 ", \"mean_ns\": %.1f, \"p50_ns\": "
                 "%" PRIu64 ", \"p99_ns\": %" PRIu64 ", \"p999_ns\": %" PRIu64
                 ", \"max_ns\": %" PRIu64,
-                h->n, h_mean(h), h_pct(h, .5), h_pct(h, .99), h_pct(h, .999),
+                h->count, fs_hist_mean(h), fs_hist_quantile_high(h, .5),
+                fs_hist_quantile_high(h, .99), fs_hist_quantile_high(h, .999),
                 h->max);
 }
 
@@ -1902,8 +1781,8 @@ static void write_json(const report_t *R)
                 "\"p99_ms\": %.4f, \"p999_ms\": %.4f, \"max_ms\": %.4f}",
                 a[0], a[1], a[2], a[3]);
         fprintf(f, ",\n     \"ratio_p99_fstore_over_kafka\": %.4f}%s\n",
-                ratio((double)h_pct(&R->fresh[r].fstore.h, .99),
-                      (double)h_pct(&R->fresh[r].kafka.h, .99)),
+                ratio((double)fs_hist_quantile_high(&R->fresh[r].fstore.h, .99),
+                      (double)fs_hist_quantile_high(&R->fresh[r].kafka.h, .99)),
                 r + 1 < opt.nrates ? "," : "");
     }
     fprintf(f, "  ],\n  \"ratios\": {\n");

@@ -1,13 +1,15 @@
 /*
  * fstore: the command-line tool. Dispatches `fstore CMD ...` to one
- * subcommand; each lives in its own cmd_*.c file and uses the public API
- * only. To add a command, write cmd_NAME.c with cmd_NAME() and
- * cmd_NAME_usage(), declare them in common.h and add a row below.
+ * subcommand; each lives in its own cmd_*.c file, in the folder of its
+ * family (tools/CMakeLists.txt lists them), and uses the public API only.
+ * To add a command, write cmd_NAME.c with cmd_NAME() and cmd_NAME_usage(),
+ * declare them in common/common.h, list the file in tools/CMakeLists.txt
+ * and add a row below.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 
 static const tool_cmd tool_cmds[] = {
     {"demo", "run the whole pipeline on a mock Kafka cluster and time it",

@@ -256,50 +256,7 @@ void bench_point_cols(const fstore_table_t *table, int cols[4])
 
 /* ---- histogram ---------------------------------------------------------- */
 
-uint64_t h_upper(unsigned i)
-{
-    if (i < H_LINEAR)
-        return i;
-    unsigned msb = (i - H_LINEAR) / H_SUB + 6;
-    uint64_t sub = (i - H_LINEAR) % H_SUB;
-    uint64_t lo = ((uint64_t)H_SUB + sub) << (msb - H_SUB_BITS);
-    return lo + ((uint64_t)1 << (msb - H_SUB_BITS)) - 1;
-}
-
-uint64_t h_pct(const hist_t *h, double p)
-{
-    if (h->n == 0)
-        return 0;
-    uint64_t rank = (uint64_t)ceil(p * (double)h->n);
-    if (rank == 0)
-        rank = 1;
-    uint64_t seen = 0;
-    for (unsigned i = 0; i < H_BUCKETS; i++) {
-        seen += h->counts[i];
-        if (seen >= rank) {
-            uint64_t u = h_upper(i);
-            return u < h->max ? u : h->max;
-        }
-    }
-    return h->max;
-}
-
-double h_mean(const hist_t *h)
-{
-    return h->n ? (double)h->sum / (double)h->n : 0.0;
-}
-
-void h_merge(hist_t *dst, const hist_t *src)
-{
-    for (unsigned i = 0; i < H_BUCKETS; i++)
-        dst->counts[i] += src->counts[i];
-    dst->n += src->n;
-    dst->sum += src->sum;
-    if (src->max > dst->max)
-        dst->max = src->max;
-}
-
-void h_write_dat(const hist_t *h, const char *path, const char *label)
+void h_write_dat(const fs_hist *h, const char *path, const char *label)
 {
     FILE *f = fopen(path, "w");
     if (f == NULL)
@@ -309,13 +266,13 @@ void h_write_dat(const hist_t *h, const char *path, const char *label)
             "nines(-log10(1-fraction))\n",
             label);
     uint64_t seen = 0;
-    for (unsigned i = 0; i < H_BUCKETS && seen < h->n; i++) {
-        if (h->counts[i] == 0)
+    for (unsigned i = 0; i < FS_HIST_N && seen < h->count; i++) {
+        if (h->b[i] == 0)
             continue;
-        seen += h->counts[i];
-        double q = (double)seen / (double)h->n;
+        seen += h->b[i];
+        double q = (double)seen / (double)h->count;
         double nines = q < 1.0 ? -log10(1.0 - q) : 6.0;
-        uint64_t u = h_upper(i);
+        uint64_t u = fs_hist_bucket_high(i);
         fprintf(f, "%" PRIu64 " %.7f %.4f\n", u < h->max ? u : h->max, q,
                 nines > 6.0 ? 6.0 : nines);
     }
@@ -335,9 +292,9 @@ const char *ratio_verdict(const ratio_t *r)
 
 void print_ratios(FILE *f, int md, const ratio_t *r, int n, int width)
 {
-    fprintf(f, md ? "\n### Ratios (DESIGN.md §8 targets)\n\n"
+    fprintf(f, md ? "\n### Ratios (targets in docs/performance.md)\n\n"
                     "| ratio | measured | target | |\n|---|--:|--:|---|\n"
-                  : "\nratios (DESIGN.md §8 targets)\n");
+                  : "\nratios (targets in docs/performance.md)\n");
     for (int i = 0; i < n; i++) {
         const char *target = r[i].target ? r[i].target : "-";
         if (md)

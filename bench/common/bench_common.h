@@ -15,6 +15,8 @@
 
 #include <avro.h>
 
+#include "support/hist.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,56 +149,20 @@ static inline uint64_t point_get(fstore_reader_t *rd,
     return (uint64_t)l + (uint64_t)d + (uint64_t)(f * 8) + (uint64_t)i;
 }
 
-/* ---- histogram: exact below 64 ns, then 32 sub-buckets per power of 2 -- */
-
-#define H_SUB_BITS 5
-#define H_SUB (1u << H_SUB_BITS)
-#define H_LINEAR 64u
-#define H_BUCKETS (H_LINEAR + (64 - 6) * H_SUB)
-
-typedef struct {
-    uint64_t counts[H_BUCKETS];
-    uint64_t n, sum, max;
-} hist_t;
-
-static inline unsigned h_index(uint64_t v)
-{
-    if (v < H_LINEAR)
-        return (unsigned)v;
-    unsigned msb = 63u - (unsigned)__builtin_clzll(v); /* >= 6 */
-    unsigned sub = (unsigned)(v >> (msb - H_SUB_BITS)) & (H_SUB - 1);
-    return H_LINEAR + (msb - 6) * H_SUB + sub;
-}
-
-static inline void h_add(hist_t *h, uint64_t v)
-{
-    h->counts[h_index(v)]++;
-    h->n++;
-    h->sum += v;
-    if (v > h->max)
-        h->max = v;
-}
-
-/* Upper bound of bucket @p i (within 1/32 of any value in it). */
-uint64_t h_upper(unsigned i);
-/* The @p p quantile (0..1), as the upper bound of its bucket. */
-uint64_t h_pct(const hist_t *h, double p);
-double h_mean(const hist_t *h);
-/* Adds the samples of @p src to @p dst. */
-void h_merge(hist_t *dst, const hist_t *src);
+/* ---- latency histograms: fs_hist (support/hist.h), in ns ------------- */
 
 /* Writes @p h as plot data for bench/run.sh: a first line
  * "# <label>: latency_ns cumulative_fraction nines(-log10(1-fraction))",
  * then one line per non-empty bucket with those three columns (nines are
  * capped at 6). Dies on I/O errors. */
-void h_write_dat(const hist_t *h, const char *path, const char *label);
+void h_write_dat(const fs_hist *h, const char *path, const char *label);
 
-/* ---- ratios against the targets of DESIGN.md §8 ------------------------- */
+/* ---- ratios against the targets in docs/performance.md ------------------ */
 
 typedef struct {
     const char *id, *what;
     double value;
-    const char *target; /* NULL: no target in DESIGN §8 */
+    const char *target; /* NULL: no target in docs/performance.md */
     int at_least;       /* 1: value >= goal, 0: value <= goal */
     double goal;
 } ratio_t;

@@ -1,5 +1,7 @@
-/* A log-linear latency histogram: 32 sub-buckets per power of two (about
- * 3% resolution), fixed size, no allocation per value. */
+/* A log-linear latency histogram: exact below 64, then 32 sub-buckets per
+ * power of two (about 3% resolution), fixed size, no allocation per value.
+ * The library's freshness and apply times use it, and so do the tools,
+ * benchmarks and tests (through their support library). */
 #ifndef FSTORE_HIST_H
 #define FSTORE_HIST_H
 
@@ -34,5 +36,17 @@ static inline void fs_hist_add(fs_hist *h, uint64_t v)
 /* The value at quantile q (0..1): the midpoint of its bucket. */
 uint64_t fs_hist_quantile(const fs_hist *h, double q);
 void fs_hist_merge(fs_hist *into, const fs_hist *from);
+
+/* The lowest and the highest value bucket i (< FS_HIST_N) holds. */
+uint64_t fs_hist_bucket_low(unsigned i);
+uint64_t fs_hist_bucket_high(unsigned i);
+
+/* The q quantile (0..1) by nearest rank (the ceil(q * count)-th smallest
+ * value, at least the first) as the highest value of its bucket, capped at
+ * the maximum: never below the true quantile. 0 when empty. */
+uint64_t fs_hist_quantile_high(const fs_hist *h, double q);
+
+/* The mean of the values added, 0 when empty. */
+double fs_hist_mean(const fs_hist *h);
 
 #endif

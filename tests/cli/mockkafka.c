@@ -10,12 +10,15 @@
  * with x = i * 10. Then key "k0" is deleted (a tombstone): so after
  * catching up, k0 is not found and k1..k(RECORDS-1) are.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+
+#include "support/avro_enc.h"
 
 static void die(const char *what, const char *detail)
 {
@@ -35,19 +38,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
 }
 
 /* Confluent framing (magic 0, big-endian id 7) + Avro long (zig-zag). */
-static size_t value_of(long long x, unsigned char *buf)
+static size_t value_of(long long x, uint8_t *buf)
 {
-    static const unsigned char head[5] = {0, 0, 0, 0, 7};
+    static const uint8_t head[5] = {0, 0, 0, 0, 7};
     memcpy(buf, head, 5);
-    size_t n = 5;
-    unsigned long long z =
-        ((unsigned long long)x << 1) ^ (unsigned long long)(x >> 63);
-    do {
-        unsigned char b = z & 0x7f;
-        z >>= 7;
-        buf[n++] = b | (z ? 0x80 : 0);
-    } while (z);
-    return n;
+    return 5 + sup_put_long(buf + 5, x);
 }
 
 static void produce(rd_kafka_t *rk, const char *topic, const char *key,
@@ -90,7 +85,7 @@ int main(int argc, char **argv)
     rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc, topic, parts, 1);
     if (err)
         die("topic", rd_kafka_err2str(err));
-    unsigned char val[16];
+    uint8_t val[16];
     char key[32];
     for (long i = 0; i < records; i++) {
         snprintf(key, sizeof key, "k%ld", i);

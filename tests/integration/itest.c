@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/avro_enc.h"
+#include "support/kafka_admin.h"
+
 /* Every blocking broker call is bounded: a broken broker fails a test, it
  * never hangs it. */
 #define IT_OP_TIMEOUT_MS 30000
@@ -355,139 +358,23 @@ const char *const it_compact_configs[] = {
     NULL,
 };
 
-static rd_kafka_event_t *it_admin_wait(rd_kafka_queue_t *q,
-                                       rd_kafka_event_type_t want)
-{
-    int64_t deadline = it_now_us() + (IT_OP_TIMEOUT_MS + 5000) * 1000LL;
-    while (it_now_us() < deadline) {
-        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 1000);
-        if (!ev)
-            continue;
-        if (rd_kafka_event_type(ev) == want) {
-            if (rd_kafka_event_error(ev))
-                IT_FAIL("admin request: %s", rd_kafka_event_error_string(ev));
-            return ev;
-        }
-        rd_kafka_event_destroy(ev);
-    }
-    IT_FAIL("admin request: no answer within %d ms", IT_OP_TIMEOUT_MS);
-}
-
-static rd_kafka_AdminOptions_t *it_admin_opts(rd_kafka_t *rk,
-                                              rd_kafka_admin_op_t op)
-{
-    char errstr[512];
-    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
-    if (rd_kafka_AdminOptions_set_request_timeout(o, IT_OP_TIMEOUT_MS, errstr,
-                                                  sizeof errstr) ||
-        rd_kafka_AdminOptions_set_operation_timeout(o, IT_OP_TIMEOUT_MS, errstr,
-                                                    sizeof errstr))
-        IT_FAIL("admin options: %s", errstr);
-    return o;
-}
-
-static void it_topic_results(const rd_kafka_topic_result_t **res, size_t n,
-                             const char *what)
-{
-    if (n != 1)
-        IT_FAIL("%s: %zu results", what, n);
-    rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[0]);
-    if (e)
-        IT_FAIL("%s %s: %s", what, rd_kafka_topic_result_name(res[0]),
-                rd_kafka_topic_result_error_string(res[0])
-                    ? rd_kafka_topic_result_error_string(res[0])
-                    : rd_kafka_err2str(e));
-}
-
-/* Until every partition has a leader: metadata lags the controller for a
- * moment after CreateTopics/CreatePartitions. */
-static void it_wait_topic(rd_kafka_t *rk, const char *name, int parts)
-{
-    int64_t deadline = it_now_us() + IT_OP_TIMEOUT_MS * 1000LL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
-    while (it_now_us() < deadline) {
-        const struct rd_kafka_metadata *md = NULL;
-        int ok = 0;
-        if (!rd_kafka_metadata(rk, 0, rkt, &md, 5000) && md->topic_cnt == 1 &&
-            !md->topics[0].err && md->topics[0].partition_cnt == parts) {
-            ok = 1;
-            for (int i = 0; i < parts; i++)
-                if (md->topics[0].partitions[i].err ||
-                    md->topics[0].partitions[i].leader < 0)
-                    ok = 0;
-        }
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        if (ok) {
-            rd_kafka_topic_destroy(rkt);
-            return;
-        }
-        it_sleep_ms(100);
-    }
-    IT_FAIL("topic %s not ready with %d partitions within %d ms", name, parts,
-            IT_OP_TIMEOUT_MS);
-}
-
 void it_create_topic(const char *name, int partitions,
                      const char *const *configs)
 {
-    char errstr[512];
     rd_kafka_t *rk = it_client(RD_KAFKA_PRODUCER, it_base_conf());
-    rd_kafka_NewTopic_t *nt =
-        rd_kafka_NewTopic_new(name, partitions, 1, errstr, sizeof errstr);
-    if (!nt)
-        IT_FAIL("new topic %s: %s", name, errstr);
-    for (int i = 0; configs && configs[i]; i++) {
-        char kv[256];
-        snprintf(kv, sizeof kv, "%s", configs[i]);
-        char *eq = strchr(kv, '=');
-        if (!eq)
-            IT_FAIL("topic config '%s' is not key=value", configs[i]);
-        *eq = 0;
-        if (rd_kafka_NewTopic_set_config(nt, kv, eq + 1))
-            IT_FAIL("topic config %s refused", configs[i]);
-    }
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o =
-        it_admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_CreateTopics(rk, &nt, 1, o, q);
-    rd_kafka_event_t *ev = it_admin_wait(q, RD_KAFKA_EVENT_CREATETOPICS_RESULT);
-    size_t n;
-    const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(
-        rd_kafka_event_CreateTopics_result(ev), &n);
-    it_topic_results(res, n, "create topic");
-    rd_kafka_event_destroy(ev);
-    it_wait_topic(rk, name, partitions);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_NewTopic_destroy(nt);
-    rd_kafka_queue_destroy(q);
+    sup_topic t = {name, partitions, 1, configs};
+    char why[512];
+    if (sup_create_topics(rk, &t, 1, 0, IT_OP_TIMEOUT_MS, why, sizeof why) < 0)
+        IT_FAIL("create topic %s: %s", name, why);
     rd_kafka_destroy(rk);
 }
 
 void it_add_partitions(const char *name, int total)
 {
-    char errstr[512];
     rd_kafka_t *rk = it_client(RD_KAFKA_PRODUCER, it_base_conf());
-    rd_kafka_NewPartitions_t *np =
-        rd_kafka_NewPartitions_new(name, (size_t)total, errstr, sizeof errstr);
-    if (!np)
-        IT_FAIL("new partitions: %s", errstr);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o =
-        it_admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
-    rd_kafka_CreatePartitions(rk, &np, 1, o, q);
-    rd_kafka_event_t *ev =
-        it_admin_wait(q, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT);
-    size_t n;
-    const rd_kafka_topic_result_t **res =
-        rd_kafka_CreatePartitions_result_topics(
-            rd_kafka_event_CreatePartitions_result(ev), &n);
-    it_topic_results(res, n, "add partitions to");
-    rd_kafka_event_destroy(ev);
-    it_wait_topic(rk, name, total);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_NewPartitions_destroy(np);
-    rd_kafka_queue_destroy(q);
+    char why[512];
+    if (sup_add_partitions(rk, name, total, IT_OP_TIMEOUT_MS, why, sizeof why))
+        IT_FAIL("add partitions to %s: %s", name, why);
     rd_kafka_destroy(rk);
 }
 
@@ -581,25 +468,6 @@ static void it_values(int64_t id, int64_t v, int32_t schema_id, it_vals *o)
         o->emb[k] = (float)(id % 1000) + 0.5f * (float)k + (float)(v % 100);
 }
 
-static size_t it_zz(uint8_t *p, int64_t v)
-{
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-    size_t i = 0;
-    while (z >= 0x80) {
-        p[i++] = (uint8_t)(z | 0x80);
-        z >>= 7;
-    }
-    p[i++] = (uint8_t)z;
-    return i;
-}
-
-static size_t it_str(uint8_t *p, const char *s)
-{
-    size_t n = strlen(s), i = it_zz(p, (int64_t)n);
-    memcpy(p + i, s, n);
-    return i + n;
-}
-
 size_t it_encode(uint8_t *buf, int32_t schema_id, int64_t id, int64_t version)
 {
     it_vals v;
@@ -610,39 +478,37 @@ size_t it_encode(uint8_t *buf, int32_t schema_id, int64_t id, int64_t version)
     buf[i++] = (uint8_t)(schema_id >> 16);
     buf[i++] = (uint8_t)(schema_id >> 8);
     buf[i++] = (uint8_t)schema_id;
-    i += it_zz(buf + i, id);
+    i += sup_put_long(buf + i, id);
     if (schema_id == IT_ID_BAD) {
         char s[32];
         snprintf(s, sizeof s, "%lld", (long long)version);
-        i += it_str(buf + i, s);
+        i += sup_put_bytes(buf + i, s, strlen(s));
     } else {
-        i += it_zz(buf + i, version);
+        i += sup_put_long(buf + i, version);
     }
     if (schema_id == IT_ID_V2) {
         char s[32];
         snprintf(s, sizeof s, "x%lld", (long long)id);
-        i += it_str(buf + i, s);
+        i += sup_put_bytes(buf + i, s, strlen(s));
     }
-    i += it_zz(buf + i, v.cnt);   /* int and long encode alike */
-    memcpy(buf + i, &v.score, 8); /* Avro is little-endian, as this host */
-    i += 8;
-    memcpy(buf + i, &v.ratio, 4);
-    i += 4;
+    i += sup_put_long(buf + i, v.cnt); /* int and long encode alike */
+    i += sup_put_double(buf + i, v.score);
+    i += sup_put_float(buf + i, v.ratio);
     buf[i++] = (uint8_t)v.flag;
-    i += it_str(buf + i, v.name);
-    i += it_zz(buf + i, v.cat);
+    i += sup_put_bytes(buf + i, v.name, strlen(v.name));
+    i += sup_put_long(buf + i, v.cat);
     if (schema_id != IT_ID_V2) {
         if (v.opt_null) {
-            i += it_zz(buf + i, 0);
+            i += sup_put_long(buf + i, 0);
         } else {
-            i += it_zz(buf + i, 1);
-            i += it_zz(buf + i, v.opt);
+            i += sup_put_long(buf + i, 1);
+            i += sup_put_long(buf + i, v.opt);
         }
     }
-    i += it_zz(buf + i, v.nemb);
-    memcpy(buf + i, v.emb, 4 * (size_t)v.nemb);
-    i += 4 * (size_t)v.nemb;
-    i += it_zz(buf + i, 0);
+    i += sup_put_long(buf + i, v.nemb);
+    for (int k = 0; k < v.nemb; k++)
+        i += sup_put_float(buf + i, v.emb[k]);
+    i += sup_put_long(buf + i, 0);
     return i;
 }
 

@@ -173,10 +173,12 @@ cmd_fetch() {
 
 tool_path() {
     # The admin/protocol checker is compiled on demand into the cache, keyed
-    # by the source's hash so an edited source is rebuilt and the work tree
-    # stays free of build output.
-    local src=$HERE/kafka_tool.c sum bin
-    sum=$(sha256sum "$src" | cut -c1-16)
+    # by the hash of its sources (with the support library's topic admin) so
+    # an edited source is rebuilt and the work tree stays free of build
+    # output.
+    local src=$HERE/kafka_tool.c sup=$HERE/../../support sum bin
+    sum=$(cat "$src" "$sup/kafka_admin.c" "$sup/include/support/kafka_admin.h" |
+        sha256sum | cut -c1-16)
     bin=$CACHE_ROOT/tools/fstore-kafka-tool-$sum
     if [[ ! -x $bin ]]; then
         need "$CC" "install a C compiler"
@@ -184,7 +186,8 @@ tool_path() {
         mkdir -p "$CACHE_ROOT/tools"
         local tmp
         tmp=$(mktemp "$CACHE_ROOT/tools/.build.XXXXXX")
-        if ! "$CC" -O2 -Wall -Wextra -o "$tmp" "$src" -lrdkafka >&2; then
+        if ! "$CC" -O2 -Wall -Wextra -I"$sup/include" -o "$tmp" "$src" \
+            "$sup/kafka_admin.c" -lrdkafka >&2; then
             rm -f "$tmp"
             die "compiling $src failed"
         fi

@@ -10,7 +10,8 @@
  * broker for the features fstore uses: idempotent produce, transactions
  * (commit and abort) and read_committed consumption.
  *
- * Build: cc -O2 -Wall -Wextra -o fstore-kafka-tool kafka_tool.c -lrdkafka
+ * Build (broker.sh does it): cc -O2 -Wall -Wextra -I../../support/include
+ *     -o fstore-kafka-tool kafka_tool.c ../../support/kafka_admin.c -lrdkafka
  *
  * Usage: fstore-kafka-tool BROKERS COMMAND [ARGS...]
  *   create-topic NAME PARTITIONS [key=value ...]
@@ -34,6 +35,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "support/kafka_admin.h"
 
 /* Every blocking call is bounded so a broken broker fails a test instead of
  * hanging it. */
@@ -109,100 +112,30 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, rd_kafka_conf_t *conf)
     return rk;
 }
 
-/* Wait for one Admin API result event of the given type. */
-static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, rd_kafka_event_type_t want)
-{
-    int64_t deadline = now_ms() + OP_TIMEOUT_MS + 5000;
-    while (now_ms() < deadline) {
-        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 1000);
-        if (!ev)
-            continue;
-        if (rd_kafka_event_type(ev) == want) {
-            if (rd_kafka_event_error(ev))
-                die("admin request failed: %s",
-                    rd_kafka_event_error_string(ev));
-            return ev;
-        }
-        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_ERROR)
-            fprintf(stderr, "fstore-kafka-tool: %s\n",
-                    rd_kafka_event_error_string(ev));
-        rd_kafka_event_destroy(ev);
-    }
-    die("timed out waiting for the admin result");
-    return NULL;
-}
-
-static rd_kafka_AdminOptions_t *admin_opts(rd_kafka_t *rk, rd_kafka_admin_op_t op)
+/* Options of an Admin API request, bounded by OP_TIMEOUT_MS; dies on
+ * failure. */
+static rd_kafka_AdminOptions_t *admin_opts(rd_kafka_t *rk,
+                                           rd_kafka_admin_op_t op)
 {
     char errstr[512];
-    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
-    if (rd_kafka_AdminOptions_set_request_timeout(o, OP_TIMEOUT_MS, errstr,
-                                                  sizeof errstr))
-        die("request timeout: %s", errstr);
-    /* Ask the controller to answer only once the change is applied, so the
-     * caller can use the topic right after we return. */
-    if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS ||
-        op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS ||
-        op == RD_KAFKA_ADMIN_OP_DELETETOPICS) {
-        if (rd_kafka_AdminOptions_set_operation_timeout(o, OP_TIMEOUT_MS, errstr,
-                                                        sizeof errstr))
-            die("operation timeout: %s", errstr);
-    }
+    rd_kafka_AdminOptions_t *o =
+        sup_admin_options(rk, op, OP_TIMEOUT_MS, errstr, sizeof errstr);
+    if (!o)
+        die("%s", errstr);
     return o;
 }
 
-static void check_topic_results(const rd_kafka_topic_result_t **res, size_t n,
-                                const char *what)
+/* Waits for one Admin API result event of the given type; dies without
+ * one. */
+static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q,
+                                    rd_kafka_event_type_t want)
 {
-    if (n == 0)
-        die("%s: empty result", what);
-    for (size_t i = 0; i < n; i++) {
-        rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[i]);
-        if (err)
-            die("%s %s: %s (%s)", what, rd_kafka_topic_result_name(res[i]),
-                rd_kafka_err2name(err),
-                rd_kafka_topic_result_error_string(res[i])
-                    ? rd_kafka_topic_result_error_string(res[i])
-                    : rd_kafka_err2str(err));
-    }
-}
-
-/* Metadata can lag the controller for a moment after CreateTopics or
- * CreatePartitions returns; poll until every partition has a leader so that
- * the first produce does not race the broker. */
-static void wait_topic(rd_kafka_t *rk, const char *name, int want_parts)
-{
-    int64_t deadline = now_ms() + OP_TIMEOUT_MS;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
-    const char *why = "no metadata";
-    while (now_ms() < deadline) {
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
-        if (err) {
-            why = rd_kafka_err2str(err);
-        } else if (md->topic_cnt != 1 || md->topics[0].err) {
-            why = md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err)
-                                     : "topic missing";
-        } else if (md->topics[0].partition_cnt < want_parts) {
-            why = "partitions not yet visible";
-        } else {
-            int ok = 1;
-            for (int i = 0; i < md->topics[0].partition_cnt; i++)
-                if (md->topics[0].partitions[i].err ||
-                    md->topics[0].partitions[i].leader < 0)
-                    ok = 0;
-            if (ok) {
-                rd_kafka_metadata_destroy(md);
-                rd_kafka_topic_destroy(rkt);
-                return;
-            }
-            why = "partition without leader";
-        }
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        usleep(100 * 1000);
-    }
-    die("topic %s not ready with %d partitions: %s", name, want_parts, why);
+    char errstr[512];
+    rd_kafka_event_t *ev =
+        sup_admin_wait(q, want, OP_TIMEOUT_MS + 5000, errstr, sizeof errstr);
+    if (!ev)
+        die("admin request failed: %s", errstr);
+    return ev;
 }
 
 static int parse_int(const char *s, const char *what)
@@ -219,35 +152,14 @@ static int cmd_create_topic(int argc, char **argv)
 {
     if (argc < 2)
         return 2;
-    const char *name = argv[0];
-    int parts = parse_int(argv[1], "partition count");
+    /* argv[argc] is NULL: the configs after the count are a list. */
+    sup_topic t = {argv[0], parse_int(argv[1], "partition count"), 1,
+                   (const char *const *)(argv + 2)};
     char errstr[512];
     rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, base_conf());
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(name, parts, 1, errstr,
-                                                    sizeof errstr);
-    if (!nt)
-        die("%s", errstr);
-    for (int i = 2; i < argc; i++) {
-        char *eq = strchr(argv[i], '=');
-        if (!eq || eq == argv[i])
-            die("config must be key=value: %s", argv[i]);
-        *eq = '\0';
-        if (rd_kafka_NewTopic_set_config(nt, argv[i], eq + 1))
-            die("config %s rejected", argv[i]);
-    }
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o = admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_CreateTopics(rk, &nt, 1, o, q);
-    rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_CREATETOPICS_RESULT);
-    size_t n;
-    const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(
-        rd_kafka_event_CreateTopics_result(ev), &n);
-    check_topic_results(res, n, "create topic");
-    rd_kafka_event_destroy(ev);
-    wait_topic(rk, name, parts);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_NewTopic_destroy(nt);
-    rd_kafka_queue_destroy(q);
+    if (sup_create_topics(rk, &t, 1, 0, OP_TIMEOUT_MS, errstr, sizeof errstr) <
+        0)
+        die("create topic %s: %s", t.name, errstr);
     rd_kafka_destroy(rk);
     return 0;
 }
@@ -256,29 +168,12 @@ static int cmd_add_partitions(int argc, char **argv)
 {
     if (argc != 2)
         return 2;
-    const char *name = argv[0];
     int total = parse_int(argv[1], "partition total");
     char errstr[512];
     rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, base_conf());
-    rd_kafka_NewPartitions_t *np = rd_kafka_NewPartitions_new(
-        name, (size_t)total, errstr, sizeof errstr);
-    if (!np)
-        die("%s", errstr);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o =
-        admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
-    rd_kafka_CreatePartitions(rk, &np, 1, o, q);
-    rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT);
-    size_t n;
-    const rd_kafka_topic_result_t **res =
-        rd_kafka_CreatePartitions_result_topics(
-            rd_kafka_event_CreatePartitions_result(ev), &n);
-    check_topic_results(res, n, "add partitions to");
-    rd_kafka_event_destroy(ev);
-    wait_topic(rk, name, total);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_NewPartitions_destroy(np);
-    rd_kafka_queue_destroy(q);
+    if (sup_add_partitions(rk, argv[0], total, OP_TIMEOUT_MS, errstr,
+                           sizeof errstr))
+        die("add partitions to %s: %s", argv[0], errstr);
     rd_kafka_destroy(rk);
     return 0;
 }
@@ -287,20 +182,11 @@ static int cmd_delete_topic(int argc, char **argv)
 {
     if (argc != 1)
         return 2;
+    const char *names[] = {argv[0]};
+    char errstr[512];
     rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, base_conf());
-    rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(argv[0]);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o = admin_opts(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
-    rd_kafka_DeleteTopics(rk, &dt, 1, o, q);
-    rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_DELETETOPICS_RESULT);
-    size_t n;
-    const rd_kafka_topic_result_t **res = rd_kafka_DeleteTopics_result_topics(
-        rd_kafka_event_DeleteTopics_result(ev), &n);
-    check_topic_results(res, n, "delete topic");
-    rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_DeleteTopic_destroy(dt);
-    rd_kafka_queue_destroy(q);
+    if (sup_delete_topics(rk, names, 1, OP_TIMEOUT_MS, errstr, sizeof errstr))
+        die("delete topic %s: %s", argv[0], errstr);
     rd_kafka_destroy(rk);
     return 0;
 }
@@ -349,8 +235,12 @@ static int cmd_wait_topic(int argc, char **argv)
 {
     if (argc != 2)
         return 2;
+    int parts = parse_int(argv[1], "partition count");
+    char errstr[512];
     rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, base_conf());
-    wait_topic(rk, argv[0], parse_int(argv[1], "partition count"));
+    if (sup_wait_leaders(rk, argv[0], parts, OP_TIMEOUT_MS, errstr,
+                         sizeof errstr) < 0)
+        die("%s", errstr);
     rd_kafka_destroy(rk);
     return 0;
 }

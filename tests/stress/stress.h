@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fstore/fstore.h"
+#include "support/avro_enc.h"
 
 #define ST_SCHEMA                                                              \
     "{\"type\":\"record\",\"name\":\"S\",\"fields\":["                         \
@@ -30,37 +31,18 @@
         exit(1);                                                               \
     } while (0)
 
-static inline size_t st_varint(uint8_t *p, int64_t v)
-{
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-    size_t i = 0;
-    while (z >= 0x80) {
-        p[i++] = (uint8_t)(z | 0x80);
-        z >>= 7;
-    }
-    p[i++] = (uint8_t)z;
-    return i;
-}
-
 /* Raw Avro value of the stress record for n; returns its length. */
 static inline size_t st_encode(uint8_t *p, int64_t n)
 {
-    size_t i = st_varint(p, n);
-    double d = (double)n * 0.5;
-    memcpy(p + i, &d, 8);
-    i += 8;
+    size_t i = sup_put_long(p, n);
+    i += sup_put_double(p + i, (double)n * 0.5);
     char s[32];
     int sl = snprintf(s, sizeof s, "v%lld", (long long)n);
-    i += st_varint(p + i, sl);
-    memcpy(p + i, s, (size_t)sl);
-    i += (size_t)sl;
-    i += st_varint(p + i, ST_DIM);
-    for (int k = 0; k < ST_DIM; k++) {
-        float f = (float)(n + k);
-        memcpy(p + i, &f, 4);
-        i += 4;
-    }
-    i += st_varint(p + i, 0);
+    i += sup_put_bytes(p + i, s, (size_t)sl);
+    i += sup_put_long(p + i, ST_DIM);
+    for (int k = 0; k < ST_DIM; k++)
+        i += sup_put_float(p + i, (float)(n + k));
+    i += sup_put_long(p + i, 0);
     return i;
 }
 
@@ -86,6 +68,27 @@ static inline const char *st_check(const fstore_table_t *t,
         if (e[k] != (float)(*n + k))
             return "mixed array";
     return NULL;
+}
+
+/* Looks up @p key, entity @p k of @p keys, when the store has it: the row
+ * must be whole, of that entity, and no older than @p seen[k] (the newest
+ * n read before), which it then becomes. Fails the program otherwise. */
+static inline void st_read_key(fstore_reader_t *rd, const fstore_table_t *t,
+                               const char *key, int k, int keys, int64_t *seen)
+{
+    const fstore_row_t *row;
+    fstore_err_t e = fstore_get(rd, t, key, strlen(key), &row);
+    if (e == FSTORE_NOT_FOUND)
+        return;
+    if (e)
+        ST_FAIL("get: %s", fstore_reader_errmsg(rd));
+    int64_t n;
+    const char *why = st_check(t, row, &n);
+    if (why)
+        ST_FAIL("%s: torn row (%s)", key, why);
+    if (n % keys != k || n < seen[k])
+        ST_FAIL("%s: n=%lld after %lld", key, (long long)n, (long long)seen[k]);
+    seen[k] = n;
 }
 
 #endif

@@ -34,20 +34,8 @@ static void *reader(void *arg)
         for (int i = 0; i < 500; i++) {
             int k = (int)(rand_r(&seed) % KEYS);
             char key[32];
-            int kl = snprintf(key, sizeof key, "e%d", k);
-            const fstore_row_t *row;
-            fstore_err_t e = fstore_get(rd, T, key, (size_t)kl, &row);
-            if (e == FSTORE_NOT_FOUND)
-                continue;
-            if (e)
-                ST_FAIL("get: %s", fstore_reader_errmsg(rd));
-            int64_t n;
-            const char *why = st_check(T, row, &n);
-            if (why)
-                ST_FAIL("%s: torn row (%s)", key, why);
-            if (n % KEYS != k || n < seen[k])
-                ST_FAIL("%s: n=%lld after %lld", key, (long long)n, (long long)seen[k]);
-            seen[k] = n;
+            snprintf(key, sizeof key, "e%d", k);
+            st_read_key(rd, T, key, k, KEYS, seen);
         }
         usleep(1000);
     }

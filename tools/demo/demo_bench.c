@@ -23,47 +23,6 @@ int64_t demo_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int hist_index(uint64_t v)
-{
-    if (v < 64)
-        return (int)v;
-    int e = 63 - __builtin_clzll(v); /* 6..63 */
-    return 64 + (e - 6) * 32 + (int)((v >> (e - 5)) & 31);
-}
-
-/* The middle of bucket @p i. */
-static double hist_value(int i)
-{
-    if (i < 64)
-        return i;
-    int e = (i - 64) / 32 + 6, sub = (i - 64) % 32;
-    double lo = (double)(32 + sub) * (double)(1ULL << (e - 5));
-    return lo + (double)(1ULL << (e - 5)) / 2;
-}
-
-void demo_hist_add(demo_hist *h, uint64_t v)
-{
-    h->b[hist_index(v)]++;
-    h->n++;
-    if (v > h->max)
-        h->max = v;
-}
-
-double demo_hist_quantile(const demo_hist *h, double q)
-{
-    if (!h->n)
-        return 0;
-    uint64_t rank = (uint64_t)(q * (double)(h->n - 1)) + 1, seen = 0;
-    for (int i = 0; i < DEMO_HIST_BUCKETS; i++) {
-        seen += h->b[i];
-        if (seen >= rank) {
-            double v = hist_value(i);
-            return v > (double)h->max ? (double)h->max : v;
-        }
-    }
-    return (double)h->max;
-}
-
 static int numeric_scalar(int type)
 {
     return type == FSTORE_TYPE_BOOLEAN || type == FSTORE_TYPE_INT ||
@@ -88,8 +47,8 @@ fstore_err_t demo_lookup_init(demo_lookup *l, fstore_store_t *store,
     l->keybuf = malloc(DEMO_POOL * sizeof *l->keybuf);
     l->keys = malloc(DEMO_POOL * sizeof *l->keys);
     l->lens = malloc(DEMO_POOL * sizeof *l->lens);
-    l->matrix = malloc(DEMO_BATCH * (l->nbcols ? l->nbcols : 1) *
-                       sizeof *l->matrix);
+    l->matrix =
+        malloc(DEMO_BATCH * (l->nbcols ? l->nbcols : 1) * sizeof *l->matrix);
     if (!l->keybuf || !l->keys || !l->lens || !l->matrix)
         return FSTORE_ERR_NO_MEMORY;
     demo_rng r = {seed};
@@ -171,7 +130,7 @@ static fstore_err_t demo_gets(demo_lookup *l, char *errstr, size_t size)
                      fstore_reader_errmsg(l->reader));
             return err;
         }
-        demo_hist_add(&l->get_ns, t1 - t0);
+        fs_hist_add(&l->get_ns, t1 - t0);
         l->get_total_ns += t1 - t0;
         l->gets++;
     }
@@ -184,15 +143,15 @@ static fstore_err_t demo_batches(demo_lookup *l, char *errstr, size_t size)
         size_t k = (l->next_batch++ * DEMO_BATCH) % DEMO_POOL;
         uint64_t t0 = demo_now_ns();
         fstore_err_t err = fstore_get_batch(
-            l->reader, l->table, DEMO_BATCH, l->keys + k, l->lens + k,
-            l->bcols, l->nbcols, l->matrix, l->nbcols, l->found);
+            l->reader, l->table, DEMO_BATCH, l->keys + k, l->lens + k, l->bcols,
+            l->nbcols, l->matrix, l->nbcols, l->found);
         uint64_t t1 = demo_now_ns();
         if (err) {
             snprintf(errstr, size, "fstore_get_batch: %s",
                      fstore_reader_errmsg(l->reader));
             return err;
         }
-        demo_hist_add(&l->batch_ns, t1 - t0);
+        fs_hist_add(&l->batch_ns, t1 - t0);
         l->batch_total_ns += t1 - t0;
         l->batches++;
         l->batch_keys += DEMO_BATCH;

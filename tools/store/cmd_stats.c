@@ -1,7 +1,7 @@
 /* fstore stats: a store's statistics as JSON (read-only). */
 #include <getopt.h>
 
-#include "common.h"
+#include "common/common.h"
 
 #define CMD "stats"
 

@@ -11,7 +11,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "common.h"
+#include "common/common.h"
 
 /** Sets the mode: @p quiet prints only errors; the status line needs a TTY. */
 void demo_out_init(int quiet);
@@ -31,9 +31,6 @@ void demo_log_fstore(void *opaque, int level, const char *msg);
 /** librdkafka log callback of the producer: errors and warnings only. */
 void demo_log_kafka(const rd_kafka_t *rk, int level, const char *fac,
                     const char *buf);
-
-/** Formats @p v with thousands separators into @p buf. @return @p buf. */
-const char *demo_grouped(int64_t v, char *buf, size_t size);
 
 /** Formats a duration of @p ns nanoseconds with a fitting unit. */
 const char *demo_duration(double ns, char *buf, size_t size);

@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
-#include "json.h"
+#include "common/common.h"
+#include "common/json.h"
+#include "support/lines.h"
 
 #define CMD "get"
 
@@ -70,12 +71,7 @@ static int get_one(get_ctx *g, const char *key, size_t len)
                              "cannot read the row of key \"%s\" (check the "
                              "store with fstore stats; rebuild it if damaged)",
                              key);
-        jbuf_puts(b, ",\"timestamp\":");
-        jbuf_long(b, fstore_row_timestamp(row));
-        jbuf_puts(b, ",\"partition\":");
-        jbuf_long(b, fstore_row_partition(row));
-        jbuf_puts(b, ",\"offset\":");
-        jbuf_long(b, fstore_row_offset(row));
+        jbuf_row_origin(b, row);
         jbuf_puts(b, "}\n");
     }
     if (b->oom)
@@ -89,31 +85,21 @@ static int get_one(get_ctx *g, const char *key, size_t len)
 
 static int get_from_file(get_ctx *g, const char *path)
 {
-    int is_stdin = strcmp(path, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(path, "r");
-    if (!f) {
+    sup_lines in;
+    if (sup_lines_open(&in, path)) {
         tool_msg(CMD, "cannot open --keys-from %s: %s", path, strerror(errno));
         return TOOL_FAIL;
     }
-    char *line = NULL;
-    size_t cap = 0;
     ssize_t n;
     int rc = TOOL_OK;
-    while (rc == TOOL_OK && (n = getline(&line, &cap, f)) >= 0) {
-        if (n > 0 && line[n - 1] == '\n')
-            line[--n] = '\0';
-        if (n > 0 && line[n - 1] == '\r')
-            line[--n] = '\0';
+    while (rc == TOOL_OK && (n = sup_lines_next(&in)) >= 0)
         if (n > 0)
-            rc = get_one(g, line, (size_t)n);
-    }
-    if (rc == TOOL_OK && ferror(f)) {
+            rc = get_one(g, in.line, (size_t)n);
+    if (rc == TOOL_OK && sup_lines_failed(&in)) {
         tool_msg(CMD, "cannot read --keys-from %s: %s", path, strerror(errno));
         rc = TOOL_FAIL;
     }
-    free(line);
-    if (!is_stdin)
-        fclose(f);
+    sup_lines_close(&in);
     return rc;
 }
 

@@ -44,7 +44,7 @@ typedef struct demo_live {
     atomic_int failed; /* a thread stopped on an error: see err */
     atomic_long produced, deleted, probes;
     /* Owned by the probe thread until demo_live_stop(). */
-    demo_hist probe_ns;
+    fs_hist probe_ns;
     long probes_lost;
     char err[512];
     pthread_t producer, prober;

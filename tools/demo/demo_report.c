@@ -6,16 +6,17 @@
 #include <time.h>
 
 #include "demo_out.h"
+#include "support/fmt.h"
 
 #define LABEL "  %-26s "
 
 /* "1.21 us / 3.40 us" from a histogram of nanoseconds. */
-static const char *p50_p99(const demo_hist *h, char *buf, size_t size)
+static const char *p50_p99(const fs_hist *h, char *buf, size_t size)
 {
     char a[32], b[32];
     snprintf(buf, size, "p50 %s  p99 %s",
-             demo_duration(demo_hist_quantile(h, 0.50), a, sizeof a),
-             demo_duration(demo_hist_quantile(h, 0.99), b, sizeof b));
+             demo_duration((double)fs_hist_quantile(h, 0.50), a, sizeof a),
+             demo_duration((double)fs_hist_quantile(h, 0.99), b, sizeof b));
     return buf;
 }
 
@@ -35,13 +36,14 @@ static void print_setup(FILE *out, const demo_report *r)
     fprintf(out,
             LABEL "%s (of %s entities written; the others' latest record "
                   "is a delete)\n",
-            "entities bootstrapped", demo_grouped((int64_t)r->rows, a, sizeof a),
-            demo_grouped((int64_t)r->entities, b, sizeof b));
+            "entities bootstrapped", sup_grouped((int64_t)r->rows, a, sizeof a),
+            sup_grouped((int64_t)r->entities, b, sizeof b));
     double rate = r->boot_s > 0 ? (double)r->boot_records / r->boot_s : 0;
-    fprintf(out, LABEL "%s records/s (%s records in %.2f s, tail start to "
-                       "ready)\n",
-            "bootstrap rate", demo_grouped((int64_t)rate, a, sizeof a),
-            demo_grouped((int64_t)r->boot_records, b, sizeof b), r->boot_s);
+    fprintf(out,
+            LABEL "%s records/s (%s records in %.2f s, tail start to "
+                  "ready)\n",
+            "bootstrap rate", sup_grouped((int64_t)rate, a, sizeof a),
+            sup_grouped((int64_t)r->boot_records, b, sizeof b), r->boot_s);
 }
 
 static void print_reads(FILE *out, const demo_report *r)
@@ -49,22 +51,21 @@ static void print_reads(FILE *out, const demo_report *r)
     const demo_lookup *l = r->look;
     char a[64], b[32], c[32];
     double hit = l->gets ? 100.0 * (double)l->hits / (double)l->gets : 0;
-    double per_s = l->get_total_ns
-                       ? (double)l->gets * 1e9 / (double)l->get_total_ns
-                       : 0;
+    double per_s =
+        l->get_total_ns ? (double)l->gets * 1e9 / (double)l->get_total_ns : 0;
     fprintf(out,
             LABEL "%s (fstore_get + %d columns; %s lookups, %s/s on one "
                   "thread, %.1f%% found)\n",
             "lookup", p50_p99(&l->get_ns, a, sizeof a), l->ncols,
-            demo_grouped((int64_t)l->gets, b, sizeof b),
-            demo_grouped((int64_t)per_s, c, sizeof c), hit);
+            sup_grouped((int64_t)l->gets, b, sizeof b),
+            sup_grouped((int64_t)per_s, c, sizeof c), hit);
     double keys_s = l->batch_total_ns ? (double)l->batch_keys * 1e9 /
                                             (double)l->batch_total_ns
                                       : 0;
     fprintf(out,
             LABEL "%s keys/s (fstore_get_batch of %d keys x %zu columns "
                   "into float32; %s per batch)\n",
-            "batch throughput", demo_grouped((int64_t)keys_s, b, sizeof b),
+            "batch throughput", sup_grouped((int64_t)keys_s, b, sizeof b),
             DEMO_BATCH, l->nbcols, p50_p99(&l->batch_ns, a, sizeof a));
 }
 
@@ -76,19 +77,19 @@ static void print_live(FILE *out, const demo_report *r)
     fprintf(out,
             LABEL "%s records in %.1f s (%s/s, %s deletes) while looking "
                   "up; %s applied with the probes\n",
-            "live updates", demo_grouped(produced, b, sizeof b), r->live_s,
-            demo_grouped((int64_t)((double)produced /
-                                   (r->live_s > 0 ? r->live_s : 1)),
-                         c, sizeof c),
-            demo_grouped(atomic_load(&v->deleted), d, sizeof d),
-            demo_grouped((int64_t)r->live_applied, a, sizeof a));
+            "live updates", sup_grouped(produced, b, sizeof b), r->live_s,
+            sup_grouped(
+                (int64_t)((double)produced / (r->live_s > 0 ? r->live_s : 1)),
+                c, sizeof c),
+            sup_grouped(atomic_load(&v->deleted), d, sizeof d),
+            sup_grouped((int64_t)r->live_applied, a, sizeof a));
     long probes = atomic_load(&v->probes);
-    if (v->probe_ns.n)
+    if (v->probe_ns.count)
         fprintf(out,
                 LABEL "%s (%s probes: produce a known value, poll a "
                       "refreshed reader until seen%s)\n",
                 "produce->visible", p50_p99(&v->probe_ns, a, sizeof a),
-                demo_grouped(probes, b, sizeof b),
+                sup_grouped(probes, b, sizeof b),
                 v->probes_lost ? "; some never seen" : "");
     else
         fprintf(out, LABEL "n/a (no probe completed)\n", "produce->visible");
@@ -98,7 +99,7 @@ static void print_live(FILE *out, const demo_report *r)
                       "-> commit, fstore_stats_json freshness_ms over %s "
                       "live records)\n",
                 "freshness", r->fresh_p50, r->fresh_p99,
-                demo_grouped(r->fresh_count, b, sizeof b));
+                sup_grouped(r->fresh_count, b, sizeof b));
     else
         fprintf(out, LABEL "n/a (no live record applied)\n", "freshness");
     if (r->fresh_count > 0 && r->apply_count > 0)
@@ -179,7 +180,7 @@ static void print_value(FILE *out, const fstore_table_t *t,
             FSTORE_LOGICAL_TIMESTAMP_MILLIS)
             print_time(out, l);
         else
-            fputs(demo_grouped(l, buf, sizeof buf), out);
+            fputs(sup_grouped(l, buf, sizeof buf), out);
         break;
     case FSTORE_TYPE_FLOAT:
     case FSTORE_TYPE_DOUBLE:
@@ -200,8 +201,7 @@ static void print_value(FILE *out, const fstore_table_t *t,
 }
 
 fstore_err_t demo_report_sample(FILE *out, fstore_store_t *store,
-                                const fstore_table_t *table,
-                                const demo_zipf *z)
+                                const fstore_table_t *table, const demo_zipf *z)
 {
     fstore_reader_t *rd = NULL;
     fstore_err_t err = fstore_reader_new(store, &rd);
@@ -226,8 +226,8 @@ fstore_err_t demo_report_sample(FILE *out, fstore_store_t *store,
     fprintf(out,
             "\nfeature vector of %s (popularity rank %s of %s; partition "
             "%d, offset %" PRId64 ")\n",
-            key, demo_grouped(rank + 1, a, sizeof a),
-            demo_grouped(z->n, b, sizeof b), (int)fstore_row_partition(row),
+            key, sup_grouped(rank + 1, a, sizeof a),
+            sup_grouped(z->n, b, sizeof b), (int)fstore_row_partition(row),
             fstore_row_offset(row));
     int ncols = fstore_table_column_count(table);
     for (int c = 0; c < ncols; c++) {

@@ -74,4 +74,10 @@ fstore_err_t jbuf_value(jbuf *b, const fstore_table_t *table,
 fstore_err_t jbuf_row(jbuf *b, const fstore_table_t *table,
                       const fstore_row_t *row);
 
+/**
+ * Appends where @p row came from as members of the object being written:
+ * ,"timestamp":T,"partition":P,"offset":O.
+ */
+void jbuf_row_origin(jbuf *b, const fstore_row_t *row);
+
 #endif

@@ -15,14 +15,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "demo_bench.h"
 #include "demo_data.h"
 #include "demo_kafka.h"
 #include "demo_live.h"
 #include "demo_out.h"
 #include "demo_report.h"
-#include "tail_progress.h"
+#include "support/fmt.h"
+#include "tail/tail_progress.h"
 
 #define CMD "demo"
 #define TABLE "features"
@@ -57,7 +58,10 @@ typedef struct demo_run {
 
 static volatile sig_atomic_t demo_signal;
 
-static void demo_on_signal(int sig) { demo_signal = sig; }
+static void demo_on_signal(int sig)
+{
+    demo_signal = sig;
+}
 
 void cmd_demo_usage(FILE *out)
 {
@@ -199,8 +203,7 @@ static int demo_parse(int argc, char **argv, demo_args *a)
         case 'q': a->quiet = 1; break;
         case 'X':
             if (!strchr(optarg, '=') || *optarg == '=')
-                return tool_usage(CMD, "-X wants PROP=VALUE, not '%s'",
-                                  optarg);
+                return tool_usage(CMD, "-X wants PROP=VALUE, not '%s'", optarg);
             if (a->nprops >= DEMO_MAX_PROPS)
                 return tool_usage(CMD, "more than %d -X options",
                                   DEMO_MAX_PROPS);
@@ -234,8 +237,8 @@ static int demo_dir(demo_run *r)
         snprintf(r->dir, sizeof r->dir, "%s/fstore-demo-XXXXXX",
                  tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(r->dir)) {
-            tool_msg(CMD, "cannot create a temporary directory %s: %s",
-                     r->dir, strerror(errno));
+            tool_msg(CMD, "cannot create a temporary directory %s: %s", r->dir,
+                     strerror(errno));
             return TOOL_FAIL;
         }
         r->made_dir = r->dir_owned = 1;
@@ -245,8 +248,7 @@ static int demo_dir(demo_run *r)
     DIR *d = opendir(r->dir);
     if (!d) {
         if (errno != ENOENT) {
-            tool_msg(CMD, "cannot use --store %s: %s", r->dir,
-                     strerror(errno));
+            tool_msg(CMD, "cannot use --store %s: %s", r->dir, strerror(errno));
             return TOOL_FAIL;
         }
         if (mkdir(r->dir, 0700) != 0) {
@@ -314,8 +316,7 @@ static int demo_store_open(demo_run *r)
      * and fetches wait at most 1 ms for data, for more fetches and
      * commits than the library's defaults (10 ms). -X overrides them. */
     fstore_err_t err = FSTORE_OK;
-    for (size_t i = 0; i < sizeof demo_defaults / sizeof *demo_defaults &&
-                       !err;
+    for (size_t i = 0; i < sizeof demo_defaults / sizeof *demo_defaults && !err;
          i++)
         err = fstore_conf_set(conf, demo_defaults[i][0], demo_defaults[i][1],
                               errstr, sizeof errstr);
@@ -324,11 +325,10 @@ static int demo_store_open(demo_run *r)
         return TOOL_FAIL; /* checked at parse time: not reached */
     }
     if (!err)
-        err = fstore_conf_set(conf, "kafka.bootstrap.servers",
-                              r->k.bootstraps, errstr, sizeof errstr);
+        err = fstore_conf_set(conf, "kafka.bootstrap.servers", r->k.bootstraps,
+                              errstr, sizeof errstr);
     if (!err)
-        err = fstore_store_open(r->dir, conf, &r->store, errstr,
-                                sizeof errstr);
+        err = fstore_store_open(r->dir, conf, &r->store, errstr, sizeof errstr);
     fstore_conf_destroy(conf);
     if (err)
         return tool_fail(CMD, err, errstr, "cannot open the store in %s",
@@ -344,8 +344,7 @@ static int demo_store_open(demo_run *r)
         return tool_fail(CMD, err, errstr, "cannot create table " TABLE);
     if ((err = fstore_tail_add(r->store, r->table, r->k.topic, NULL, errstr,
                                sizeof errstr)))
-        return tool_fail(CMD, err, errstr, "cannot tail topic %s",
-                         r->k.topic);
+        return tool_fail(CMD, err, errstr, "cannot tail topic %s", r->k.topic);
     if ((err = fstore_tail_start(r->store, errstr, sizeof errstr)))
         return tool_fail(CMD, err, errstr, "cannot start tailing %s",
                          r->k.topic);
@@ -412,12 +411,11 @@ static int demo_wait_ready(demo_run *r, const char *what, uint64_t total)
         if (tail_figures_read(r->store, &f) == 0) {
             double s = (double)(demo_now_ns() - t0) / 1e9;
             char a[32], b[32], c[32];
-            demo_status("%s %s%s%s records  %s rec/s", what,
-                        demo_grouped(f.records, a, sizeof a),
-                        total ? " / " : "",
-                        total ? demo_grouped((int64_t)total, b, sizeof b) : "",
-                        demo_grouped((int64_t)((double)f.records / s), c,
-                                     sizeof c));
+            demo_status(
+                "%s %s%s%s records  %s rec/s", what,
+                sup_grouped(f.records, a, sizeof a), total ? " / " : "",
+                total ? sup_grouped((int64_t)total, b, sizeof b) : "",
+                sup_grouped((int64_t)((double)f.records / s), c, sizeof c));
         }
     }
 }
@@ -435,11 +433,11 @@ static int load_tick(void *opaque, uint64_t done)
         last = now;
         char a[32], b[32], c[32];
         double s = (double)(now - t0) / 1e9;
-        demo_status("producing %s / %s records  %s rec/s",
-                    demo_grouped((int64_t)done, a, sizeof a),
-                    demo_grouped((int64_t)r->a.records, b, sizeof b),
-                    demo_grouped(s > 0 ? (int64_t)((double)done / s) : 0, c,
-                                 sizeof c));
+        demo_status(
+            "producing %s / %s records  %s rec/s",
+            sup_grouped((int64_t)done, a, sizeof a),
+            sup_grouped((int64_t)r->a.records, b, sizeof b),
+            sup_grouped(s > 0 ? (int64_t)((double)done / s) : 0, c, sizeof c));
     }
     return demo_signal != 0;
 }
@@ -457,8 +455,7 @@ static int demo_produce(demo_run *r)
         snprintf(topic, sizeof topic, "fstore-demo");
     if (demo_kafka_open(&r->k, r->a.brokers, topic, r->a.partitions,
                         demo_log_kafka, errstr, sizeof errstr)) {
-        tool_msg(CMD, "%s%s", errstr,
-                 r->a.brokers ? "; check --brokers" : "");
+        tool_msg(CMD, "%s%s", errstr, r->a.brokers ? "; check --brokers" : "");
         return TOOL_FAIL;
     }
     demo_step("%s at %s, topic %s (%d partitions)",
@@ -480,10 +477,10 @@ static int demo_produce(demo_run *r)
     char a[32], b[32], c[32], d[32];
     demo_step("produced %s records for %s entities (%s deletes) in %.1f s "
               "(%s rec/s)",
-              demo_grouped((int64_t)r->a.records, a, sizeof a),
-              demo_grouped((int64_t)r->a.entities, b, sizeof b),
-              demo_grouped((int64_t)deletes, c, sizeof c), s,
-              demo_grouped((int64_t)((double)r->a.records / s), d, sizeof d));
+              sup_grouped((int64_t)r->a.records, a, sizeof a),
+              sup_grouped((int64_t)r->a.entities, b, sizeof b),
+              sup_grouped((int64_t)deletes, c, sizeof c), s,
+              sup_grouped((int64_t)((double)r->a.records / s), d, sizeof d));
     int64_t kept = demo_kafka_retained(&r->k);
     r->retained = kept >= 0 ? (uint64_t)kept : r->a.records;
     uint64_t latest =
@@ -495,13 +492,13 @@ static int demo_produce(demo_run *r)
                  "warning: the mock cluster keeps the newest 5 MB of each "
                  "partition: %s records remain, fewer than the %s entities; "
                  "use more --partitions or fewer --entities",
-                 demo_grouped(kept, a, sizeof a),
-                 demo_grouped((int64_t)latest, e, sizeof e));
+                 sup_grouped(kept, a, sizeof a),
+                 sup_grouped((int64_t)latest, e, sizeof e));
     } else if (r->k.mock && kept >= 0 && (uint64_t)kept < r->a.records)
         demo_step("the mock cluster keeps the newest 5 MB of each partition: "
                   "%s records remain; the dropped ones are old, superseded "
                   "updates, as compaction would remove",
-                  demo_grouped(kept, a, sizeof a));
+                  sup_grouped(kept, a, sizeof a));
     return TOOL_OK;
 }
 
@@ -530,14 +527,13 @@ static int demo_bootstrap(demo_run *r)
     if (err)
         return tool_fail(CMD, err, "", "cannot count the rows");
     char a[32], b[32], c[32];
-    demo_step("bootstrapped %s entities from %s records in %.2f s (%s "
-              "records/s)",
-              demo_grouped((int64_t)r->rep.rows, a, sizeof a),
-              demo_grouped((int64_t)r->rep.boot_records, b, sizeof b),
-              r->rep.boot_s,
-              demo_grouped((int64_t)((double)r->rep.boot_records /
-                                     r->rep.boot_s),
-                           c, sizeof c));
+    demo_step(
+        "bootstrapped %s entities from %s records in %.2f s (%s "
+        "records/s)",
+        sup_grouped((int64_t)r->rep.rows, a, sizeof a),
+        sup_grouped((int64_t)r->rep.boot_records, b, sizeof b), r->rep.boot_s,
+        sup_grouped((int64_t)((double)r->rep.boot_records / r->rep.boot_s), c,
+                    sizeof c));
     if ((rc = demo_store_close(r)) != TOOL_OK)
         return rc;
     t0 = demo_now_ns();
@@ -556,17 +552,17 @@ static void live_status(demo_run *r, double s)
     char a[32], b[32], c[32], d[32];
     if (tail_figures_read(r->store, &f))
         f.lag = -1;
-    demo_status("live %.1f / %.1f s  %s updates  %s lookups  lag %s  "
-                "produce->visible p99 %s",
-                s, r->a.live_ms / 1000.0,
-                demo_grouped(atomic_load(&r->live.produced), a, sizeof a),
-                demo_grouped((int64_t)(r->look.gets + r->look.batch_keys), b,
-                             sizeof b),
-                f.lag < 0 ? "?" : demo_grouped(f.lag, c, sizeof c),
-                r->live.probe_ns.n
-                    ? demo_duration(demo_hist_quantile(&r->live.probe_ns, 0.99),
-                                    d, sizeof d)
-                    : "-");
+    demo_status(
+        "live %.1f / %.1f s  %s updates  %s lookups  lag %s  "
+        "produce->visible p99 %s",
+        s, r->a.live_ms / 1000.0,
+        sup_grouped(atomic_load(&r->live.produced), a, sizeof a),
+        sup_grouped((int64_t)(r->look.gets + r->look.batch_keys), b, sizeof b),
+        f.lag < 0 ? "?" : sup_grouped(f.lag, c, sizeof c),
+        r->live.probe_ns.count
+            ? demo_duration((double)fs_hist_quantile(&r->live.probe_ns, 0.99),
+                            d, sizeof d)
+            : "-");
 }
 
 /* Waits until the tailer applied every record of the live phase. */
@@ -602,8 +598,8 @@ static int demo_catch_up(demo_run *r, uint64_t expected)
 static int demo_live_phase(demo_run *r)
 {
     char errstr[1024] = "";
-    fstore_err_t err = demo_lookup_init(&r->look, r->store, r->table, &r->z,
-                                        1234);
+    fstore_err_t err =
+        demo_lookup_init(&r->look, r->store, r->table, &r->z, 1234);
     if (err)
         return tool_fail(CMD, err, "", "cannot prepare the lookups");
     r->live.k = &r->k;
@@ -614,7 +610,7 @@ static int demo_live_phase(demo_run *r)
     demo_step("live for %.1f s: %s updates/s, probes every 20 ms, lookups "
               "on this thread",
               r->a.live_ms / 1000.0,
-              demo_grouped((int64_t)r->a.rate, errstr, sizeof errstr));
+              sup_grouped((int64_t)r->a.rate, errstr, sizeof errstr));
     if (demo_live_start(&r->live))
         return tool_fail(CMD, FSTORE_ERR_NO_MEMORY, r->live.err,
                          "cannot start the live phase");
@@ -679,8 +675,8 @@ static void demo_freshness(demo_run *r)
         return;
     json_t *root = json_loads(txt, 0, NULL);
     fstore_free(txt);
-    demo_stat_hist(root, "freshness_ms", &r->rep.fresh_count,
-                   &r->rep.fresh_p50, &r->rep.fresh_p99);
+    demo_stat_hist(root, "freshness_ms", &r->rep.fresh_count, &r->rep.fresh_p50,
+                   &r->rep.fresh_p99);
     demo_stat_hist(root, "apply_ms", &r->rep.apply_count, &r->rep.apply_p50,
                    &r->rep.apply_p99);
     json_decref(root);
@@ -692,13 +688,11 @@ static void demo_settings(const demo_run *r, char *buf, size_t size)
 {
     size_t n = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < sizeof demo_defaults / sizeof *demo_defaults;
-         i++) {
+    for (size_t i = 0; i < sizeof demo_defaults / sizeof *demo_defaults; i++) {
         const char *name = demo_defaults[i][0], *value = demo_defaults[i][1];
         size_t len = strlen(name);
         for (int j = 0; j < r->a.nprops; j++)
-            if (!strncmp(r->a.props[j], name, len) &&
-                r->a.props[j][len] == '=')
+            if (!strncmp(r->a.props[j], name, len) && r->a.props[j][len] == '=')
                 value = r->a.props[j] + len + 1;
         n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s=%s",
                               n ? ", " : "", name, value);
@@ -727,8 +721,8 @@ static int demo_results(demo_run *r)
     r->rep.k = &r->k;
     r->rep.store_dir = r->dir;
     r->rep.store_kept = r->a.keep || !r->dir_owned;
-    r->rep.entities = r->a.entities < r->a.records ? r->a.entities
-                                                   : r->a.records;
+    r->rep.entities =
+        r->a.entities < r->a.records ? r->a.entities : r->a.records;
     r->rep.look = &r->look;
     r->rep.live = &r->live;
     demo_report_print(stdout, &r->rep);

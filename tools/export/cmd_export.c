@@ -8,9 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "common/common.h"
+#include "common/json.h"
 #include "export_avro.h"
-#include "json.h"
 
 #define CMD "export"
 #define PROGRESS_MS 500
@@ -273,12 +273,7 @@ static fstore_err_t jsonl_row(jbuf *b, const fstore_table_t *t, const char *key,
 {
     jbuf_puts(b, "{\"key\":");
     jbuf_string(b, key, key_len);
-    jbuf_puts(b, ",\"timestamp\":");
-    jbuf_long(b, fstore_row_timestamp(row));
-    jbuf_puts(b, ",\"partition\":");
-    jbuf_long(b, fstore_row_partition(row));
-    jbuf_puts(b, ",\"offset\":");
-    jbuf_long(b, fstore_row_offset(row));
+    jbuf_row_origin(b, row);
     jbuf_puts(b, ",\"value\":");
     fstore_err_t err = jbuf_row(b, t, row);
     jbuf_puts(b, "}\n");

@@ -329,3 +329,13 @@ fstore_err_t jbuf_row(jbuf *b, const fstore_table_t *t, const fstore_row_t *row)
     jbuf_add(b, "}", 1);
     return FSTORE_OK;
 }
+
+void jbuf_row_origin(jbuf *b, const fstore_row_t *row)
+{
+    jbuf_puts(b, ",\"timestamp\":");
+    jbuf_long(b, fstore_row_timestamp(row));
+    jbuf_puts(b, ",\"partition\":");
+    jbuf_long(b, fstore_row_partition(row));
+    jbuf_puts(b, ",\"offset\":");
+    jbuf_long(b, fstore_row_offset(row));
+}

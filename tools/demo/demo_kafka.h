@@ -13,15 +13,15 @@
 #include <librdkafka/rdkafka.h>
 
 typedef struct demo_kafka {
-    rd_kafka_t *rk;         /* the producer (owns the mock cluster) */
-    char bootstraps[512];   /* for the store's kafka.bootstrap.servers */
+    rd_kafka_t *rk;       /* the producer (owns the mock cluster) */
+    char bootstraps[512]; /* for the store's kafka.bootstrap.servers */
     char topic[250];
-    int partitions;         /* of the topic */
-    int mock;               /* in-process mock cluster */
-    int created;            /* this run created the topic on a real cluster */
-    atomic_long delivered;  /* delivery reports: successes */
-    atomic_long failed;     /* delivery reports: failures */
-    atomic_int first_err;   /* rd_kafka_resp_err_t of the first failure */
+    int partitions;        /* of the topic */
+    int mock;              /* in-process mock cluster */
+    int created;           /* this run created the topic on a real cluster */
+    atomic_long delivered; /* delivery reports: successes */
+    atomic_long failed;    /* delivery reports: failures */
+    atomic_int first_err;  /* rd_kafka_resp_err_t of the first failure */
 } demo_kafka;
 
 /**
@@ -53,8 +53,7 @@ int demo_kafka_produce(demo_kafka *k, int32_t partition, const void *key,
  * delivered. @return 0, or -1 (not delivered, or a delivery failed) with a
  * message in @p errstr.
  */
-int demo_kafka_flush(demo_kafka *k, int timeout_ms, char *errstr,
-                     size_t size);
+int demo_kafka_flush(demo_kafka *k, int timeout_ms, char *errstr, size_t size);
 
 /**
  * @return the records the topic holds now (end minus start offsets over

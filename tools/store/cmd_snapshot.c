@@ -2,25 +2,24 @@
  * compressed, checksummed file, and a new store made from it. */
 #include <getopt.h>
 
-#include "common.h"
+#include "common/common.h"
 
 void cmd_snapshot_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: fstore snapshot --store DIR --out FILE\n\n"
-            "Writes a point-in-time copy of the store: every table, the "
-            "schemas and the\n"
-            "per-partition offsets of one instant, taken in one read "
-            "transaction while a\n"
-            "tailer keeps writing. The file is zstd-compressed as it "
-            "streams (memory stays\n"
-            "bounded) and checksummed; it appears under FILE only when "
-            "complete.\n\n"
-            "Options:\n"
-            "  --store DIR   the store (opened read-only)\n"
-            "  --out FILE    the snapshot file to write\n"
-            "  -h, --help    print this help\n\n"
-            "Exit status: 0 ok, 1 runtime error, 2 usage error.\n");
+    fprintf(out, "Usage: fstore snapshot --store DIR --out FILE\n\n"
+                 "Writes a point-in-time copy of the store: every table, the "
+                 "schemas and the\n"
+                 "per-partition offsets of one instant, taken in one read "
+                 "transaction while a\n"
+                 "tailer keeps writing. The file is zstd-compressed as it "
+                 "streams (memory stays\n"
+                 "bounded) and checksummed; it appears under FILE only when "
+                 "complete.\n\n"
+                 "Options:\n"
+                 "  --store DIR   the store (opened read-only)\n"
+                 "  --out FILE    the snapshot file to write\n"
+                 "  -h, --help    print this help\n\n"
+                 "Exit status: 0 ok, 1 runtime error, 2 usage error.\n");
 }
 
 void cmd_restore_usage(FILE *out)
@@ -101,8 +100,8 @@ int cmd_snapshot(int argc, char **argv)
 int cmd_restore(int argc, char **argv)
 {
     const char *dir = NULL, *in = NULL;
-    int rc = snap_args("restore", argc, argv, &dir, &in, "--in",
-                       cmd_restore_usage);
+    int rc =
+        snap_args("restore", argc, argv, &dir, &in, "--in", cmd_restore_usage);
     if (rc)
         return rc < 0 ? TOOL_OK : rc;
     char err[512] = "";

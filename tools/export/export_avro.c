@@ -14,7 +14,7 @@
 #include <avro.h>
 #include <jansson.h>
 
-#include "json.h"
+#include "common/json.h"
 
 /* Rows are buffered into blocks of this size before compression; one
  * encoded row must fit in a block (Kafka's default record limit is 1 MiB). */

@@ -12,8 +12,9 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "produce_json.h"
+#include "support/lines.h"
 
 #define CMD "produce"
 
@@ -416,31 +417,24 @@ out:
 static int produce_input(produce_ctx *x)
 {
     const char *path = x->a->input;
-    int is_stdin = strcmp(path, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(path, "r");
-    if (!f) {
+    sup_lines in;
+    if (sup_lines_open(&in, path)) {
         tool_msg(CMD, "cannot open --input %s: %s", path, strerror(errno));
         return TOOL_FAIL;
     }
-    char *line = NULL;
-    size_t cap = 0;
     ssize_t n;
     int rc = TOOL_OK;
-    while (rc == TOOL_OK && (n = getline(&line, &cap, f)) >= 0) {
+    while (rc == TOOL_OK && (n = sup_lines_next(&in)) >= 0) {
         x->st.lines++;
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (strspn(line, " \t") == (size_t)n)
+        if (strspn(in.line, " \t") == (size_t)n)
             continue;
-        rc = produce_line(x, x->st.lines, line, (size_t)n);
+        rc = produce_line(x, x->st.lines, in.line, (size_t)n);
     }
-    if (rc == TOOL_OK && ferror(f)) {
+    if (rc == TOOL_OK && sup_lines_failed(&in)) {
         tool_msg(CMD, "cannot read --input %s: %s", path, strerror(errno));
         rc = TOOL_FAIL;
     }
-    free(line);
-    if (!is_stdin)
-        fclose(f);
+    sup_lines_close(&in);
     return rc;
 }
 

@@ -1,8 +1,8 @@
 /*
- * The read side of `fstore demo`: a fixed-size latency histogram, and
- * rounds of timed point lookups (fstore_get + reading every column) and
- * batch lookups (fstore_get_batch into a float32 matrix) over
- * Zipf-distributed keys. Nothing is allocated inside a round.
+ * The read side of `fstore demo`: rounds of timed point lookups (fstore_get
+ * + reading every column) and batch lookups (fstore_get_batch into a
+ * float32 matrix) over Zipf-distributed keys, their latencies in fs_hist
+ * histograms. Nothing is allocated inside a round.
  */
 #ifndef FSTORE_TOOLS_DEMO_BENCH_H
 #define FSTORE_TOOLS_DEMO_BENCH_H
@@ -12,18 +12,7 @@
 
 #include "demo_data.h"
 #include "fstore/fstore.h"
-
-/* 64 exact buckets, then 32 per power of two: about 3 % resolution. */
-#define DEMO_HIST_BUCKETS (64 + 58 * 32)
-
-typedef struct demo_hist {
-    uint64_t b[DEMO_HIST_BUCKETS];
-    uint64_t n, max;
-} demo_hist;
-
-void demo_hist_add(demo_hist *h, uint64_t v);
-/** @return the @p q quantile (0..1) of the values added, 0 when empty. */
-double demo_hist_quantile(const demo_hist *h, double q);
+#include "support/hist.h"
 
 /** @return nanoseconds on the monotonic clock. */
 uint64_t demo_now_ns(void);
@@ -41,13 +30,13 @@ typedef struct demo_lookup {
     const void **keys;
     size_t *lens;
     size_t next_get, next_batch;
-    int ncols;                  /* every column, read per lookup */
+    int ncols; /* every column, read per lookup */
     int types[DEMO_MAX_COLS];
-    int bcols[DEMO_MAX_COLS];   /* the numeric scalar columns, batched */
+    int bcols[DEMO_MAX_COLS]; /* the numeric scalar columns, batched */
     size_t nbcols;
     float *matrix;
     uint8_t found[DEMO_BATCH];
-    demo_hist get_ns, batch_ns;
+    fs_hist get_ns, batch_ns;
     uint64_t gets, hits, batches, batch_keys, batch_hits;
     uint64_t get_total_ns, batch_total_ns; /* time inside the timed calls */
     double sink; /* keeps the column reads from being optimised away */

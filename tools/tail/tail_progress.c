@@ -1,13 +1,14 @@
 /* Progress of `fstore tail` on stderr; see tail_progress.h. */
 #include "tail_progress.h"
 
-#include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "support/fmt.h"
 
 /* Guards stderr and `drawn`: log lines come from the tailer thread while the
  * main thread redraws the progress line. */
@@ -96,23 +97,6 @@ void tail_progress_init(tail_progress *p, int quiet)
     p->nsamples = p->next = 1;
 }
 
-/* Formats @p v with thousands separators into @p buf. */
-static const char *grouped(int64_t v, char *buf, size_t size)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%" PRId64, v < 0 ? -v : v);
-    size_t o = 0;
-    if (v < 0 && o + 1 < size)
-        buf[o++] = '-';
-    for (int i = 0; i < n && o + 2 < size; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = digits[i];
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 /* Formats a duration in seconds as H:MM:SS or M:SS. */
 static const char *duration(double s, char *buf, size_t size)
 {
@@ -151,12 +135,13 @@ void tail_progress_tick(tail_progress *p, fstore_store_t *store)
         return;
     tail_rate_sample(p, f.records);
     char line[256], a[32], b[32], c[32];
-    int n = snprintf(line, sizeof line, "fstore tail: %s  %s records  %s rec/s",
-                     f.state, grouped(f.records, a, sizeof a),
-                     grouped(p->rate < 0 ? 0 : (int64_t)p->rate, b, sizeof b));
+    int n =
+        snprintf(line, sizeof line, "fstore tail: %s  %s records  %s rec/s",
+                 f.state, sup_grouped(f.records, a, sizeof a),
+                 sup_grouped(p->rate < 0 ? 0 : (int64_t)p->rate, b, sizeof b));
     if (f.lag >= 0 && n > 0 && (size_t)n < sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, "  lag %s",
-                      grouped(f.lag, c, sizeof c));
+                      sup_grouped(f.lag, c, sizeof c));
     int boot = strcmp(f.state, "ready") != 0;
     if (boot && f.lag > 0 && p->rate > 1 && n > 0 && (size_t)n < sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, "  ETA %s",
@@ -181,12 +166,13 @@ void tail_progress_caught_up(tail_progress *p, fstore_store_t *store)
     double s = tail_now() - p->t0;
     char a[32], b[32], c[32];
     pthread_mutex_lock(&tail_mu);
-    fprintf(stderr, "%sfstore tail: caught up in %.1f s: %s records (%s rec/s)",
-            drawn ? "\r\033[K" : "", s, grouped(f.records, a, sizeof a),
-            grouped(s > 0 ? (int64_t)((double)f.records / s) : 0, b, sizeof b));
+    fprintf(
+        stderr, "%sfstore tail: caught up in %.1f s: %s records (%s rec/s)",
+        drawn ? "\r\033[K" : "", s, sup_grouped(f.records, a, sizeof a),
+        sup_grouped(s > 0 ? (int64_t)((double)f.records / s) : 0, b, sizeof b));
     if (f.skipped)
         fprintf(stderr, ", %s skipped (see fstore stats)",
-                grouped(f.skipped, c, sizeof c));
+                sup_grouped(f.skipped, c, sizeof c));
     fputc('\n', stderr);
     drawn = 0;
     pthread_mutex_unlock(&tail_mu);

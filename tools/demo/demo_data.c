@@ -6,28 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support/avro_enc.h"
+
 #define NULLABLE(t) "[\"null\",\"" t "\"]"
 #define FIELD(n, t) "{\"name\":\"" n "\",\"type\":" t "}"
 
-const char demo_schema[] =
-    "{\"type\":\"record\",\"name\":\"entity_features\","
-    "\"namespace\":\"fstore.demo\",\"fields\":["
-    FIELD("count_5m", "\"long\"") "," FIELD("count_1h", "\"long\"") ","
-    FIELD("count_1d", "\"long\"") ","
-    FIELD("amount_sum_5m", "\"double\"") ","
-    FIELD("amount_sum_1h", "\"double\"") ","
-    FIELD("amount_sum_1d", "\"double\"") ","
-    FIELD("amount_mean_5m", NULLABLE("double")) ","
-    FIELD("amount_mean_1h", NULLABLE("double")) ","
-    FIELD("amount_mean_1d", NULLABLE("double")) ","
-    FIELD("dwell_mean_1h", NULLABLE("float")) ","
-    FIELD("dwell_mean_1d", NULLABLE("float")) ","
-    FIELD("segment", "{\"type\":\"enum\",\"name\":\"segment\",\"symbols\":"
-                     "[\"NEW\",\"CASUAL\",\"REGULAR\",\"POWER\",\"DORMANT\"]}")
-    "," FIELD("country", "\"string\"") ","
-    FIELD("embedding", "{\"type\":\"array\",\"items\":\"float\"}") ","
-    FIELD("last_event_ts",
-          "{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}") "]}";
+const char
+    demo_schema
+        [] =
+            "{\"type\":\"record\",\"name\":\"entity_features\","
+            "\"namespace\":\"fstore.demo\",\"fields\":[" FIELD(
+                "count_5m",
+                "\"long\"") "," FIELD("count_1h",
+                                      "\"long\"") "," FIELD("count_1d",
+                                                            "\"long\"") "," FIELD("amount_sum_5m", "\"double\"") "," FIELD("amount_sum_1h", "\"double\"") "," FIELD("amount_sum_1d", "\"double\"") "," FIELD("amount_mean_5m", NULLABLE("double")) "," FIELD("amount_mean_1h", NULLABLE("double")) "," FIELD("amount_mean_1d",
+                                                                                                                                                                                                                                                                                                             NULLABLE("double")) "," FIELD("dwell_mean_1h",
+                                                                                                                                                                                                                                                                                                                                           NULLABLE("float")) "," FIELD("dwell_mean_1d",
+                                                                                                                                                                                                                                                                                                                                                                        NULLABLE(
+                                                                                                                                                                                                                                                                                                                                                                            "float")) "," FIELD("segment", "{\"type\":\"enum\",\"name\":\"segment\",\"symbols\":"
+                                                                                                                                                                                                                                                                                                                                                                                                           "[\"NEW\",\"CASUAL\",\"REGULAR\",\"POWER\",\"DORMANT\"]}") "," FIELD("country",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                "\"string\"") "," FIELD("embedding",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                        "{\"type\":\"array\",\"items\":\"float\"}") "," FIELD("last_event_ts",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                              "{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}") "]}";
 
 enum { SEG_NEW, SEG_CASUAL, SEG_REGULAR, SEG_POWER, SEG_DORMANT };
 
@@ -109,7 +109,10 @@ size_t demo_key(uint32_t id, char *buf)
 }
 
 /* Rounds to cents, as money is. */
-static double cents(double v) { return floor(v * 100.0 + 0.5) / 100.0; }
+static double cents(double v)
+{
+    return floor(v * 100.0 + 0.5) / 100.0;
+}
 
 /* A stable direction per entity plus a little drift, unit length. */
 static void embedding_gen(float *e, uint32_t id, demo_rng *r)
@@ -152,10 +155,9 @@ void demo_features_gen(demo_features *f, uint32_t id, uint32_t rank,
     }
     double dwell = 20.0 + (double)(id % 53) * 3.0; /* seconds */
     for (int w = 0; w < 2; w++)
-        f->dwell_mean[w] =
-            f->count[w + 1]
-                ? (float)(dwell * (0.8 + 0.4 * demo_rng_unit(r)))
-                : NAN;
+        f->dwell_mean[w] = f->count[w + 1]
+                               ? (float)(dwell * (0.8 + 0.4 * demo_rng_unit(r)))
+                               : NAN;
     if (f->count[2] == 0)
         f->segment = SEG_DORMANT;
     else if (f->count[2] >= 500)
@@ -171,37 +173,6 @@ void demo_features_gen(demo_features *f, uint32_t id, uint32_t rank,
     f->last_event_ms = now_ms - (int64_t)(ago * demo_rng_unit(r));
 }
 
-/* Avro binary: zig-zag varints, little-endian IEEE floats. */
-static size_t put_long(uint8_t *p, int64_t v)
-{
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-    size_t i = 0;
-    while (z >= 0x80) {
-        p[i++] = (uint8_t)(z | 0x80);
-        z >>= 7;
-    }
-    p[i++] = (uint8_t)z;
-    return i;
-}
-
-static size_t put_double(uint8_t *p, double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, 8);
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(u >> (8 * i));
-    return 8;
-}
-
-static size_t put_float(uint8_t *p, float v)
-{
-    uint32_t u;
-    memcpy(&u, &v, 4);
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(u >> (8 * i));
-    return 4;
-}
-
 size_t demo_encode(const demo_features *f, uint8_t *buf)
 {
     uint8_t *p = buf;
@@ -211,30 +182,27 @@ size_t demo_encode(const demo_features *f, uint8_t *buf)
     *p++ = (uint8_t)((uint32_t)DEMO_SCHEMA_ID >> 8);
     *p++ = (uint8_t)DEMO_SCHEMA_ID;
     for (int w = 0; w < 3; w++)
-        p += put_long(p, f->count[w]);
+        p += sup_put_long(p, f->count[w]);
     for (int w = 0; w < 3; w++)
-        p += put_double(p, f->amount_sum[w]);
+        p += sup_put_double(p, f->amount_sum[w]);
     for (int w = 0; w < 3; w++) { /* union branch 0 null, 1 double */
         int null = isnan(f->amount_mean[w]);
-        p += put_long(p, !null);
+        p += sup_put_long(p, !null);
         if (!null)
-            p += put_double(p, f->amount_mean[w]);
+            p += sup_put_double(p, f->amount_mean[w]);
     }
     for (int w = 0; w < 2; w++) {
         int null = isnan(f->dwell_mean[w]);
-        p += put_long(p, !null);
+        p += sup_put_long(p, !null);
         if (!null)
-            p += put_float(p, f->dwell_mean[w]);
+            p += sup_put_float(p, f->dwell_mean[w]);
     }
-    p += put_long(p, f->segment);
-    size_t clen = strlen(f->country);
-    p += put_long(p, (int64_t)clen);
-    memcpy(p, f->country, clen);
-    p += clen;
-    p += put_long(p, DEMO_DIM); /* one block of DEMO_DIM items, then 0 */
+    p += sup_put_long(p, f->segment);
+    p += sup_put_bytes(p, f->country, strlen(f->country));
+    p += sup_put_long(p, DEMO_DIM); /* one block of DEMO_DIM items, then 0 */
     for (int k = 0; k < DEMO_DIM; k++)
-        p += put_float(p, f->embedding[k]);
-    p += put_long(p, 0);
-    p += put_long(p, f->last_event_ms);
+        p += sup_put_float(p, f->embedding[k]);
+    p += sup_put_long(p, 0);
+    p += sup_put_long(p, f->last_event_ms);
     return (size_t)(p - buf);
 }

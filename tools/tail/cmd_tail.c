@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "tail_args.h"
 #include "tail_progress.h"
 

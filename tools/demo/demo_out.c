@@ -1,7 +1,6 @@
 /* Terminal output of `fstore demo`; see demo_out.h. */
 #include "demo_out.h"
 
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,23 +91,6 @@ void demo_log_kafka(const rd_kafka_t *rk, int level, const char *fac,
     pthread_mutex_unlock(&out_mu);
 }
 
-const char *demo_grouped(int64_t v, char *buf, size_t size)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%" PRIu64,
-                     v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
-    size_t o = 0;
-    if (v < 0 && o + 1 < size)
-        buf[o++] = '-';
-    for (int i = 0; i < n && o + 2 < size; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = digits[i];
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 const char *demo_duration(double ns, char *buf, size_t size)
 {
     static const struct {
@@ -118,8 +100,11 @@ const char *demo_duration(double ns, char *buf, size_t size)
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (ns >= units[i].scale) {
             double v = ns / units[i].scale;
-            snprintf(buf, size, "%.*f %s", v < 10 ? 2 : v < 100 ? 1 : 0, v,
-                     units[i].unit);
+            snprintf(buf, size, "%.*f %s",
+                     v < 10    ? 2
+                     : v < 100 ? 1
+                               : 0,
+                     v, units[i].unit);
             return buf;
         }
     }

@@ -27,8 +27,8 @@ static int produce_entity(demo_kafka *k, const demo_zipf *z, uint32_t rank,
     size_t klen = demo_key(id, key);
     int64_t now = demo_wall_ms();
     if (may_delete && demo_rng_unit(r) < DEMO_DELETE_SHARE)
-        return demo_kafka_produce(k, RD_KAFKA_PARTITION_UA, key, klen, NULL,
-                                  0, now, errstr, size)
+        return demo_kafka_produce(k, RD_KAFKA_PARTITION_UA, key, klen, NULL, 0,
+                                  now, errstr, size)
                    ? -1
                    : 1;
     demo_features f;
@@ -51,8 +51,7 @@ int demo_load(demo_kafka *k, const demo_zipf *z, uint64_t records,
     uint64_t history = records > z->n ? records - z->n : 0;
     for (uint64_t i = 0; i < records; i++) {
         int hist = i < history;
-        uint32_t rank =
-            hist ? demo_zipf_rank(z, &r) : (uint32_t)(i - history);
+        uint32_t rank = hist ? demo_zipf_rank(z, &r) : (uint32_t)(i - history);
         int rc = produce_entity(k, z, rank, 1, &r, errstr, size);
         if (rc < 0)
             return -1;
@@ -84,8 +83,8 @@ static void *producer_main(void *arg)
     while (!atomic_load(&l->stop)) {
         double due = (double)(demo_now_ns() - t0) / 1e9 * l->rate;
         while (sent < (long)due && !atomic_load(&l->stop)) {
-            int rc = produce_entity(l->k, l->z, demo_zipf_rank(l->z, &r), 1,
-                                    &r, err, sizeof err);
+            int rc = produce_entity(l->k, l->z, demo_zipf_rank(l->z, &r), 1, &r,
+                                    err, sizeof err);
             if (rc < 0) {
                 live_fail(l, err);
                 return NULL;
@@ -125,9 +124,9 @@ static int probe_once(demo_live *l, fstore_reader_t *rd, int col, long seq,
         int64_t v = 0;
         if (!e)
             e = fstore_get(rd, l->table, key, (size_t)klen, &row);
-        if (e == FSTORE_OK && fstore_row_long(l->table, row, col, &v) ==
-                                  FSTORE_OK && v == seq) {
-            demo_hist_add(&l->probe_ns, demo_now_ns() - t0);
+        if (e == FSTORE_OK &&
+            fstore_row_long(l->table, row, col, &v) == FSTORE_OK && v == seq) {
+            fs_hist_add(&l->probe_ns, demo_now_ns() - t0);
             return 0;
         }
         if (e != FSTORE_OK && e != FSTORE_NOT_FOUND) {
