@@ -1,14 +1,16 @@
 /*
- * Schemas shared by the decode fuzz target and its seed generator.
+ * Schemas shared by the decode and schema fuzz targets and their seed
+ * generators.
  *
  * The serving schema covers every column type fstore supports. The writer
- * schemas exercise every Avro resolution rule fstore promises (DESIGN.md §3):
- * identical schema, extra fields to skip (nested record, map, array of
- * records, unions), missing fields taking defaults, int->long->float->double
- * promotion, ["null", T] unions on both sides, enum and string/bytes
- * resolution, an incompatible writer, and hard-to-skip recursive data. Field
- * order in the serving schema is chosen so that seeds can be corrupted at known
- * offsets: the string "s" comes first, right after the 5-byte Confluent header.
+ * schemas exercise every rule by which fstore resolves a writer schema
+ * against a serving schema (Avro schema resolution): identical schema,
+ * extra fields to skip (nested record, map, array of records, unions),
+ * missing fields taking defaults, int->long->float->double promotion,
+ * ["null", T] unions on both sides, enum and string/bytes resolution, an
+ * incompatible writer, and hard-to-skip recursive data. Field order in the
+ * serving schema is chosen so that seeds can be corrupted at known offsets:
+ * the string "s" comes first, right after the 5-byte Confluent header.
  */
 #ifndef FSTORE_FUZZ_SCHEMAS_H
 #define FSTORE_FUZZ_SCHEMAS_H

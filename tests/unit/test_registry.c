@@ -1,7 +1,8 @@
 /* Writer schemas from a Schema Registry: fetched over HTTP, cached in the
  * store (a restart needs no registry), unknown ids refused, and an
  * unreachable registry leaves the record unconsumed so it can be retried.
- * The registry here is a minimal HTTP server on 127.0.0.1 in a thread. */
+ * The registry here is a minimal HTTP server on 127.0.0.1 in a thread; the
+ * parsing of its answers is also tested on its own, without a network. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "registry.h"
 #include "testutil.h"
 
 static int srv_fd = -1;
@@ -150,4 +152,125 @@ Test(registry, unreachable_registry_leaves_the_record_unconsumed)
     fstore_reader_destroy(r);
     fstore_store_close(s);
     tu_buf_free(&v);
+}
+
+/* ---- answers, parsed without a network (fs_registry_parse) ---- */
+
+TestSuite(registry_parse, .timeout = 30);
+
+/* Parses body (a C string) as the answer for id 7 with status. */
+static fstore_err_t parse(long status, const char *body, char **json, char *err,
+                          size_t err_size)
+{
+    return fs_registry_parse(status, body, body ? strlen(body) : 0, 7,
+                             "http://r/schemas/ids/7", json, err, err_size);
+}
+
+Test(registry_parse, a_200_with_a_schema_gives_its_text)
+{
+    char err[256] = "", *json = NULL;
+    cr_assert_eq(parse(200, "{\"schema\":\"{\\\"type\\\":\\\"string\\\"}\"}",
+                       &json, err, sizeof err),
+                 FSTORE_OK, "%s", err);
+    cr_assert_str_eq(json, "{\"type\":\"string\"}");
+    free(json);
+    cr_assert_eq(parse(200,
+                       "{\"schemaType\":\"AVRO\",\"schema\":\"\\\"int\\\"\","
+                       "\"references\":[]}",
+                       &json, err, sizeof err),
+                 FSTORE_OK, "%s", err);
+    cr_assert_str_eq(json, "\"int\"");
+    free(json);
+}
+
+Test(registry_parse, the_body_needs_no_terminator)
+{
+    static const char body[] = "{\"schema\":\"\\\"long\\\"\"}garbage";
+    char err[256] = "", *json = NULL;
+    cr_assert_eq(fs_registry_parse(200, body, strlen(body) - 7, 1, NULL, &json,
+                                   err, sizeof err),
+                 FSTORE_OK, "%s", err);
+    cr_assert_str_eq(json, "\"long\"");
+    free(json);
+}
+
+Test(registry_parse, a_404_is_an_unknown_id)
+{
+    static char untouched[] = "untouched";
+    char err[256] = "", *json = untouched;
+    cr_assert_eq(
+        parse(404, "{\"error_code\":40403,\"message\":\"Schema not found\"}",
+              &json, err, sizeof err),
+        FSTORE_ERR_DECODE_SCHEMA_ID);
+    cr_assert_null(json);
+    cr_assert(strstr(err, "id 7"), "%s", err);
+    /* Whatever the body says. */
+    cr_assert_eq(
+        parse(404, "{\"schema\":\"\\\"int\\\"\"}", &json, err, sizeof err),
+        FSTORE_ERR_DECODE_SCHEMA_ID);
+    cr_assert_null(json);
+}
+
+Test(registry_parse, other_statuses_are_io_errors_naming_the_request)
+{
+    static const long statuses[] = {0, 201, 301, 401, 500, 503, -1};
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+        char err[256] = "", *json = NULL;
+        cr_assert_eq(parse(statuses[i], "{\"schema\":\"\\\"int\\\"\"}", &json,
+                           err, sizeof err),
+                     FSTORE_ERR_IO, "status %ld", statuses[i]);
+        cr_assert_null(json);
+        cr_assert(strstr(err, "http://r/schemas/ids/7"), "%s", err);
+    }
+    char err[256] = "", *json = NULL;
+    cr_assert_eq(
+        fs_registry_parse(500, NULL, 0, 7, NULL, &json, err, sizeof err),
+        FSTORE_ERR_IO);
+    cr_assert(strstr(err, "HTTP 500"), "%s", err);
+}
+
+Test(registry_parse, bad_200_answers_are_io_errors)
+{
+    static const char *const bodies[] = {
+        NULL,
+        "",
+        "not json",
+        "{\"schema\":",
+        "[\"schema\"]",
+        "\"schema\"",
+        "{}",
+        "{\"schema\":null}",
+        "{\"schema\":42}",
+        "{\"schema\":{\"type\":\"string\"}}",
+        "{\"Schema\":\"\\\"int\\\"\"}",
+        "{\"schema\":\"a\\u0000b\"}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        char err[256] = "", *json = NULL;
+        cr_assert_eq(parse(200, bodies[i], &json, err, sizeof err),
+                     FSTORE_ERR_IO, "body %zu: %s", i, err);
+        cr_assert_null(json);
+        cr_assert(strstr(err, "\"schema\" string"), "%s", err);
+    }
+}
+
+Test(registry_parse, schemas_of_other_kinds_are_refused)
+{
+    char err[256] = "", *json = NULL;
+    cr_assert_eq(parse(200,
+                       "{\"schemaType\":\"PROTOBUF\",\"schema\":\"syntax\"}",
+                       &json, err, sizeof err),
+                 FSTORE_ERR_WRITER_SCHEMA);
+    cr_assert_null(json);
+    cr_assert(strstr(err, "PROTOBUF"), "%s", err);
+}
+
+Test(registry_parse, a_null_errstr_is_fine)
+{
+    char *json = NULL;
+    cr_assert_eq(fs_registry_parse(200, "{}", 2, 7, NULL, &json, NULL, 0),
+                 FSTORE_ERR_IO);
+    cr_assert_eq(fs_registry_parse(404, NULL, 0, 7, NULL, &json, NULL, 0),
+                 FSTORE_ERR_DECODE_SCHEMA_ID);
+    cr_assert_null(json);
 }
