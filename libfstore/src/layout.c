@@ -590,3 +590,44 @@ void fs_row_finish(fs_buf *b, uint8_t flags, int32_t schema_id, int64_t ts,
     fs_store_u32(h + FS_H_BODY, body);
     fs_store_u64(h + FS_H_CSUM, fs_row_hash(h + FS_ROW_HDR, body));
 }
+
+/* Whether the variable-length value of column c in body (of size body_n)
+ * lies inside the body. */
+static int fs_var_fits(const fs_col *c, const uint8_t *body, uint32_t body_n)
+{
+    const uint8_t *slot = body + c->slot;
+    uint64_t off = fs_load_u32(slot), count = fs_load_u32(slot + 4);
+    uint64_t bytes = c->elem ? count * c->elem : count;
+    if (c->type == FSTORE_TYPE_FIXED && count != (uint64_t)c->fixed_size)
+        return 0;
+    if (c->elem && off % c->elem)
+        return 0;
+    if (c->type == FSTORE_TYPE_STRING)
+        return off + bytes < body_n && body[off + bytes] == 0;
+    return off + bytes <= body_n;
+}
+
+int fs_row_fits(const fs_layout *L, const void *row, size_t n)
+{
+    if (!fs_row_sane(row, n))
+        return 0;
+    const uint8_t *body = (const uint8_t *)row + FS_ROW_HDR;
+    uint32_t body_n = fs_row_body_size(row);
+    if (body_n < L->var_start)
+        return 0;
+    for (int i = 0; i < L->ncols; i++) {
+        const fs_col *c = &L->cols[i];
+        if ((body[i >> 3] >> (i & 7)) & 1)
+            continue; /* null */
+        if (c->type == FSTORE_TYPE_ENUM) {
+            int32_t idx = (int32_t)fs_load_u32(body + c->slot);
+            if (idx < 0 || idx >= c->nsyms)
+                return 0;
+        } else if (c->elem || c->type == FSTORE_TYPE_STRING ||
+                   c->type == FSTORE_TYPE_BYTES || c->type == FSTORE_TYPE_FIXED) {
+            if (!fs_var_fits(c, body, body_n))
+                return 0;
+        }
+    }
+    return 1;
+}

@@ -101,6 +101,13 @@ static inline uint32_t fs_row_body_size(const uint8_t *row)
 }
 uint64_t fs_row_hash(const void *body, size_t n);
 
+/* Whether the n bytes at row are a whole row of layout L: a sane header,
+ * every slot inside the body, every variable-length value (string, bytes,
+ * fixed, array) inside the body, strings terminated, fixed values of their
+ * size, enum indexes in range. For rows from outside (a restored
+ * snapshot); rows the library wrote itself are whole by construction. */
+int fs_row_fits(const fs_layout *L, const void *row, size_t n);
+
 /* Whether n bytes at row can be a row of this format (version known, body
  * inside): checked by every path that hands out or copies row views. */
 static inline int fs_row_sane(const void *row, size_t n)

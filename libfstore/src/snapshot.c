@@ -256,7 +256,8 @@ typedef struct snap_in {
     size_t opos, olen; /* decompressed bytes available: obuf[opos..olen) */
     int eof;
     XXH64_state_t *h;
-    uint64_t len;
+    uint64_t len;   /* content bytes decompressed so far */
+    uint64_t limit; /* content length the header declares */
     fstore_err_t err;
 } snap_in;
 
@@ -297,11 +298,15 @@ static int snap_read(snap_in *s, void *dst, size_t n)
     return 0;
 }
 
-/* Reads a length-prefixed field into buf (grown as needed). */
+/* Reads a length-prefixed field into buf (grown as needed). A length past
+ * the content the header declares is damage, refused before allocating. */
 static int snap_field(snap_in *s, fs_buf *buf)
 {
     uint32_t n;
     if (snap_read(s, &n, 4))
+        return -1;
+    uint64_t consumed = s->len - (s->olen - s->opos);
+    if (consumed > s->limit || n > s->limit - consumed)
         return -1;
     buf->len = 0;
     if (fs_buf_reserve(buf, (size_t)n + 1))
@@ -334,6 +339,7 @@ static fstore_err_t snap_open(snap_in *s, const char *path, snap_hdr *h,
     memcpy(&h->sum, hdr + 16, 8);
     memcpy(&h->len, hdr + 24, 8);
     memcpy(&h->entries, hdr + 32, 8);
+    s->limit = h->len;
     if (h->version != SNAP_VERSION)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_VERSION,
                            "%s is snapshot format %u; this fstore (%s) reads "
@@ -386,8 +392,64 @@ static int snap_sink_put(snap_sink *k, MDB_dbi dbi, fs_buf *key, fs_buf *val)
     return rc;
 }
 
-static fstore_err_t snap_walk(snap_in *s, snap_sink *k, uint64_t *entries,
-                              char *errstr, size_t errstr_size)
+/* The row layouts of the tables a snapshot defines, so that the rows it
+ * carries are checked before anything is restored. */
+typedef struct snap_layouts {
+    char **names;
+    fs_layout **L;
+    size_t n;
+    const fs_layout *cur; /* of the table whose rows come now */
+} snap_layouts;
+
+static void snap_layouts_free(snap_layouts *ls)
+{
+    for (size_t i = 0; i < ls->n; i++) {
+        free(ls->names[i]);
+        fs_layout_free(ls->L[i]);
+    }
+    free(ls->names);
+    free(ls->L);
+}
+
+/* A metadata entry: remembers the layout when it defines a table. */
+static int snap_layouts_meta(snap_layouts *ls, const fs_buf *key, const fs_buf *val)
+{
+    if (key->len < 2 || key->data[0] != FS_META_TABLE)
+        return 0;
+    fs_layout *L;
+    if (fs_table_def_layout(val->data, val->len, &L, NULL, 0))
+        return -1;
+    char **nn = realloc(ls->names, (ls->n + 1) * sizeof *nn);
+    if (nn)
+        ls->names = nn;
+    fs_layout **nl = nn ? realloc(ls->L, (ls->n + 1) * sizeof *nl) : NULL;
+    if (nl)
+        ls->L = nl;
+    char *name = nl ? fs_strndup((const char *)key->data + 1, key->len - 1) : NULL;
+    if (!name) {
+        fs_layout_free(L);
+        return -1;
+    }
+    ls->names[ls->n] = name;
+    ls->L[ls->n++] = L;
+    return 0;
+}
+
+/* The rows of table name come next: 0, or -1 when it has no definition. */
+static int snap_layouts_table(snap_layouts *ls, const char *name)
+{
+    ls->cur = NULL;
+    for (size_t i = 0; i < ls->n; i++)
+        if (!strcmp(ls->names[i], name))
+            ls->cur = ls->L[i];
+    return ls->cur ? 0 : -1;
+}
+
+/* Walks the content, checking every entry (when ls is given) or writing
+ * it into k (when k is given). */
+static fstore_err_t snap_walk(snap_in *s, snap_sink *k, snap_layouts *ls,
+                              uint64_t *entries, char *errstr,
+                              size_t errstr_size)
 {
     fs_buf key = {0}, val = {0};
     fstore_err_t err = FSTORE_OK;
@@ -401,7 +463,7 @@ static fstore_err_t snap_walk(snap_in *s, snap_sink *k, uint64_t *entries,
         if (tag == 'E')
             break;
         if (tag == 'T') {
-            if (snap_field(s, &key)) {
+            if (snap_field(s, &key) || (ls && snap_layouts_table(ls, (char *)key.data))) {
                 err = FSTORE_ERR_CORRUPT;
                 break;
             }
@@ -422,6 +484,11 @@ static fstore_err_t snap_walk(snap_in *s, snap_sink *k, uint64_t *entries,
             break;
         }
         (*entries)++;
+        if (ls && (tag == 'M' ? snap_layouts_meta(ls, &key, &val)
+                              : !ls->cur || !fs_row_fits(ls->cur, val.data, val.len))) {
+            err = FSTORE_ERR_CORRUPT;
+            break;
+        }
         if (k) {
             if (tag == 'R' && !k->have_table) {
                 err = FSTORE_ERR_CORRUPT;
@@ -479,13 +546,16 @@ fstore_err_t fstore_restore(const char *path, const char *dir,
                            "%s exists and is not empty: restore into a new "
                            "directory",
                            dir);
-    /* Pass 1: the whole file must verify before anything is created. */
+    /* Pass 1: the whole file must verify before anything is created: its
+     * checksum, and every row against its table's layout. */
     snap_in s;
     snap_hdr h;
+    snap_layouts ls = {0};
     uint64_t entries = 0;
     fstore_err_t err = snap_open(&s, path, &h, errstr, errstr_size);
     if (!err)
-        err = snap_walk(&s, NULL, &entries, errstr, errstr_size);
+        err = snap_walk(&s, NULL, &ls, &entries, errstr, errstr_size);
+    snap_layouts_free(&ls);
     if (!err && (s.len != h.len || XXH64_digest(s.h) != h.sum || entries != h.entries))
         err = fstore__err(errstr, errstr_size, FSTORE_ERR_CORRUPT,
                           "%s fails its checksum (damaged or truncated); "
@@ -524,7 +594,7 @@ fstore_err_t fstore_restore(const char *path, const char *dir,
     if (!err)
         err = snap_open(&s, path, &h, errstr, errstr_size);
     if (!err)
-        err = snap_walk(&s, &k, &entries, errstr, errstr_size);
+        err = snap_walk(&s, &k, NULL, &entries, errstr, errstr_size);
     snap_close(&s);
     if (!err && k.txn) {
         rc = mdb_txn_commit(k.txn);

@@ -62,6 +62,19 @@ static const char *fs_format_name(fstore_format_t f)
     return f == FSTORE_FORMAT_AVRO ? "avro" : "confluent";
 }
 
+fstore_err_t fs_table_def_layout(const void *def, size_t def_len, fs_layout **out,
+                                char *errstr, size_t errstr_size)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(def, def_len, 0, &jerr);
+    const char *schema = j ? json_string_value(json_object_get(j, "schema")) : NULL;
+    fstore_err_t err = schema ? fs_layout_new(schema, out, errstr, errstr_size)
+                              : fstore__err(errstr, errstr_size, FSTORE_ERR_CORRUPT,
+                                            "a table definition is unreadable");
+    json_decref(j);
+    return err;
+}
+
 /* Parses a stored definition into a table (dbi not yet opened). */
 static fstore_err_t fs_table_from_def(fstore_store_t *s, const char *name,
                                       const char *def, size_t def_len,

@@ -36,6 +36,11 @@ fstore_err_t fs_tables_load(fstore_store_t *s, char *errstr,
 /* Frees every table of s (at close; no reader or batch may be left). */
 void fs_tables_free(fstore_store_t *s);
 
+/* The row layout of a stored table definition (a metadata value), for
+ * checking rows that come from outside the store (restore). */
+fstore_err_t fs_table_def_layout(const void *def, size_t def_len, fs_layout **out,
+                                 char *errstr, size_t errstr_size);
+
 /* Meta offset key for (table, partition) into buf; returns its length, 0
  * when cap is too small. */
 size_t fs_offset_key(const fstore_table_t *t, int32_t partition, uint8_t *buf,

@@ -20,17 +20,9 @@
  * never crash. Every iteration works in one temporary directory (removed at
  * exit) and leaves it empty.
  *
- * Column values are read (typed accessors of rows that verify, batch
- * lookups, the Arrow export) only with FUZZ_SNAPSHOT_VALUES set: restore
- * does not check rows against their table's serving schema, and the value
- * readers trust a row to match it, so a snapshot whose table definitions
- * disagree with its rows makes them read past the row (a known, open
- * failure; never set for the regression replay).
- *
- * Inputs whose content declares a field of FUZZ_SNAP_HUGE_FIELD bytes or
- * more are skipped unless FUZZ_SNAPSHOT_HUGE set: restore would allocate
- * that much before finding the content too short (another known, open
- * failure; see fuzz_snapshot.h).
+ * Restore checks every row against its table's layout and refuses field
+ * lengths past the content, so column values are read too: typed accessors
+ * of rows that verify, batch lookups and the Arrow export.
  *
  * tests/fuzz/replay.c links this same file to replay corpora as ordinary
  * tests, so it builds with gcc too.
@@ -57,9 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_ROWS 32 /* rows scanned per table */
 
 static struct {
-    int values;  /* FUZZ_SNAPSHOT_VALUES set: read column values too */
     int verbose; /* FUZZ_SNAPSHOT_VERBOSE set: print each outcome */
-    int huge;    /* FUZZ_SNAPSHOT_HUGE set: do not skip huge fields */
     char dir[96];
     char file[128];
     char store[128];
@@ -124,9 +114,7 @@ static void setup(void)
         abort();
     }
     atexit(cleanup);
-    g.values = getenv("FUZZ_SNAPSHOT_VALUES") != NULL;
     g.verbose = getenv("FUZZ_SNAPSHOT_VERBOSE") != NULL;
-    g.huge = getenv("FUZZ_SNAPSHOT_HUGE") != NULL;
     snprintf(g.file, sizeof g.file, "%s/in.snap", g.dir);
     snprintf(g.store, sizeof g.store, "%s/store", g.dir);
 
@@ -168,31 +156,6 @@ static void write_wrapped(const uint8_t *content, size_t len)
     free(file);
 }
 
-/* Whether the content of a whole file (its first MiB, as far as it
- * decompresses) declares a huge field. */
-static int file_has_huge_field(const uint8_t *data, size_t size)
-{
-    if (size <= FUZZ_SNAP_HDR)
-        return 0;
-    ZSTD_DStream *z = ZSTD_createDStream();
-    size_t cap = 1u << 20;
-    uint8_t *out = malloc(cap);
-    if (z == NULL || out == NULL)
-        abort();
-    ZSTD_inBuffer in = {data + FUZZ_SNAP_HDR, size - FUZZ_SNAP_HDR, 0};
-    ZSTD_outBuffer o = {out, cap, 0};
-    while (in.pos < in.size && o.pos < o.size) {
-        size_t before = in.pos + o.pos;
-        if (ZSTD_isError(ZSTD_decompressStream(z, &o, &in)) ||
-            in.pos + o.pos == before)
-            break;
-    }
-    int huge = fuzz_snap_has_huge_field(out, o.pos);
-    free(out);
-    ZSTD_freeDStream(z);
-    return huge;
-}
-
 /* The accessors of every column of a row that verifies. Values are only
  * looked at through the accessors: pointers they return are not read. */
 static void read_row(const fstore_table_t *t, const fstore_row_t *row)
@@ -201,7 +164,7 @@ static void read_row(const fstore_table_t *t, const fstore_row_t *row)
     (void)fstore_row_partition(row);
     (void)fstore_row_offset(row);
     (void)fstore_row_schema_id(row);
-    if (fstore_row_verify(row) != FSTORE_OK || !g.values)
+    if (fstore_row_verify(row) != FSTORE_OK)
         return;
     int n = fstore_table_column_count(t);
     for (int col = 0; col < n; col++) {
@@ -304,8 +267,7 @@ static void read_table(fstore_reader_t *r, const fstore_table_t *t)
             if (fstore_get(r, t, keys[i], lens[i], &row2) == FSTORE_OK)
                 read_row(t, row2);
         }
-        if (g.values)
-            read_batches(r, t, keys, lens, nkeys);
+        read_batches(r, t, keys, lens, nkeys);
         fstore_cursor_close(c);
     }
 }
@@ -354,9 +316,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (g.conf == NULL)
         setup();
     int is_file = fuzz_snap_is_file(data, size);
-    if (!g.huge && (is_file ? file_has_huge_field(data, size)
-                            : fuzz_snap_has_huge_field(data, size)))
-        return 0;
     if (is_file)
         write_file(data, size);
     else

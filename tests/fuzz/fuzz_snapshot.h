@@ -65,35 +65,6 @@ static inline uint64_t fuzz_snap_entries(const uint8_t *p, size_t len)
     return entries;
 }
 
-/* Declared field lengths from this size on are a known, open failure:
- * restore reserves a field's declared length before reading it, so a few
- * bytes make it allocate up to 4 GiB (past the fuzzer's memory limit). */
-#define FUZZ_SNAP_HUGE_FIELD (256u << 20)
-
-/* 1 when the content, as far as it is given, declares a field of at least
- * FUZZ_SNAP_HUGE_FIELD bytes. */
-static inline int fuzz_snap_has_huge_field(const uint8_t *p, size_t len)
-{
-    size_t pos = 0;
-    while (pos < len) {
-        uint8_t tag = p[pos++];
-        int fields = tag == 'T' ? 1 : tag == 'M' || tag == 'R' ? 2 : 0;
-        if (fields == 0)
-            return 0;
-        for (int i = 0; i < fields; i++) {
-            uint32_t n;
-            if (len - pos < 4)
-                return 0;
-            memcpy(&n, p + pos, 4);
-            if (n >= FUZZ_SNAP_HUGE_FIELD)
-                return 1;
-            if (fuzz_snap_skip(p, len, &pos))
-                return 0;
-        }
-    }
-    return 0;
-}
-
 /* Fills a header (creation time 0, so files are reproducible). */
 static inline void fuzz_snap_header(uint8_t *hdr, uint64_t sum, uint64_t len,
                                     uint64_t entries)

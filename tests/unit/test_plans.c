@@ -112,3 +112,54 @@ Test(plans, cache_keeps_plans_and_reasons_by_key)
     fs_plan_cache_free(NULL);
     fs_layout_free(L);
 }
+
+/* fs_row_fits: the check restore applies to rows from outside the store. */
+Test(plans, row_fits_only_its_own_layout)
+{
+    static const char with_string[] =
+        "{\"type\":\"record\",\"name\":\"s\",\"fields\":["
+        "{\"name\":\"clicks\",\"type\":\"long\"},"
+        "{\"name\":\"name\",\"type\":\"string\"}]}";
+    fs_layout *S = NULL, *L = layout();
+    char err[256] = "";
+    cr_assert_eq(fs_layout_new(with_string, &S, err, sizeof err), FSTORE_OK, "%s", err);
+    fs_plan *p = plan(S, with_string);
+    fs_buf row = {0};
+    /* {clicks: 21, name: "abc"} */
+    cr_assert_eq(fs_plan_decode(p, (const uint8_t *)"\x2a\x06" "abc", 5, &row, err,
+                                sizeof err),
+                 FSTORE_OK, "%s", err);
+    fs_row_finish(&row, 0, 1, 0, 0, 0);
+    cr_assert(fs_row_fits(S, row.data, row.len));
+    cr_assert(!fs_row_fits(S, row.data, row.len - 1), "a cut row");
+    /* The string's offset pointing past the body. */
+    uint8_t *slot = row.data + FS_ROW_HDR + S->cols[1].slot;
+    uint32_t off = fs_load_u32(slot);
+    fs_store_u32(slot, off + 100);
+    cr_assert(!fs_row_fits(S, row.data, row.len));
+    fs_store_u32(slot, off);
+    /* Its terminator overwritten. */
+    row.data[FS_ROW_HDR + off + 3] = 'x';
+    cr_assert(!fs_row_fits(S, row.data, row.len));
+    row.data[FS_ROW_HDR + off + 3] = 0;
+    cr_assert(fs_row_fits(S, row.data, row.len));
+    /* The same bytes read as a row of a layout with a float where the
+     * string's slot is: fits (slots inside the body), and a layout whose
+     * fixed part is longer than the body does not. */
+    cr_assert(fs_row_fits(L, row.data, row.len));
+    fs_layout *Big = NULL;
+    cr_assert_eq(fs_layout_new("{\"type\":\"record\",\"name\":\"b\",\"fields\":["
+                               "{\"name\":\"a\",\"type\":\"long\"},"
+                               "{\"name\":\"b\",\"type\":\"long\"},"
+                               "{\"name\":\"c\",\"type\":\"long\"},"
+                               "{\"name\":\"d\",\"type\":\"long\"},"
+                               "{\"name\":\"e\",\"type\":\"long\"}]}",
+                               &Big, err, sizeof err),
+                 FSTORE_OK, "%s", err);
+    cr_assert(!fs_row_fits(Big, row.data, row.len));
+    fs_buf_free(&row);
+    fs_plan_free(p);
+    fs_layout_free(Big);
+    fs_layout_free(S);
+    fs_layout_free(L);
+}
