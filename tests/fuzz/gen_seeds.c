@@ -24,18 +24,13 @@
 #include <string.h>
 
 #include "fuzz_schemas.h"
+#include "seed_out.h"
 
 enum variant { V_TYPICAL, V_EMPTY, V_EXTREME, V_BIG, V_COUNT };
 static const char *const VARIANT_NAMES[V_COUNT] = {"typical", "empty",
                                                    "extreme", "big"};
 
-typedef struct {
-    uint8_t *data;
-    size_t len, cap;
-} buf_t;
 
-static const char *g_outdir;
-static int g_files;
 
 static void fail(const char *what)
 {
@@ -43,58 +38,11 @@ static void fail(const char *what)
     exit(1);
 }
 
-static void buf_put(buf_t *b, const void *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->data = realloc(b->data, cap);
-        if (b->data == NULL) {
-            perror("fuzz_gen_seeds: realloc");
-            exit(1);
-        }
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-static void buf_byte(buf_t *b, uint8_t v)
-{
-    buf_put(b, &v, 1);
-}
-
-/* Avro long: zig-zag then base-128 varint. */
-static void buf_varint(buf_t *b, int64_t v)
-{
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-    do {
-        uint8_t c = z & 0x7f;
-        z >>= 7;
-        buf_byte(b, c | (z ? 0x80 : 0));
-    } while (z);
-}
-
 static void buf_header(buf_t *b, uint8_t magic, uint32_t id)
 {
     uint8_t h[5] = {magic, (uint8_t)(id >> 24), (uint8_t)(id >> 16),
                     (uint8_t)(id >> 8), (uint8_t)id};
     buf_put(b, h, sizeof h);
-}
-
-static void write_seed(const char *name, const void *data, size_t len)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", g_outdir, name);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || (len > 0 && fwrite(data, 1, len, f) != len) ||
-        fclose(f) != 0) {
-        fprintf(stderr, "fuzz_gen_seeds: %s: %s\n", path, strerror(errno));
-        exit(1);
-    }
-    g_files++;
 }
 
 /* ---- filling generic values ------------------------------------------ */
@@ -693,12 +641,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
         return 2;
     }
-    g_outdir = argv[1];
+    seed_begin("fuzz_gen_seeds", argv[1]);
     valid_seeds();
     frame_seeds();
     field_seeds();
     array_seeds();
     deep_seeds();
-    printf("fuzz_gen_seeds: wrote %d seeds to %s\n", g_files, g_outdir);
+    seed_end();
     return 0;
 }

@@ -33,11 +33,8 @@
 #include <zstd.h>
 
 #include "fuzz_snapshot.h"
+#include "seed_out.h"
 
-typedef struct {
-    uint8_t *data;
-    size_t len, cap;
-} buf_t;
 
 /* One content record; 'T' keeps its name in key, 'E' has neither. */
 typedef struct {
@@ -45,9 +42,7 @@ typedef struct {
     buf_t key, val;
 } rec_t;
 
-static const char *g_outdir;
 static char g_tmp[64];
-static int g_files;
 
 static const char USERS_SCHEMA[] =
     "{\"type\":\"record\",\"name\":\"User\",\"fields\":["
@@ -78,57 +73,6 @@ static void fail(const char *what, fstore_err_t err, const char *errstr)
     fprintf(stderr, "fuzz_gen_snapshot_seeds: %s: %s: %s\n", what,
             fstore_err_name(err), errstr ? errstr : "");
     exit(1);
-}
-
-static void buf_put(buf_t *b, const void *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->data = realloc(b->data, cap);
-        if (b->data == NULL)
-            fail("realloc", FSTORE_ERR_NO_MEMORY, NULL);
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-static void buf_byte(buf_t *b, uint8_t v)
-{
-    buf_put(b, &v, 1);
-}
-
-static void buf_u32(buf_t *b, uint32_t v)
-{
-    buf_put(b, &v, 4);
-}
-
-/* Avro long: zig-zag then base-128 varint. */
-static void buf_varint(buf_t *b, int64_t v)
-{
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-    do {
-        uint8_t c = z & 0x7f;
-        z >>= 7;
-        buf_byte(b, c | (z ? 0x80 : 0));
-    } while (z);
-}
-
-static void write_seed(const char *name, const void *data, size_t len)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", g_outdir, name);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || (len > 0 && fwrite(data, 1, len, f) != len) ||
-        fclose(f) != 0) {
-        fprintf(stderr, "fuzz_gen_snapshot_seeds: %s: %s\n", path,
-                strerror(errno));
-        exit(1);
-    }
-    g_files++;
 }
 
 /* ---- the store ---- */
@@ -540,7 +484,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
         return 2;
     }
-    g_outdir = argv[1];
+    seed_begin("fuzz_gen_snapshot_seeds", argv[1]);
     snprintf(g_tmp, sizeof g_tmp, "/tmp/fstore-gen-snap-XXXXXX");
     if (mkdtemp(g_tmp) == NULL) {
         perror("fuzz_gen_snapshot_seeds: mkdtemp");
@@ -554,7 +498,6 @@ int main(int argc, char **argv)
     content_seeds(&full);
     free(full.data);
     free(empty.data);
-    printf("fuzz_gen_snapshot_seeds: wrote %d seeds to %s\n", g_files,
-           g_outdir);
+    seed_end();
     return 0;
 }

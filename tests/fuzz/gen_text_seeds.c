@@ -20,22 +20,7 @@
 
 #include "fuzz_registry.h"
 #include "fuzz_schemas.h"
-
-static const char *g_outdir;
-static int g_files;
-
-static void write_seed(const char *name, const char *data, size_t len)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", g_outdir, name);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || (len > 0 && fwrite(data, 1, len, f) != len) ||
-        fclose(f) != 0) {
-        fprintf(stderr, "fuzz_gen_text_seeds: %s: %s\n", path, strerror(errno));
-        exit(1);
-    }
-    g_files++;
-}
+#include "seed_out.h"
 
 static void write_text(const char *name, const char *text)
 {
@@ -263,11 +248,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s schema|registry OUTDIR\n", argv[0]);
         return 2;
     }
-    g_outdir = argv[2];
+    seed_begin("fuzz_gen_text_seeds", argv[2]);
     if (strcmp(argv[1], "schema") == 0)
         schema_seeds();
     else
         registry_seeds();
-    printf("fuzz_gen_text_seeds: wrote %d seeds to %s\n", g_files, g_outdir);
+    seed_end();
     return 0;
 }
