@@ -28,6 +28,10 @@
 #define FS_META_STATS 'X'   /* tailer statistics JSON, for other processes */
 #define FS_STORE_VERSION 1
 
+/* Threads: any number of caller threads (readers, table lookups), at most
+ * one batch owner (a caller thread or the tail thread) and the tailer's
+ * watcher use one store. Fields set at open and never changed after need
+ * no lock; the others say what guards them. */
 struct fstore_store_s {
     char *path;
     fstore_conf_t *conf;
@@ -59,7 +63,8 @@ fstore_err_t fs_store_open(const char *path, const fstore_conf_t *conf,
  * tables and the tailer must have been freed already. Accepts NULL. */
 void fs_store_free(fstore_store_t *s);
 
-/* Transactions holding the remap lock shared (see fs_store_grow). */
+/* Transactions holding the remap lock shared (see fs_store_grow).
+ * @thread any; a write transaction only on the batch owner's thread */
 fstore_err_t fs_txn_begin(fstore_store_t *s, unsigned flags, MDB_txn **txn,
                           char *errstr, size_t errstr_size);
 void fs_txn_abort(fstore_store_t *s, MDB_txn *txn);
@@ -69,9 +74,11 @@ int fs_txn_commit(fstore_store_t *s, MDB_txn *txn);
 fstore_err_t fs_mdb_err(int rc, const char *what, char *errstr,
                         size_t errstr_size);
 
-/* Grows the map (caller holds no transaction). */
+/* Grows the map (caller holds no transaction). @thread the batch owner
+ * @locks takes remap exclusively: waits for this process's transactions */
 fstore_err_t fs_store_grow(fstore_store_t *s, char *errstr, size_t errstr_size);
-/* Adopts a map grown by another process (caller holds no transaction). */
+/* Adopts a map grown by another process (caller holds no transaction).
+ * @thread any  @locks takes remap exclusively */
 void fs_store_adopt_size(fstore_store_t *s);
 
 /* The statistics document of the last writer, for readers in other
@@ -89,6 +96,7 @@ typedef struct fs_usage {
     uint64_t map_size;
 } fs_usage;
 int fs_store_usage(fstore_store_t *s, MDB_txn *txn, fs_usage *u);
+
 /* Builds the LMDB key for a Kafka key: the key itself, or its digest form
  * written into buf (FS_KEY_HASHED bytes). */
 static inline void fs_key_make(const void *key, size_t len, uint8_t *buf,
