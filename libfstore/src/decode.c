@@ -1,4 +1,5 @@
-/* Confluent framing, Avro binary decoding and writer → serving resolution. */
+/* Confluent framing, Avro binary decoding and writer → serving resolution
+ * through compiled plans, and the cache that keeps plans by key. */
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -20,7 +20,7 @@ LAYERS = {
     1: ["store", "registry"],
     2: ["tables"],
     3: ["schemas", "reader"],
-    4: ["batch", "snapshot", "arrow", "row"],
+    4: ["batch", "snapshot", "cursor", "arrow", "row"],
     5: ["tail_state", "tail_stats", "tail_assign", "tail_faults", "tail_loop", "tail"],
     6: ["fstore", "stats"],
 }
