@@ -61,6 +61,35 @@ static inline void fs_store_be32(void *p, uint32_t v)
     b[3] = (uint8_t)v;
 }
 
+/* Avro's zig-zag variable-length integers (int and long): put writes at
+ * most FS_VARINT_MAX bytes at p and returns how many; get reads from the n
+ * bytes at p and returns how many it took, 0 when they end first or the
+ * number runs past FS_VARINT_MAX bytes. */
+#define FS_VARINT_MAX 10
+static inline size_t fs_varint_put(uint8_t *p, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    size_t i = 0;
+    while (z >= 0x80) {
+        p[i++] = (uint8_t)(z | 0x80);
+        z >>= 7;
+    }
+    p[i++] = (uint8_t)z;
+    return i;
+}
+static inline size_t fs_varint_get(const uint8_t *p, size_t n, int64_t *v)
+{
+    uint64_t z = 0;
+    for (size_t i = 0; i < n && i < FS_VARINT_MAX; i++) {
+        z |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *v = (int64_t)((z >> 1) ^ ((uint64_t)0 - (z & 1)));
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "fstore rows are little-endian; big-endian hosts are not supported yet"
 #endif
