@@ -381,7 +381,7 @@ static int fs_read_last(fs_rd *r, fs_agg_entity *e, int i)
     e->last_null[i] = (flags & 2) != 0;
     if (flags & 2)
         return 0;
-    if (fs_get_count(r, 0, r->end - r->p, &len))
+    if (fs_get_long(r, &len) || len < 0 || len > r->end - r->p)
         return -1;
     e->last_val[i].len = 0;
     if (fs_buf_append(&e->last_val[i], r->p, (size_t)len))
