@@ -17,7 +17,7 @@ import sys
 # The layer map of docs/architecture.md, bottom (0) to top. Keep the two in step.
 LAYERS = {
     0: ["errors", "conf", "hist", "partition", "layout", "decode"],
-    1: ["store", "registry", "agg_spec", "agg_tiles", "agg_output"],
+    1: ["store", "registry", "agg_spec", "agg_tiles", "agg_event", "agg_output"],
     2: ["tables"],
     3: ["schemas", "reader"],
     4: ["batch", "snapshot", "cursor", "arrow", "row"],
@@ -28,7 +28,7 @@ LAYERS = {
 # orders (everything else in a layer must not call its neighbours).
 ORDERED = [
     ["errors", "conf", "layout", "decode"],
-    ["agg_spec", "agg_tiles", "agg_output"],
+    ["agg_spec", "agg_tiles", "agg_event", "agg_output"],
     ["tail_state", "tail_stats", "tail_assign", "tail_faults", "tail_loop", "tail"],
 ]
 

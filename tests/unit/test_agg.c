@@ -12,7 +12,9 @@
 
 #include <criterion/criterion.h>
 
+#include "agg_event.h"
 #include "agg_output.h"
+#include "decode.h"
 
 static const char events_schema[] =
     "{\"type\":\"record\",\"name\":\"ev\",\"fields\":["
@@ -418,13 +420,13 @@ static avro_value_t field(avro_value_t *rec, const char *name)
 static double opt_double(avro_value_t *rec, const char *name, int *null)
 {
     avro_value_t u = field(rec, name), branch;
-    int disc;
+    int disc = 0;
     avro_value_get_discriminant(&u, &disc);
     *null = disc == 0;
     if (disc == 0)
         return 0;
     avro_value_get_current_branch(&u, &branch);
-    double d;
+    double d = 0;
     avro_value_get_double(&branch, &d);
     return d;
 }
@@ -463,14 +465,14 @@ Test(agg, output_records_read_back_with_the_output_schema)
     char probe;
     cr_assert_neq(avro_read(rd, &probe, 1), 0);
 
-    int64_t l;
+    int64_t l = 0;
     avro_value_t v = field(&rec, "events_5m");
     avro_value_get_long(&v, &l);
     cr_assert_eq(l, 1, "at 56:40 only the 56:40 event is within 5m");
     v = field(&rec, "events_1h");
     avro_value_get_long(&v, &l);
     cr_assert_eq(l, 3);
-    double d;
+    double d = 0;
     v = field(&rec, "amount_sum_1h");
     avro_value_get_double(&v, &d);
     cr_assert_float_eq(d, 23.0, 1e-12);
@@ -482,13 +484,13 @@ Test(agg, output_records_read_back_with_the_output_schema)
     v = field(&rec, "country");
     avro_value_t br;
     avro_value_get_current_branch(&v, &br);
-    const char *str;
-    size_t len;
+    const char *str = NULL;
+    size_t len = 0;
     avro_value_get_string(&br, &str, &len);
     cr_assert_str_eq(str, "fr");
     v = field(&rec, "kind");
     avro_value_get_current_branch(&v, &br);
-    int sym;
+    int sym = -1;
     avro_value_get_enum(&br, &sym);
     cr_assert_eq(sym, 1);
     v = field(&rec, "event_time");
@@ -521,5 +523,122 @@ Test(agg, output_records_read_back_with_the_output_schema)
     free(json);
     fs_buf_free(&b);
     fs_agg_entity_free(e);
+    fs_agg_spec_free(s);
+}
+
+/* ---- events in ---- */
+
+static void check_full_event(const fs_agg_spec *s, const fs_agg_event *ev, int amount_null)
+{
+    cr_assert_eq(ev->t, 123);
+    /* num[0] amount, num[1] qty */
+    cr_assert_eq(ev->num_null[0], amount_null);
+    if (!amount_null)
+        cr_assert_float_eq(ev->num[0], 2.5, 1e-12);
+    cr_assert_not(ev->num_null[1]);
+    cr_assert_float_eq(ev->num[1], 5.0, 1e-12);
+    cr_assert_eq(s->nlast, 2);
+    cr_assert_not(ev->last[0].null);
+    cr_assert_eq(ev->last[0].len, 3);
+    cr_assert_eq(memcmp(ev->last[0].data, "\x04" "fr", 3), 0, "country as an Avro string");
+    cr_assert_eq(ev->last[1].len, 1);
+    cr_assert_eq(((const uint8_t *)ev->last[1].data)[0], 2, "kind b as enum index 1");
+}
+
+Test(agg, events_from_avro_rows)
+{
+    fs_agg_spec *s = parse_ok(full_spec);
+    fs_plan *p = NULL;
+    char err[256] = "";
+    cr_assert_eq(fs_plan_new(events_schema, s->events, &p, err, sizeof err), FSTORE_OK, "%s", err);
+    /* ts 123, amount 2.5, qty 5, country "fr", kind b, micros 0 */
+    static const uint8_t avro[] = {0xf6, 0x01, 0x02, 0, 0, 0, 0, 0, 0, 0x04, 0x40,
+                                   0x0a, 0x04, 'f', 'r', 0x02, 0x00};
+    fs_buf row = {0};
+    cr_assert_eq(fs_plan_decode(p, avro, sizeof avro, &row, err, sizeof err), FSTORE_OK, "%s", err);
+    fs_row_finish(&row, 0, 1, 999, 0, 0);
+    fs_agg_input *in = fs_agg_input_new(s);
+    fs_agg_event ev;
+    cr_assert_eq(fs_agg_event_from_row(in, s, row.data, row.len, 999, &ev, err, sizeof err),
+                 FSTORE_OK, "%s", err);
+    check_full_event(s, &ev, 0);
+    /* What the events feed in is what the output record carries. */
+    fs_agg_entity *e = fs_agg_entity_new(s);
+    cr_assert_eq(fs_agg_add(e, s, &ev, 123), 1);
+    fs_agg_value last = fs_agg_last(e, 1);
+    cr_assert_eq(last.len, 1);
+    /* A cut row is refused. */
+    cr_assert_eq(fs_agg_event_from_row(in, s, row.data, row.len - 1, 999, &ev, err, sizeof err),
+                 FSTORE_ERR_DECODE_MALFORMED);
+    fs_agg_entity_free(e);
+    fs_agg_input_free(in);
+    fs_buf_free(&row);
+    fs_plan_free(p);
+    fs_agg_spec_free(s);
+}
+
+Test(agg, events_from_json)
+{
+    fs_agg_spec *s = parse_ok(full_spec);
+    fs_agg_input *in = fs_agg_input_new(s);
+    fs_agg_event ev;
+    char err[256] = "";
+    const char *good = "{\"ts\":123,\"amount\":2.5,\"qty\":5,\"country\":\"fr\",\"kind\":\"b\"}";
+    cr_assert_eq(fs_agg_event_from_json(in, s, good, strlen(good), -1, &ev, err, sizeof err),
+                 FSTORE_OK, "%s", err);
+    check_full_event(s, &ev, 0);
+    const char *null_amount = "{\"ts\":123,\"qty\":5,\"country\":\"fr\",\"kind\":\"b\"}";
+    cr_assert_eq(fs_agg_event_from_json(in, s, null_amount, strlen(null_amount), -1, &ev, err,
+                                        sizeof err),
+                 FSTORE_OK, "%s", err);
+    check_full_event(s, &ev, 1);
+    const struct {
+        const char *json, *want;
+    } bad[] = {
+        {"[1]", "not a JSON object"},
+        {"{\"ts\":", "not a JSON object"},
+        {"{\"qty\":5}", "time field \"ts\" is missing"},
+        {"{\"ts\":\"noon\"}", "time field \"ts\" is of another type"},
+        {"{\"ts\":1,\"amount\":\"2.5\"}", "field \"amount\" is not a number"},
+        {"{\"ts\":1,\"country\":7}", "field \"country\" does not have"},
+        {"{\"ts\":1,\"kind\":\"c\"}", "field \"kind\" does not have"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = 0;
+        cr_assert_eq(fs_agg_event_from_json(in, s, bad[i].json, strlen(bad[i].json), -1, &ev,
+                                            err, sizeof err),
+                     FSTORE_ERR_DECODE_MALFORMED, "%s", bad[i].json);
+        cr_assert_not_null(strstr(err, bad[i].want), "%s: %s", bad[i].json, err);
+    }
+    fs_agg_input_free(in);
+    fs_agg_spec_free(s);
+}
+
+Test(agg, schemaless_json_and_record_timestamps)
+{
+    fs_agg_spec *s = NULL;
+    char err[256] = "";
+    const char *spec =
+        "{\"input\":{\"topic\":\"e\",\"format\":\"json\"},\"output\":{\"topic\":\"o\",\"schema_id\":1},"
+        "\"features\":[{\"name\":\"x\",\"op\":\"sum\",\"field\":\"v\"},"
+        "{\"name\":\"y\",\"op\":\"last\",\"field\":\"tag\"}]}";
+    cr_assert_eq(fs_agg_spec_parse(spec, NULL, NULL, &s, err, sizeof err), FSTORE_OK, "%s", err);
+    fs_agg_input *in = fs_agg_input_new(s);
+    fs_agg_event ev;
+    const char *obj = "{\"v\":3,\"tag\":{\"a\":[1,2]}}";
+    cr_assert_eq(fs_agg_event_from_json(in, s, obj, strlen(obj), 777, &ev, err, sizeof err),
+                 FSTORE_OK, "%s", err);
+    cr_assert_eq(ev.t, 777, "no time field: the record's timestamp");
+    cr_assert_float_eq(ev.num[0], 3.0, 1e-12);
+    cr_assert_eq(ev.last[0].len, 1 + strlen("{\"a\":[1,2]}"));
+    cr_assert_eq(memcmp((const char *)ev.last[0].data + 1, "{\"a\":[1,2]}", ev.last[0].len - 1), 0);
+    const char *str = "{\"v\":1,\"tag\":\"plain\"}";
+    cr_assert_eq(fs_agg_event_from_json(in, s, str, strlen(str), 5, &ev, err, sizeof err), FSTORE_OK);
+    cr_assert_eq(ev.last[0].len, 6);
+    cr_assert_eq(memcmp(ev.last[0].data, "\x0aplain", 6), 0);
+    cr_assert_eq(fs_agg_event_from_json(in, s, str, strlen(str), -1, &ev, err, sizeof err),
+                 FSTORE_ERR_DECODE_MALFORMED, "no timestamp at all");
+    cr_assert_not_null(strstr(err, "no timestamp"), "%s", err);
+    fs_agg_input_free(in);
     fs_agg_spec_free(s);
 }
