@@ -18,7 +18,7 @@ import sys
 LAYERS = {
     0: ["errors", "conf", "hist", "partition", "layout", "decode"],
     1: ["store", "registry", "agg_spec", "agg_tiles", "agg_event", "agg_output"],
-    2: ["tables"],
+    2: ["tables", "agg_store"],
     3: ["schemas", "reader"],
     4: ["batch", "snapshot", "cursor", "arrow", "row"],
     5: ["tail_state", "tail_stats", "tail_assign", "tail_faults", "tail_loop", "tail"],
