@@ -286,7 +286,7 @@ int fs_agg_state_write(const fs_agg_entity *e, const fs_agg_spec *s, int64_t q,
     }
     for (int i = 0; i < s->nlast && !bad; i++) {
         int set = e->last_t[i] != INT64_MIN;
-        uint8_t flags = (uint8_t)(set | (e->last_null[i] ? 2 : 0));
+        uint8_t flags = (uint8_t)(set ? 1 | (e->last_null[i] ? 2 : 0) : 0);
         bad = fs_buf_append(b, &flags, 1) || (set && fs_put_long(b, e->last_t[i]));
         if (!bad && set && !e->last_null[i])
             bad = fs_put_long(b, (int64_t)e->last_val[i].len) ||
