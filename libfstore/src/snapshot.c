@@ -227,8 +227,10 @@ static int snap_read(snap_in *s, void *dst, size_t n)
     return 0;
 }
 
-/* Reads a length-prefixed field into buf (grown as needed). A length past
- * the content the header declares is damage, refused before allocating. */
+/* Reads a length-prefixed field into buf. A length past the content the
+ * header declares is damage; and since the header itself may lie, the
+ * buffer grows a mebibyte at a time as the bytes really arrive, so a
+ * small file can never make restore allocate much. */
 static int snap_field(snap_in *s, fs_buf *buf)
 {
     uint32_t n;
@@ -238,11 +240,14 @@ static int snap_field(snap_in *s, fs_buf *buf)
     if (consumed > s->limit || n > s->limit - consumed)
         return -1;
     buf->len = 0;
-    if (fs_buf_reserve(buf, (size_t)n + 1))
+    while (buf->len < n) {
+        size_t step = n - buf->len < (1u << 20) ? n - buf->len : (1u << 20);
+        if (fs_buf_reserve(buf, step + 1) || snap_read(s, buf->data + buf->len, step))
+            return -1;
+        buf->len += step;
+    }
+    if (fs_buf_reserve(buf, 1))
         return -1;
-    if (snap_read(s, buf->data, n))
-        return -1;
-    buf->len = n;
     buf->data[n] = 0;
     return 0;
 }
