@@ -163,12 +163,13 @@ static fstore_err_t fs_schema_find(fstore_store_t *s, int32_t id, char **json,
                        id, id, dir ? " (now " : "", dir ? dir : "");
 }
 
-fstore_err_t fs_table_plan(const fstore_table_t *t, int64_t key,
-                           const fs_plan **out, char *errstr,
-                           size_t errstr_size)
+fstore_err_t fs_schema_plan(fstore_store_t *s, fs_plan_cache *cache,
+                            const fs_layout *L, const char *reader_json,
+                            int64_t key, const fs_plan **out, char *errstr,
+                            size_t errstr_size)
 {
     const char *why = NULL;
-    if (fs_plan_cache_get(t->plans, key, out, &why)) {
+    if (fs_plan_cache_get(cache, key, out, &why)) {
         if (!*out)
             return fstore__err(errstr, errstr_size, FSTORE_ERR_RESOLVE, "%s", why);
         return FSTORE_OK;
@@ -176,16 +177,16 @@ fstore_err_t fs_table_plan(const fstore_table_t *t, int64_t key,
     char *json = NULL;
     fstore_err_t err;
     if (key == FS_PLAN_SERVING) {
-        json = fs_strdup(t->schema_json);
+        json = fs_strdup(reader_json);
         err = json ? FSTORE_OK : FSTORE_ERR_NO_MEMORY;
     } else {
-        err = fs_schema_find(t->store, (int32_t)key, &json, errstr, errstr_size);
+        err = fs_schema_find(s, (int32_t)key, &json, errstr, errstr_size);
     }
     if (err)
         return err;
     fs_plan *p = NULL;
     char reason[512] = "";
-    err = fs_plan_new(json, t->L, &p, reason, sizeof reason);
+    err = fs_plan_new(json, L, &p, reason, sizeof reason);
     free(json);
     if (err)
         fstore__err(errstr, errstr_size, err, "%s", reason);
@@ -193,9 +194,17 @@ fstore_err_t fs_table_plan(const fstore_table_t *t, int64_t key,
         return err;
     /* An unresolvable schema is remembered too, with its reason, so every
      * record that uses it fails fast and says why. */
-    if (fs_plan_cache_put(t->plans, key, p, err ? reason : NULL))
+    if (fs_plan_cache_put(cache, key, p, err ? reason : NULL))
         return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,
                            "out of memory");
     *out = p;
     return err ? FSTORE_ERR_RESOLVE : FSTORE_OK;
+}
+
+fstore_err_t fs_table_plan(const fstore_table_t *t, int64_t key,
+                           const fs_plan **out, char *errstr,
+                           size_t errstr_size)
+{
+    return fs_schema_plan(t->store, t->plans, t->L, t->schema_json, key, out,
+                          errstr, errstr_size);
 }
