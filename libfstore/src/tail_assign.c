@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "kconf.h"
 #include "tail_int.h"
 
 int fs_parse_partitions(const char *spec, int32_t **out, size_t *n)
@@ -84,35 +85,6 @@ static void fs_rk_error(rd_kafka_t *rk, int err, const char *reason, void *op)
     TLOG(T, 4, "kafka: %s: %s", rd_kafka_err2name(err), reason);
 }
 
-struct fs_pass {
-    rd_kafka_conf_t *rc;
-    char *errstr;
-    size_t errstr_size;
-    fstore_err_t err;
-};
-
-static void fs_pass_one(const char *name, const char *value, void *arg)
-{
-    struct fs_pass *p = arg;
-    char buf[512];
-    if (p->err)
-        return;
-    if (rd_kafka_conf_set(p->rc, name + 6, value, buf, sizeof buf) != RD_KAFKA_CONF_OK)
-        p->err = fstore__err(p->errstr, p->errstr_size, FSTORE_ERR_CONF,
-                             "%s: %s", name, buf);
-}
-
-/* Applies the entries of fstore's librdkafka table for this client that
- * are (forced) or are not (!forced) forced. */
-static void fs_kafka_set(rd_kafka_conf_t *rc, unsigned client, int forced)
-{
-    size_t n;
-    const fs_kdef *k = fs_conf_kafka_defaults(&n);
-    for (size_t i = 0; i < n; i++)
-        if ((k[i].clients & client) && k[i].forced == forced)
-            rd_kafka_conf_set(rc, k[i].name, k[i].value, NULL, 0);
-}
-
 rd_kafka_t *fs_rk_new(fs_tailer *T, rd_kafka_type_t type, char *errstr,
                              size_t errstr_size, fstore_err_t *err)
 {
@@ -123,11 +95,8 @@ rd_kafka_t *fs_rk_new(fs_tailer *T, rd_kafka_type_t type, char *errstr,
      * the forced settings, which win over both (docs/configuration.md). */
     unsigned client = type == RD_KAFKA_CONSUMER ? FS_K_CONSUMER : FS_K_PRODUCER;
     fs_kafka_set(rc, client, 0);
-    struct fs_pass pass = {rc, errstr, errstr_size, FSTORE_OK};
-    fs_conf_each(conf, "kafka.", fs_pass_one, &pass);
-    if (pass.err) {
+    if ((*err = fs_kafka_user(conf, rc, errstr, errstr_size))) {
         rd_kafka_conf_destroy(rc);
-        *err = pass.err;
         return NULL;
     }
     fs_kafka_set(rc, client, 1);

@@ -17,7 +17,7 @@ import sys
 # The layer map of docs/architecture.md, bottom (0) to top. Keep the two in step.
 LAYERS = {
     0: ["errors", "conf", "hist", "partition", "layout", "decode"],
-    1: ["store", "registry", "agg_spec", "agg_tiles", "agg_event", "agg_output"],
+    1: ["store", "registry", "kconf", "agg_spec", "agg_tiles", "agg_event", "agg_output"],
     2: ["tables", "agg_store"],
     3: ["schemas", "reader"],
     4: ["batch", "snapshot", "cursor", "arrow", "row"],
