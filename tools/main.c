@@ -16,6 +16,8 @@ static const tool_cmd tool_cmds[] = {
      cmd_demo, cmd_demo_usage},
     {"tail", "keep a store current from a Kafka topic (the writer)", cmd_tail,
      cmd_tail_usage},
+    {"aggregate", "compute windowed features from a topic of events",
+     cmd_aggregate, cmd_aggregate_usage},
     {"get", "print the rows of keys as JSON lines", cmd_get, cmd_get_usage},
     {"stats", "print a store's statistics as JSON", cmd_stats, cmd_stats_usage},
     {"export", "write every row of a table to a JSON lines, CSV or Avro file",
@@ -40,8 +42,8 @@ static void usage(FILE *out)
                  "from a memory-mapped store.\n\n"
                  "Commands:\n");
     for (size_t i = 0; i < TOOL_NCMDS; i++)
-        fprintf(out, "  %-8s %s\n", tool_cmds[i].name, tool_cmds[i].summary);
-    fprintf(out, "  %-8s %s\n", "help", "print the usage of a command");
+        fprintf(out, "  %-9s %s\n", tool_cmds[i].name, tool_cmds[i].summary);
+    fprintf(out, "  %-9s %s\n", "help", "print the usage of a command");
     fprintf(out, "\nExit status: 0 success, 1 runtime error, 2 usage error.\n"
                  "Documentation: docs/cli.md.\n");
 }

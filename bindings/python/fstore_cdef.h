@@ -284,6 +284,20 @@ fstore_err_t fstore_get_batch_arrow(fstore_reader_t *reader,
                                     struct ArrowArray *array_out);
 uint64_t fstore_row_checksum(const fstore_row_t *row);
 
+typedef struct fstore_aggregator_s fstore_aggregator_t;
+fstore_err_t fstore_aggregator_new(const char *spec_json, const char *base_dir,
+                                   const char *state_dir,
+                                   const fstore_conf_t *conf,
+                                   fstore_aggregator_t **aggp, char *errstr,
+                                   size_t errstr_size);
+fstore_err_t fstore_aggregator_run(fstore_aggregator_t *agg,
+                                   int until_caught_up, int timeout_ms,
+                                   char *errstr, size_t errstr_size);
+void fstore_aggregator_stop(fstore_aggregator_t *agg);
+fstore_err_t fstore_aggregator_stats_json(fstore_aggregator_t *agg,
+                                          char **json);
+void fstore_aggregator_destroy(fstore_aggregator_t *agg);
+
 /* Compiled into the extension (build_ffi.py), over the public API only:
  * reads every numeric scalar column of a row in one call for get(). */
 int _fstore_py_row_scalars(const fstore_table_t *table, const fstore_row_t *row,

@@ -144,6 +144,8 @@ void fs_agg_store_close(fs_agg_store *st)
     free(st);
 }
 
+fstore_store_t *fs_agg_store_env(fs_agg_store *st) { return st->s; }
+
 /* ---- transactions ---- */
 
 fstore_err_t fs_agg_txn_begin(fs_agg_store *st, fs_agg_txn **out, char *errstr,

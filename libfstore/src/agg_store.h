@@ -34,6 +34,10 @@ fstore_err_t fs_agg_store_open(const char *dir, const fs_agg_spec *s,
                                char *errstr, size_t errstr_size);
 void fs_agg_store_close(fs_agg_store *st); /* aborts an open txn; accepts NULL */
 
+/* The environment under the state, whose catalog and lookup chain also
+ * serve the events' writer schemas (schemas.h). */
+fstore_store_t *fs_agg_store_env(fs_agg_store *st);
+
 /* Begins the one write transaction (FSTORE_ERR_STATE when one is open). */
 fstore_err_t fs_agg_txn_begin(fs_agg_store *st, fs_agg_txn **out, char *errstr,
                               size_t errstr_size);

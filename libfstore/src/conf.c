@@ -7,7 +7,7 @@
 
 #include "conf.h"
 
-enum { FS_G_STORE, FS_G_SCHEMAS, FS_G_TAIL, FS_G_KAFKA, FS_G_LOG, FS_G_N };
+enum { FS_G_STORE, FS_G_SCHEMAS, FS_G_TAIL, FS_G_AGG, FS_G_KAFKA, FS_G_LOG, FS_G_N };
 
 static const fs_pgroup fs_pgroups[FS_G_N] = {
     [FS_G_STORE] =
@@ -23,6 +23,9 @@ static const fs_pgroup fs_pgroups[FS_G_N] = {
     [FS_G_TAIL] = {.title = "Tailing (`tail.*`)",
                    .intro = "Read when tailing starts (`fstore_tail_start()`, "
                             "`fstore tail`)."},
+    [FS_G_AGG] = {.title = "Aggregation (`aggregate.*`)",
+                  .intro = "Read when an aggregator is created "
+                           "(`fstore_aggregator_new()`, `fstore aggregate`)."},
     [FS_G_KAFKA] =
         {.title = "Kafka client (`kafka.*`)",
          .notes = "fstore sets these librdkafka properties on its consumer "
@@ -160,6 +163,31 @@ static const fs_pdef fs_pdefs[] = {
             "unresolvable writer schema) is also produced to this topic, "
             "unchanged, with headers `fstore.topic`, `fstore.partition`, "
             "`fstore.offset`, `fstore.error`, `fstore.reason`."},
+    {.name = "aggregate.group",
+     .type = FS_P_STRING,
+     .def = "fstore-aggregate",
+     .group = FS_G_AGG,
+     .doc = "Kafka consumer group of the aggregator: instances with the same "
+            "group share the input partitions, and the group holds the "
+            "input offsets that each transaction commits."},
+    {.name = "aggregate.commit_ms",
+     .type = FS_P_U64,
+     .def = "100",
+     .min = 1,
+     .max = 60000,
+     .unit = "ms",
+     .group = FS_G_AGG,
+     .doc = "How long one Kafka transaction gathers events before it "
+            "commits: input offsets, output records and changelog records "
+            "together. It bounds event-to-output latency from below; "
+            "shorter intervals cost more transactions."},
+    {.name = "aggregate.instance",
+     .type = FS_P_STRING,
+     .group = FS_G_AGG,
+     .doc = "This instance's name, the suffix of its transactional id "
+            "(`<group>-<instance>`). Unset: derived from the state "
+            "directory's absolute path, so a restarted instance fences its "
+            "own earlier incarnation. Two live instances must differ."},
     {.name = "tail.stats_interval_ms",
      .type = FS_P_U64,
      .def = "1000",

@@ -117,6 +117,19 @@ check help_get 0 "" plain "$F" get --help
 check help_tail 0 "" plain "$F" help tail
 check help_stats 0 "" plain "$F" stats -h
 
+# ---- aggregate (argument and spec mistakes; no broker is reached) ---------
+check help_aggregate 0 "" plain "$F" aggregate --help
+check aggregate_needs_args 2 "--brokers, --spec and --state are required" plain \
+    "$F" aggregate --brokers 127.0.0.1:1
+printf '{"input":{"topic":"e","format":"json"},"output":{"topic":"o","schema_id":1},"windows":{"5m":"2m"},"features":[{"name":"n","op":"count"}]}' \
+    >"$WORK/bad-hop.json"
+check aggregate_bad_hop 1 "the hop 2m does not divide window 5m" plain \
+    "$F" aggregate --brokers 127.0.0.1:1 --spec "$WORK/bad-hop.json" --state "$WORK/agg"
+printf '{"input":{"topic":"e","format":"json"},"output":{"topic":"o","schema_id":1},"features":[{"name":"n","op":"count"},{"name":"n","op":"count"}]}' \
+    >"$WORK/dup.json"
+check aggregate_duplicate_names 1 "two output fields would be named \"n_5m\"" plain \
+    "$F" aggregate --brokers 127.0.0.1:1 --spec "$WORK/dup.json" --state "$WORK/agg"
+
 # ---- get ------------------------------------------------------------------
 # shellcheck disable=SC1003 # the key is quote"key\ (ends in a backslash)
 check get_rows 0 "" plain "$F" get --store "$S" --table features \

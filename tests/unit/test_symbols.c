@@ -104,6 +104,11 @@ static const struct {
     SYM(fstore_partition_for_key),
     SYM(fstore_get_batch_arrow),
     SYM(fstore_row_checksum),
+    SYM(fstore_aggregator_new),
+    SYM(fstore_aggregator_run),
+    SYM(fstore_aggregator_stop),
+    SYM(fstore_aggregator_stats_json),
+    SYM(fstore_aggregator_destroy),
 };
 #undef SYM
 #define NSYMBOLS (sizeof symbols / sizeof symbols[0])

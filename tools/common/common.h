@@ -29,6 +29,8 @@ int cmd_demo(int argc, char **argv);
 void cmd_demo_usage(FILE *out);
 int cmd_tail(int argc, char **argv);
 void cmd_tail_usage(FILE *out);
+int cmd_aggregate(int argc, char **argv);
+void cmd_aggregate_usage(FILE *out);
 int cmd_get(int argc, char **argv);
 void cmd_get_usage(FILE *out);
 int cmd_stats(int argc, char **argv);

@@ -891,6 +891,8 @@ FSTORE_API int32_t fstore_partition_for_key(const void *key, size_t key_len,
  * - fstore_row_checksum(): its value is defined by the row format
  *   (docs/row-format.md), which may change with the store format version.
  *   fstore_row_verify() is the stable way to check a row.
+ * - The aggregator (fstore_aggregator_new() and the rest): new, and its
+ *   statistics and state format may change.
  *
  * Formats of stable calls:
  * - The fields of the statistics document of fstore_stats_json()
@@ -972,6 +974,82 @@ FSTORE_API fstore_err_t fstore_get_batch_arrow(
 
 /** @return the row's stored XXH3-64 checksum of its body. */
 FSTORE_API uint64_t fstore_row_checksum(const fstore_row_t *row);
+
+/** @} */
+
+/**
+ * @name Aggregation
+ *
+ * An aggregator turns a topic of raw events into a compacted topic of
+ * per-entity window features (counts, sums, means, minima, maxima over
+ * several windows, and last values), exactly once, as `fstore aggregate`
+ * does; the spec, the window semantics and the state are described in
+ * docs/aggregate.md. Instances with the same aggregate.group share the
+ * events' partitions through Kafka's consumer group protocol.
+ * @{
+ */
+
+/** An aggregator: one spec, one state directory, its Kafka clients. */
+typedef struct fstore_aggregator_s fstore_aggregator_t;
+
+/**
+ * Creates an aggregator for the spec @p spec_json (the events' schema file
+ * it names is read relative to @p base_dir, NULL for the working
+ * directory) with its local state in @p state_dir (created if absent).
+ * @p conf gives kafka.* (kafka.bootstrap.servers is required), aggregate.*,
+ * registry.url / schemas.dir for the events' writer schemas, store.* for the
+ * state; it is copied. Connects, creates the output and changelog topics
+ * where absent (compacted, partitioned as the events), writes or checks the
+ * output schema in schemas.dir, and initializes transactions (fencing an
+ * earlier incarnation of the same instance).
+ * @return ::FSTORE_OK; ::FSTORE_ERR_CONF (a mistake in the spec or conf,
+ *         named in @p errstr), ::FSTORE_ERR_SCHEMA_MISMATCH (the state
+ *         directory or schema file belongs to another spec),
+ *         ::FSTORE_ERR_LOCKED (another process uses the state),
+ *         ::FSTORE_ERR_KAFKA, storage errors. Any thread.
+ */
+FSTORE_API fstore_err_t fstore_aggregator_new(const char *spec_json,
+                                              const char *base_dir,
+                                              const char *state_dir,
+                                              const fstore_conf_t *conf,
+                                              fstore_aggregator_t **aggp,
+                                              char *errstr, size_t errstr_size);
+
+/**
+ * Runs the aggregator on the calling thread: joins the group, restores the
+ * state of assigned partitions from the changelog's tail, and aggregates
+ * until fstore_aggregator_stop() is called, a fatal error happens, or,
+ * with @p until_caught_up, every assigned partition is consumed to its end
+ * offset captured when it was assigned and everything is committed. Then it
+ * commits what it holds and leaves the group. @p timeout_ms (-1: none)
+ * bounds the run. Runs once per aggregator.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_TIMED_OUT, ::FSTORE_ERR_KAFKA (e.g.
+ *         fenced by a newer instance of the same id), storage errors; the
+ *         reason in @p errstr.
+ */
+FSTORE_API fstore_err_t fstore_aggregator_run(fstore_aggregator_t *agg,
+                                              int until_caught_up,
+                                              int timeout_ms, char *errstr,
+                                              size_t errstr_size);
+
+/**
+ * Asks a running fstore_aggregator_run() to commit and return. Any thread,
+ * and safe in a signal handler.
+ */
+FSTORE_API void fstore_aggregator_stop(fstore_aggregator_t *agg);
+
+/**
+ * The aggregator's figures as JSON (events, late_dropped, skipped by
+ * reason, emitted, tombstones, entities, commits, aborts, restored records,
+ * commit time percentiles, per-partition stream time), in a string to
+ * release with fstore_free(). Any thread, also while it runs.
+ * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY, ::FSTORE_ERR_INVALID_ARG.
+ */
+FSTORE_API fstore_err_t fstore_aggregator_stats_json(fstore_aggregator_t *agg,
+                                                     char **json);
+
+/** Closes the aggregator (not while it runs). Accepts NULL. */
+FSTORE_API void fstore_aggregator_destroy(fstore_aggregator_t *agg);
 
 /** @} */
 

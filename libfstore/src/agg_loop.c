@@ -1,0 +1,623 @@
+/*
+ * The aggregator's run loop: events in, staged into the local state; every
+ * aggregate.commit_ms one Kafka transaction carries the changed entities'
+ * output and changelog records and the input offsets, and the local state
+ * commits after it (agg_int.h says why that order). Expiry runs at each
+ * commit for partitions whose stream time moved. The rebalance callback
+ * commits before partitions go and restores partitions that come.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <xxhash.h>
+
+#include "agg_int.h"
+
+static int64_t fs_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static fstore_err_t fs_fail(fstore_aggregator_t *a, fstore_err_t err,
+                            const char *what)
+{
+    pthread_mutex_lock(&a->mu);
+    if (!a->failed) {
+        a->failed = 1;
+        snprintf(a->errmsg, sizeof a->errmsg, "%s", what);
+    }
+    pthread_mutex_unlock(&a->mu);
+    __atomic_store_n(&a->stop, 1, __ATOMIC_RELEASE);
+    fs_log(a->conf, 3, "aggregator stopped: %s", what);
+    return err;
+}
+
+/* ---- the entities changed in the open transaction ---- */
+
+static size_t fs_slot_of(const fstore_aggregator_t *a, int32_t p, const void *key,
+                         size_t len)
+{
+    uint64_t h = XXH3_64bits_withSeed(key, len, (uint64_t)p);
+    return (size_t)h & (a->set_cap - 1);
+}
+
+static int fs_set_grow(fstore_aggregator_t *a)
+{
+    size_t cap = a->set_cap ? a->set_cap * 2 : 1024;
+    uint32_t *set = calloc(cap, sizeof *set);
+    if (!set)
+        return -1;
+    free(a->dirty_set);
+    a->dirty_set = set;
+    a->set_cap = cap;
+    for (size_t i = 0; i < a->ndirty; i++) {
+        const fs_agg_dirty *d = &a->dirty[i];
+        size_t s = fs_slot_of(a, d->p, d->key, d->len);
+        while (a->dirty_set[s])
+            s = (s + 1) & (cap - 1);
+        a->dirty_set[s] = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+/* Adds (p, key) once. */
+static int fs_dirty_add(fstore_aggregator_t *a, int32_t p, const void *key, size_t len)
+{
+    if ((a->ndirty + 1) * 2 > a->set_cap && fs_set_grow(a))
+        return -1;
+    size_t s = fs_slot_of(a, p, key, len);
+    for (; a->dirty_set[s]; s = (s + 1) & (a->set_cap - 1)) {
+        const fs_agg_dirty *d = &a->dirty[a->dirty_set[s] - 1];
+        if (d->p == p && d->len == len && !memcmp(d->key, key, len))
+            return 0;
+    }
+    if (a->ndirty == a->cap_dirty) {
+        size_t cap = a->cap_dirty ? a->cap_dirty * 2 : 256;
+        fs_agg_dirty *nd = realloc(a->dirty, cap * sizeof *nd);
+        if (!nd)
+            return -1;
+        a->dirty = nd;
+        a->cap_dirty = cap;
+    }
+    fs_agg_dirty *d = &a->dirty[a->ndirty];
+    d->p = p;
+    d->len = (uint16_t)len;
+    memcpy(d->key, key, len);
+    a->dirty_set[s] = (uint32_t)++a->ndirty;
+    return 0;
+}
+
+static void fs_dirty_clear(fstore_aggregator_t *a)
+{
+    a->ndirty = 0;
+    if (a->dirty_set)
+        memset(a->dirty_set, 0, a->set_cap * sizeof *a->dirty_set);
+}
+
+/* ---- transactions ---- */
+
+static fstore_err_t fs_txn_open(fstore_aggregator_t *a)
+{
+    char err[512];
+    if (!a->tx && fs_agg_txn_begin(a->st, &a->tx, err, sizeof err))
+        return fs_fail(a, FSTORE_ERR_STORAGE, err);
+    if (a->kafka_txn)
+        return FSTORE_OK;
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(a->producer);
+    if (e) {
+        snprintf(err, sizeof err, "beginning a transaction: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return fs_fail(a, FSTORE_ERR_KAFKA, err);
+    }
+    a->kafka_txn = 1;
+    a->txn_started_us = fs_now_us();
+    return FSTORE_OK;
+}
+
+/* Rewinds the consumer of every assigned partition to its committed
+ * offset, as after an aborted transaction. */
+static void fs_rewind(fstore_aggregator_t *a)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(a->nparts);
+    for (int32_t p = 0; p < a->nparts; p++)
+        if (a->parts[p].assigned)
+            rd_kafka_topic_partition_list_add(l, a->spec->input_topic, p);
+    if (l->cnt && rd_kafka_committed(a->consumer, l, 10000) == 0) {
+        for (int i = 0; i < l->cnt; i++) {
+            if (l->elems[i].offset < 0)
+                l->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+            a->parts[l->elems[i].partition].position = -1;
+        }
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(a->consumer, l, 10000);
+        if (e) {
+            fs_log(a->conf, 3, "aggregator: rewinding after an abort: %s",
+                   rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Discards the open transaction: Kafka's, the staged state, and the input
+ * read since the last commit. */
+static void fs_abort(fstore_aggregator_t *a, const char *why)
+{
+    fs_log(a->conf, 4, "aggregator: aborting a transaction: %s", why);
+    if (a->kafka_txn) {
+        rd_kafka_error_t *e = rd_kafka_abort_transaction(a->producer, 30000);
+        if (e) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "aborting a transaction: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            fs_fail(a, FSTORE_ERR_KAFKA, msg);
+        }
+    }
+    fs_agg_txn_abort(a->tx);
+    a->tx = NULL;
+    a->kafka_txn = 0;
+    for (int32_t p = 0; p < a->nparts; p++) {
+        a->parts[p].q = a->parts[p].q_saved;
+        a->parts[p].touched = 0;
+        a->parts[p].cl_last = -1;
+    }
+    fs_dirty_clear(a);
+    fs_rewind(a);
+    pthread_mutex_lock(&a->mu);
+    a->c.aborts++;
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- events ---- */
+
+/* The event of m, or a skip reason (counted by the caller). */
+static int fs_decode(fstore_aggregator_t *a, const rd_kafka_message_t *m,
+                     int64_t ts, fs_agg_event *ev)
+{
+    const fs_agg_spec *s = a->spec;
+    char err[512];
+    if (s->format == FS_AGG_JSON)
+        return fs_agg_event_from_json(a->in, s, m->payload, m->len, ts, ev, err,
+                                      sizeof err)
+                   ? FS_AGG_SK_DECODE
+                   : -1;
+    const uint8_t *payload = m->payload;
+    size_t plen = m->len;
+    int32_t id = -1;
+    int64_t key = FS_PLAN_SERVING;
+    if (s->format == FS_AGG_CONFLUENT) {
+        if (fs_frame_parse(m->payload, m->len, &id, &payload, &plen, err, sizeof err))
+            return FS_AGG_SK_DECODE;
+        key = id;
+    }
+    const fs_plan *plan;
+    if (fs_schema_plan(fs_agg_store_env(a->st), a->plans, s->events, s->schema_json,
+                       key, &plan, err, sizeof err))
+        return FS_AGG_SK_SCHEMA;
+    a->row.len = 0;
+    if (fs_plan_decode(plan, payload, plen, &a->row, err, sizeof err))
+        return FS_AGG_SK_DECODE;
+    fs_row_finish(&a->row, 0, id, ts, m->partition, m->offset);
+    int rc = fs_agg_event_from_row(a->in, s, a->row.data, a->row.len, ts, ev, err,
+                                   sizeof err);
+    return rc ? FS_AGG_SK_TIME : -1;
+}
+
+static void fs_skip(fstore_aggregator_t *a, const rd_kafka_message_t *m, int why)
+{
+    static const char *const names[] = {"undecodable", "unknown writer schema",
+                                        "no key", "no usable time"};
+    pthread_mutex_lock(&a->mu);
+    a->c.skipped[why]++;
+    pthread_mutex_unlock(&a->mu);
+    fs_log(a->conf, 5, "aggregator: %s [%d] offset %lld skipped: %s",
+           a->spec->input_topic, m->partition, (long long)m->offset, names[why]);
+}
+
+/* Applies one event to its entity, staged. */
+static fstore_err_t fs_event(fstore_aggregator_t *a, const rd_kafka_message_t *m)
+{
+    int32_t p = m->partition;
+    if (p < 0 || p >= a->nparts)
+        return FSTORE_OK;
+    fs_agg_ppart *pp = &a->parts[p];
+    pp->position = m->offset + 1;
+    if (!m->key || m->key_len < 1 || m->key_len > FS_AGG_MAX_KEY || !m->payload) {
+        fs_skip(a, m, FS_AGG_SK_NO_KEY);
+        return FSTORE_OK;
+    }
+    rd_kafka_timestamp_type_t tst;
+    int64_t ts = rd_kafka_message_timestamp(m, &tst);
+    fs_agg_event ev;
+    int why = fs_decode(a, m, ts, &ev);
+    if (why >= 0) {
+        fs_skip(a, m, why);
+        return FSTORE_OK;
+    }
+    fstore_err_t err = fs_txn_open(a);
+    if (err)
+        return err;
+    char msg[512];
+    int64_t q = ev.t > pp->q ? ev.t : pp->q;
+    err = fs_agg_txn_get(a->tx, p, m->key, m->key_len, a->e, msg, sizeof msg);
+    if (err && err != FSTORE_NOT_FOUND)
+        return fs_fail(a, err, msg);
+    int added = fs_agg_add(a->e, a->spec, &ev, q);
+    if (added < 0)
+        return fs_fail(a, FSTORE_ERR_NO_MEMORY, "out of memory");
+    if (added && ((err = fs_agg_txn_put(a->tx, p, m->key, m->key_len, a->e, q, msg,
+                                        sizeof msg)) ||
+                  fs_dirty_add(a, p, m->key, m->key_len)))
+        return fs_fail(a, err ? err : FSTORE_ERR_NO_MEMORY, err ? msg : "out of memory");
+    pp->q = q;
+    pp->touched = 1;
+    pthread_mutex_lock(&a->mu);
+    a->c.events++;
+    a->c.late += !added;
+    pthread_mutex_unlock(&a->mu);
+    return FSTORE_OK;
+}
+
+/* ---- commit ---- */
+
+typedef struct fs_due_ctx {
+    fstore_aggregator_t *a;
+    int32_t p;
+    int64_t q;
+    fstore_err_t err;
+} fs_due_ctx;
+
+/* An entity whose windows lost a tile: kept with its new values, or
+ * dropped when every window is empty; either way emitted. */
+static int fs_due_one(void *arg, const void *key, size_t len)
+{
+    fs_due_ctx *d = arg;
+    fstore_aggregator_t *a = d->a;
+    char msg[512];
+    d->err = fs_agg_txn_get(a->tx, d->p, key, len, a->e, msg, sizeof msg);
+    if (d->err == FSTORE_OK) {
+        int empty = fs_agg_empty(a->e, a->spec, d->q);
+        d->err = fs_agg_txn_put(a->tx, d->p, key, len, empty ? NULL : a->e, d->q, msg,
+                                sizeof msg);
+    }
+    if (!d->err && fs_dirty_add(a, d->p, key, len))
+        d->err = FSTORE_ERR_NO_MEMORY;
+    if (d->err)
+        fs_fail(a, d->err, msg);
+    return d->err != FSTORE_OK;
+}
+
+static fstore_err_t fs_expire(fstore_aggregator_t *a)
+{
+    for (int32_t p = 0; p < a->nparts; p++) {
+        fs_agg_ppart *pp = &a->parts[p];
+        if (!pp->touched)
+            continue;
+        fs_due_ctx d = {a, p, pp->q, FSTORE_OK};
+        int rc = fs_agg_txn_due(a->tx, p, pp->q, fs_due_one, &d);
+        if (d.err)
+            return d.err;
+        if (rc)
+            return fs_fail(a, FSTORE_ERR_STORAGE, "scanning entities due to expire");
+    }
+    return FSTORE_OK;
+}
+
+/* Produces one record, waiting while librdkafka's queue is full. */
+static fstore_err_t fs_produce(fstore_aggregator_t *a, rd_kafka_topic_t *rkt,
+                               int32_t p, const void *key, size_t klen,
+                               const void *val, size_t vlen, int64_t ts)
+{
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            a->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(p),
+            RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)(uintptr_t)val, vlen),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ts),
+            RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(a->producer, 50);
+            continue;
+        }
+        if (!e)
+            return FSTORE_OK;
+        char msg[512];
+        snprintf(msg, sizeof msg, "producing to %s [%d]: %s", rd_kafka_topic_name(rkt), p,
+                 rd_kafka_err2str(e));
+        return fs_fail(a, FSTORE_ERR_KAFKA, msg);
+    }
+}
+
+/* The output and changelog records of one changed entity. */
+static fstore_err_t fs_emit_one(fstore_aggregator_t *a, const fs_agg_dirty *d)
+{
+    char msg[512];
+    int64_t q = a->parts[d->p].q;
+    fstore_err_t err = fs_agg_txn_get(a->tx, d->p, d->key, d->len, a->e, msg, sizeof msg);
+    if (err && err != FSTORE_NOT_FOUND)
+        return fs_fail(a, err, msg);
+    int gone = err == FSTORE_NOT_FOUND;
+    a->rec.len = 0;
+    a->state.len = 0;
+    uint8_t qb[8];
+    fs_store_u64(qb, (uint64_t)q);
+    if (!gone && (fs_agg_encode(a->e, a->spec, q, &a->rec) ||
+                  fs_buf_append(&a->state, qb, 8) ||
+                  fs_agg_state_write(a->e, a->spec, q, &a->state)))
+        return fs_fail(a, FSTORE_ERR_NO_MEMORY, "out of memory");
+    err = fs_produce(a, a->out_rkt, d->p, d->key, d->len, gone ? NULL : a->rec.data,
+                     gone ? 0 : a->rec.len, q);
+    uint8_t ck[1 + FS_AGG_MAX_KEY];
+    ck[0] = FS_CL_ENTITY;
+    memcpy(ck + 1, d->key, d->len);
+    if (!err)
+        err = fs_produce(a, a->cl_rkt, d->p, ck, 1u + d->len, gone ? NULL : a->state.data,
+                         gone ? 0 : a->state.len, q);
+    pthread_mutex_lock(&a->mu);
+    a->c.emitted += !gone;
+    a->c.tombstones += gone;
+    pthread_mutex_unlock(&a->mu);
+    return err;
+}
+
+static fstore_err_t fs_emit(fstore_aggregator_t *a)
+{
+    for (size_t i = 0; i < a->ndirty; i++) {
+        fstore_err_t err = fs_emit_one(a, &a->dirty[i]);
+        if (err)
+            return err;
+    }
+    /* Each touched partition's stream time, for a restore. */
+    for (int32_t p = 0; p < a->nparts; p++) {
+        if (!a->parts[p].touched)
+            continue;
+        uint8_t key = FS_CL_PART, qb[8];
+        fs_store_u64(qb, (uint64_t)a->parts[p].q);
+        fstore_err_t err = fs_produce(a, a->cl_rkt, p, &key, 1, qb, 8, a->parts[p].q);
+        if (err)
+            return err;
+    }
+    return FSTORE_OK;
+}
+
+/* Sends the input positions and commits the Kafka transaction, retrying
+ * what may be retried. 0, 1 when it must be aborted, -1 when fatal. */
+static int fs_kafka_commit(fstore_aggregator_t *a, char *msg, size_t msg_size)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(a->nparts);
+    for (int32_t p = 0; p < a->nparts; p++)
+        if (a->parts[p].assigned && a->parts[p].position >= 0)
+            rd_kafka_topic_partition_list_add(l, a->spec->input_topic, p)->offset =
+                a->parts[p].position;
+    rd_kafka_consumer_group_metadata_t *gm = rd_kafka_consumer_group_metadata(a->consumer);
+    rd_kafka_error_t *e = NULL;
+    for (int tries = 0; tries < 10; tries++) {
+        e = l->cnt ? rd_kafka_send_offsets_to_transaction(a->producer, l, gm, -1) : NULL;
+        if (!e)
+            e = rd_kafka_commit_transaction(a->producer, -1);
+        if (!e || !rd_kafka_error_is_retriable(e))
+            break;
+        rd_kafka_error_destroy(e);
+        e = NULL;
+    }
+    rd_kafka_consumer_group_metadata_destroy(gm);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (!e)
+        return 0;
+    snprintf(msg, msg_size, "committing a transaction: %s", rd_kafka_error_string(e));
+    int rc = rd_kafka_error_txn_requires_abort(e) ? 1 : -1;
+    rd_kafka_error_destroy(e);
+    return rc;
+}
+
+/* After the Kafka transaction: the local state, with the changelog
+ * offsets it now reflects. */
+static fstore_err_t fs_local_commit(fstore_aggregator_t *a)
+{
+    char msg[512];
+    fstore_err_t err = FSTORE_OK;
+    for (int32_t p = 0; p < a->nparts && !err; p++) {
+        fs_agg_ppart *pp = &a->parts[p];
+        if (pp->cl_last >= 0)
+            pp->cl_next = pp->cl_last + 1;
+        if (pp->touched) {
+            fs_agg_part v = {pp->q, pp->cl_next};
+            err = fs_agg_txn_part_put(a->tx, p, &v);
+        }
+    }
+    uint64_t entities = fs_agg_txn_count(a->tx, -1);
+    if (!err)
+        err = fs_agg_txn_commit(a->tx, msg, sizeof msg);
+    else
+        fs_agg_txn_abort(a->tx);
+    a->tx = NULL;
+    if (err) {
+        /* Kafka has the changes; the changelog brings them back. */
+        fs_log(a->conf, 3, "aggregator: local state commit failed (%s); "
+                           "restoring from the changelog", fstore_err_name(err));
+        for (int32_t p = 0; p < a->nparts && !err; p++)
+            if (a->parts[p].assigned)
+                err = fs_agg_restore(a, p, msg, sizeof msg);
+        if (err)
+            return fs_fail(a, err, msg);
+    }
+    pthread_mutex_lock(&a->mu);
+    a->c.commits++;
+    a->entities = entities;
+    pthread_mutex_unlock(&a->mu);
+    return FSTORE_OK;
+}
+
+static fstore_err_t fs_commit(fstore_aggregator_t *a)
+{
+    if (!a->kafka_txn)
+        return FSTORE_OK;
+    int64_t t0 = fs_now_us();
+    fstore_err_t err = fs_expire(a);
+    if (!err)
+        err = fs_emit(a);
+    if (err) {
+        fs_abort(a, "producing failed");
+        return err;
+    }
+    char msg[512];
+    int rc = fs_kafka_commit(a, msg, sizeof msg);
+    if (rc > 0) {
+        fs_abort(a, msg);
+        return FSTORE_OK; /* the input is replayed */
+    }
+    if (rc < 0)
+        return fs_fail(a, FSTORE_ERR_KAFKA, msg);
+    a->kafka_txn = 0;
+    err = fs_local_commit(a);
+    for (int32_t p = 0; p < a->nparts; p++) {
+        a->parts[p].q_saved = a->parts[p].q;
+        a->parts[p].touched = 0;
+        a->parts[p].cl_last = -1;
+    }
+    fs_dirty_clear(a);
+    pthread_mutex_lock(&a->mu);
+    fs_hist_add(&a->commit_us, (uint64_t)(fs_now_us() - t0));
+    pthread_mutex_unlock(&a->mu);
+    return err;
+}
+
+/* ---- rebalances ---- */
+
+static void fs_assigned(fstore_aggregator_t *a, rd_kafka_topic_partition_list_t *parts)
+{
+    char msg[512];
+    for (int i = 0; i < parts->cnt && !a->failed; i++) {
+        int32_t p = parts->elems[i].partition;
+        if (p < 0 || p >= a->nparts)
+            continue;
+        if (fs_agg_restore(a, p, msg, sizeof msg)) {
+            fs_fail(a, FSTORE_ERR_KAFKA, msg);
+            break;
+        }
+        int64_t lo = 0, hi = -1;
+        rd_kafka_query_watermark_offsets(a->consumer, a->spec->input_topic, p, &lo, &hi,
+                                         10000);
+        fs_agg_ppart *pp = &a->parts[p];
+        pp->assigned = 1;
+        pp->end_at_assign = hi;
+        pp->position = -1;
+    }
+}
+
+void fs_agg_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    fstore_aggregator_t *a = opaque;
+    /* Whatever happens, the open transaction ends first: its offsets and
+     * records belong to the assignment it was read under. */
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        fs_commit(a);
+        fs_assigned(a, parts);
+        rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+        if (e)
+            rd_kafka_error_destroy(e);
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk))
+        fs_commit(a);
+    else if (a->kafka_txn)
+        fs_abort(a, "partitions were lost");
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].partition >= 0 && parts->elems[i].partition < a->nparts)
+            a->parts[parts->elems[i].partition].assigned = 0;
+    rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+    if (e)
+        rd_kafka_error_destroy(e);
+}
+
+/* ---- the loop ---- */
+
+/* Every assigned partition consumed to its end at assignment, all
+ * committed. Positions come from the consumer: a partition with nothing
+ * left to read has none from records. */
+static int fs_caught_up(fstore_aggregator_t *a)
+{
+    if (a->kafka_txn)
+        return 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(a->nparts);
+    for (int32_t p = 0; p < a->nparts; p++)
+        if (a->parts[p].assigned)
+            rd_kafka_topic_partition_list_add(l, a->spec->input_topic, p);
+    int done = l->cnt > 0;
+    if (done && rd_kafka_position(a->consumer, l) == 0) {
+        for (int i = 0; i < l->cnt && done; i++) {
+            int64_t pos = l->elems[i].offset;
+            const fs_agg_ppart *pp = &a->parts[l->elems[i].partition];
+            if (pos < 0)
+                pos = pp->position;
+            if (pos < 0) {
+                /* Nothing read yet: caught up only if the committed
+                 * offset is the end. */
+                rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_new(1);
+                rd_kafka_topic_partition_list_add(c, a->spec->input_topic,
+                                                  l->elems[i].partition);
+                if (rd_kafka_committed(a->consumer, c, 5000) == 0)
+                    pos = c->elems[0].offset;
+                rd_kafka_topic_partition_list_destroy(c);
+            }
+            done = pp->end_at_assign <= 0 || pos >= pp->end_at_assign;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return done;
+}
+
+fstore_err_t fs_agg_loop(fstore_aggregator_t *a, int until_caught_up, int timeout_ms,
+                         char *errstr, size_t errstr_size)
+{
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, a->spec->input_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t ke = rd_kafka_subscribe(a->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (ke)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_KAFKA, "subscribing to %s: %s",
+                           a->spec->input_topic, rd_kafka_err2str(ke));
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : fs_now_us() + (int64_t)timeout_ms * 1000;
+    int64_t last_check = 0;
+    fstore_err_t err = FSTORE_OK;
+    while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(a->consumer, 20);
+        if (m) {
+            if (!m->err)
+                err = fs_event(a, m);
+            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                fs_log(a->conf, 4, "aggregator: consumer: %s",
+                       rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            if (err)
+                break;
+        }
+        int64_t now = fs_now_us();
+        if (a->kafka_txn && now - a->txn_started_us >= (int64_t)a->commit_ms * 1000 &&
+            (err = fs_commit(a)))
+            break;
+        if (until_caught_up && !m && now - last_check > 100000) {
+            last_check = now;
+            if (fs_caught_up(a))
+                break;
+        }
+        if (now > deadline) {
+            err = fstore__err(errstr, errstr_size, FSTORE_ERR_TIMED_OUT,
+                              "the aggregator did not catch up in %d ms", timeout_ms);
+            break;
+        }
+    }
+    if (!a->failed && a->kafka_txn) {
+        fstore_err_t cerr = fs_commit(a);
+        err = err ? err : cerr;
+    }
+    rd_kafka_consumer_close(a->consumer);
+    if (a->failed) {
+        pthread_mutex_lock(&a->mu);
+        err = fstore__err(errstr, errstr_size, err ? err : FSTORE_ERR_KAFKA, "%s",
+                          a->errmsg);
+        pthread_mutex_unlock(&a->mu);
+    }
+    return err;
+}

@@ -1,0 +1,299 @@
+"""`fstore aggregate` against the real Kafka broker (FSTORE_TEST_BROKERS).
+
+Events are produced keyed and partitioned as the Java client does, with
+out-of-order times (some beyond every window: late), nulls, and a final
+jump in time that expires idle entities. The output topic, read with
+read_committed, must equal the reference model in aggregate_reference.py
+(doubles within 1e-9 relative), whatever happened meanwhile: SIGKILLs at
+random moments, a second instance joining the group and the first one
+killed. These tests fail, never skip, without a broker.
+"""
+
+import io
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+import uuid
+
+import fastavro
+import pytest
+
+import aggregate_reference as ref
+from conftest import brokers
+
+pytestmark = pytest.mark.kafka
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+FSTORE = os.environ.get("FSTORE_BIN",
+                        os.path.join(ROOT, "build", "release", "tools", "fstore"))
+PARTITIONS = 4
+WRITER_ID = 7
+
+EVENTS = {"type": "record", "name": "ev", "fields": [
+    {"name": "ts", "type": "long"},
+    {"name": "amount", "type": ["null", "double"], "default": None},
+    {"name": "qty", "type": "int"},
+    {"name": "country", "type": "string"}]}
+PARSED = fastavro.parse_schema(EVENTS)
+
+
+def spec_of(name, fmt):
+    return {
+        "input": {"topic": name + "-events", "format": fmt, "schema": "events.avsc",
+                  "time": "ts"},
+        "output": {"topic": name + "-features", "schema_id": 100},
+        "windows": {"5m": "1m", "1h": "5m", "1d": "1h"},
+        "features": [
+            {"name": "events", "op": "count"},
+            {"name": "amount_sum", "op": "sum", "field": "amount"},
+            {"name": "amount_mean", "op": "mean", "field": "amount"},
+            {"name": "amount_min", "op": "min", "field": "amount"},
+            {"name": "amount_max", "op": "max", "field": "amount"},
+            {"name": "qty_max", "op": "max", "field": "qty"},
+            {"name": "country", "op": "last", "field": "country"}]}
+
+
+def make_events(n, entities, seed):
+    """(key, value dict) pairs: hot and cold entities, out-of-order and late
+    times, nulls; a last stretch an hour and a day later expires most."""
+    rnd = random.Random(seed)
+    t = 1_700_000_000_000
+    hot = max(10, entities // 100)
+    out = []
+    for i in range(n):
+        if i == n - n // 50:
+            t += 26 * 3600_000  # idle entities expire: tombstones
+        t += rnd.randint(0, 40)
+        ts = t
+        r = rnd.random()
+        if r < 0.03:
+            ts = t - rnd.randint(0, 3 * 3600_000)  # late, often beyond 5m/1h
+        elif r < 0.035:
+            ts = t - 2 * 86400_000  # beyond every window: dropped
+        key = "u%d" % (rnd.randrange(hot) if rnd.random() < 0.4 else rnd.randrange(entities))
+        out.append((key, {"ts": ts,
+                          "amount": None if rnd.random() < 0.1 else round(rnd.uniform(-50, 150), 3),
+                          "qty": rnd.randint(0, 9),
+                          "country": rnd.choice(["fr", "de", "it", "es", "nl"])}))
+    return out
+
+
+def encode(fmt, value):
+    if fmt == "json":
+        return json.dumps(value).encode()
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, PARSED, value)
+    body = buf.getvalue()
+    return (b"\0" + WRITER_ID.to_bytes(4, "big") + body) if fmt == "confluent" else body
+
+
+class Setup:
+    def __init__(self, tmp_path, fmt):
+        from confluent_kafka.admin import AdminClient, NewTopic
+        self.b = brokers()
+        self.name = "agg-%s-%s" % (fmt, uuid.uuid4().hex[:8])
+        self.fmt = fmt
+        self.spec = spec_of(self.name, fmt)
+        self.dir = tmp_path
+        (tmp_path / "events.avsc").write_text(json.dumps(EVENTS))
+        self.schemas = tmp_path / "schemas"
+        self.schemas.mkdir()
+        (self.schemas / ("%d.avsc" % WRITER_ID)).write_text(json.dumps(EVENTS))
+        self.spec_path = tmp_path / "spec.json"
+        self.spec_path.write_text(json.dumps(self.spec))
+        self.admin = AdminClient({"bootstrap.servers": self.b})
+        topic = self.spec["input"]["topic"]
+        self.admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(60)
+
+    def produce(self, events):
+        from confluent_kafka import Producer
+        p = Producer({"bootstrap.servers": self.b, "partitioner": "murmur2_random",
+                      "enable.idempotence": True, "linger.ms": 5})
+        topic = self.spec["input"]["topic"]
+        for key, value in events:
+            while True:
+                try:
+                    p.produce(topic, key=key.encode(), value=encode(self.fmt, value))
+                    break
+                except BufferError:
+                    p.poll(0.1)
+            p.poll(0)
+        assert p.flush(120) == 0
+
+    def command(self, state, group="g", extra=()):
+        return [FSTORE, "aggregate", "--brokers", self.b, "--spec", str(self.spec_path),
+                "--state", str(self.dir / state), "--group", self.name + "-" + group,
+                "--schemas", str(self.schemas), "-X", "aggregate.commit_ms=30",
+                "-X", "log.level=6", *extra]
+
+    def run(self, state, group="g", timeout=240):
+        r = subprocess.run(self.command(state, group, ["--until-caught-up", "--timeout",
+                                                       str(timeout)]),
+                           capture_output=True, text=True, timeout=timeout + 60)
+        assert r.returncode == 0, r.stderr[-3000:]
+        return r.stderr
+
+    def read(self, topic, decode):
+        from confluent_kafka import Consumer, TopicPartition
+        c = Consumer({"bootstrap.servers": self.b, "group.id": "check-" + uuid.uuid4().hex,
+                      "isolation.level": "read_committed", "enable.auto.commit": False,
+                      "enable.partition.eof": True})
+        c.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+        eof, out = set(), []
+        deadline = time.monotonic() + 180
+        while len(eof) < PARTITIONS and time.monotonic() < deadline:
+            for m in c.consume(1000, 1.0):
+                if m.error():
+                    if m.error().code() == -191:  # partition EOF
+                        eof.add(m.partition())
+                        continue
+                    raise AssertionError(str(m.error()))
+                out.append(decode(m))
+        c.close()
+        assert len(eof) == PARTITIONS, "could not read %s to its end" % topic
+        return out
+
+    def check(self):
+        """The output topic equals the reference model of the events topic."""
+        out_schema = fastavro.parse_schema(
+            json.loads((self.schemas / "100.avsc").read_text()))
+
+        def event(m):
+            v = m.value()
+            if self.fmt == "json":
+                val = json.loads(v)
+            else:
+                val = fastavro.schemaless_reader(
+                    io.BytesIO(v[5:] if self.fmt == "confluent" else v), PARSED)
+            return {"partition": m.partition(), "key": m.key(),
+                    "timestamp": m.timestamp()[1], "value": val}
+
+        def output(m):
+            v = m.value()
+            if v is not None:
+                assert v[:5] == b"\0" + (100).to_bytes(4, "big")
+            return m.key(), (fastavro.schemaless_reader(io.BytesIO(v[5:]), out_schema)
+                             if v is not None else None)
+
+        events = self.read(self.spec["input"]["topic"], event)
+        latest = dict(self.read(self.spec["output"]["topic"], output))
+        r = ref.Reference(self.spec, schema=EVENTS)
+        r.add_all(events)
+        expected = r.expected()
+        problems = ref.compare(expected, latest)
+        assert not problems, "%d problems, first: %s" % (len(problems), problems[:5])
+        return r, expected, latest
+
+    def close(self):
+        topics = [self.spec["input"]["topic"], self.spec["output"]["topic"],
+                  self.spec["output"]["topic"] + "-state"]
+        for f in self.admin.delete_topics(topics).values():
+            try:
+                f.result(60)
+            except Exception:
+                pass
+
+
+def stats_of(stderr):
+    """The final statistics line of a run."""
+    lines = [l for l in stderr.splitlines() if l.startswith("fstore aggregate: {")]
+    assert lines, stderr[-2000:]
+    return json.loads(lines[-1][len("fstore aggregate: "):])
+
+
+def restored_of(stderr):
+    return sum(int(n) for n in re.findall(r"restored from changelog offsets \S+ \((\d+) records\)",
+                                          stderr))
+
+
+@pytest.mark.parametrize("fmt", ["avro", "json"])
+def test_formats_match_the_reference(tmp_path, fmt):
+    s = Setup(tmp_path, fmt)
+    try:
+        s.produce(make_events(30_000, 3_000, seed=11))
+        st = stats_of(s.run("state"))
+        assert st["events"] == 30_000
+        assert st["late_dropped"] > 0, "the stream had events beyond every window"
+        r, expected, latest = s.check()
+        assert st["late_dropped"] == r.stats["late"]
+        assert sum(1 for v in expected.values() if v is None) > 100, "idle entities expired"
+        assert st["tombstones"] > 0
+    finally:
+        s.close()
+
+
+def test_sigkills_lose_nothing_and_restart_from_the_changelog_tail(tmp_path):
+    s = Setup(tmp_path, "confluent")
+    try:
+        events = make_events(200_000, 12_000, seed=12)
+        s.produce(events[:100_000])
+        rnd = random.Random(5)
+        kills = assigned = 0
+        restored_after_kills = []
+        for i in range(10):
+            if i == 5:
+                s.produce(events[100_000:])  # more arrives while it crashes
+            log = open(tmp_path / ("run%d.log" % i), "w+")
+            p = subprocess.Popen(s.command("state"), stderr=log, text=True)
+            time.sleep(rnd.uniform(1.0, 2.5))
+            p.send_signal(signal.SIGKILL)
+            p.wait(30)
+            kills += 1
+            log.seek(0)
+            text = log.read()
+            log.close()
+            assigned += "restored from changelog" in text
+            if i:
+                restored_after_kills.append(restored_of(text))
+        assert kills == 10
+        assert assigned >= 5, "most runs got their partitions before the kill"
+        final = s.run("state")
+        st = stats_of(final)
+        assert st["events"] < 200_000, "the killed runs committed progress"
+        r, expected, latest = s.check()
+        assert r.stats["accepted"] + r.stats["late"] == 200_000
+        changelog_records = len(s.read(s.spec["output"]["topic"] + "-state",
+                                       lambda m: m.offset()))
+        # Each restart read at most the changelog's tail, never all of it.
+        for n in restored_after_kills + [restored_of(final)]:
+            assert n < changelog_records / 4, (n, changelog_records)
+        assert sum(1 for v in expected.values() if v) > 100
+    finally:
+        s.close()
+
+
+def test_a_second_instance_takes_over(tmp_path):
+    s = Setup(tmp_path, "confluent")
+    try:
+        events = make_events(80_000, 5_000, seed=13)
+        s.produce(events[:40_000])
+        fast = ["-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500"]
+        log_a = open(tmp_path / "a.log", "w+")
+        a = subprocess.Popen(s.command("state-a", extra=fast), stderr=log_a, text=True)
+        time.sleep(3)
+        log_b = open(tmp_path / "b.log", "w+")
+        b = subprocess.Popen(s.command("state-b", extra=fast), stderr=log_b, text=True)
+        time.sleep(4)
+        s.produce(events[40_000:])
+        time.sleep(1)
+        a.send_signal(signal.SIGKILL)
+        a.wait(30)
+        # b takes a's partitions once the group notices a is gone.
+        time.sleep(12)
+        b.send_signal(signal.SIGTERM)
+        assert b.wait(60) == 0
+        log_b.seek(0)
+        text_b = log_b.read()
+        assert "restored from changelog" in text_b
+        # Whatever b did not reach, a last run on b's state finishes.
+        final = s.run("state-b")
+        assert stats_of(final)["events"] >= 0
+        s.check()
+        log_a.close()
+        log_b.close()
+    finally:
+        s.close()
