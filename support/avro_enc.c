@@ -3,17 +3,10 @@
 
 #include <string.h>
 
-size_t sup_put_long(uint8_t *p, int64_t v)
-{
-    uint64_t z = sup_zigzag(v);
-    size_t i = 0;
-    while (z >= 0x80) {
-        p[i++] = (uint8_t)(z | 0x80);
-        z >>= 7;
-    }
-    p[i++] = (uint8_t)z;
-    return i;
-}
+/* The varints are libfstore's own (internal.h), like the histogram. */
+#include "internal.h"
+
+size_t sup_put_long(uint8_t *p, int64_t v) { return fs_varint_put(p, v); }
 
 /* Writes the @p n low bytes of @p u, least significant first. */
 static size_t put_le(uint8_t *p, uint64_t u, size_t n)
@@ -47,13 +40,5 @@ size_t sup_put_bytes(uint8_t *p, const void *s, size_t len)
 
 size_t sup_get_long(const uint8_t *p, size_t len, int64_t *v)
 {
-    uint64_t z = 0;
-    for (size_t i = 0; i < len && i < SUP_VARINT_MAX; i++) {
-        z |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if (!(p[i] & 0x80)) {
-            *v = sup_unzigzag(z);
-            return i + 1;
-        }
-    }
-    return 0;
+    return fs_varint_get(p, len, v);
 }

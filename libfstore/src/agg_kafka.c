@@ -42,23 +42,9 @@ static rd_kafka_t *fs_client(fstore_aggregator_t *a, rd_kafka_type_t type,
             *err = fstore__err(errstr, errstr_size, FSTORE_ERR_CONF, "%s: %s", p[0], buf);
             return NULL;
         }
-    size_t n = sizeof buf;
-    if (rd_kafka_conf_get(rc, "bootstrap.servers", buf, &n) != RD_KAFKA_CONF_OK ||
-        !buf[0]) {
-        rd_kafka_conf_destroy(rc);
-        *err = fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
-                           "set kafka.bootstrap.servers (e.g. 127.0.0.1:9092)");
-        return NULL;
-    }
     rd_kafka_conf_set_opaque(rc, a);
     rd_kafka_conf_set_log_cb(rc, fs_agg_log);
-    rd_kafka_t *rk = rd_kafka_new(type, rc, buf, sizeof buf);
-    if (!rk) {
-        rd_kafka_conf_destroy(rc);
-        *err = fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
-                           "cannot create a Kafka client: %s", buf);
-    }
-    return rk;
+    return fs_kafka_new(type, rc, "to aggregate", errstr, errstr_size, err);
 }
 
 /* The instance's name: aggregate.instance, or a digest of the state

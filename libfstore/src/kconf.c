@@ -37,3 +37,26 @@ fstore_err_t fs_kafka_user(const fstore_conf_t *conf, rd_kafka_conf_t *rc,
     fs_conf_each(conf, "kafka.", fs_pass_one, &pass);
     return pass.err;
 }
+
+rd_kafka_t *fs_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *rc,
+                         const char *what, char *errstr, size_t errstr_size,
+                         fstore_err_t *err)
+{
+    char buf[512];
+    size_t n = sizeof buf;
+    if (rd_kafka_conf_get(rc, "bootstrap.servers", buf, &n) != RD_KAFKA_CONF_OK ||
+        !buf[0]) {
+        rd_kafka_conf_destroy(rc);
+        *err = fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
+                           "set kafka.bootstrap.servers %s (e.g. 127.0.0.1:9092)",
+                           what);
+        return NULL;
+    }
+    rd_kafka_t *rk = rd_kafka_new(type, rc, buf, sizeof buf);
+    if (!rk) {
+        rd_kafka_conf_destroy(rc);
+        *err = fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
+                           "cannot create the Kafka client: %s", buf);
+    }
+    return rk;
+}

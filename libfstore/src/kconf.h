@@ -21,4 +21,11 @@ void fs_kafka_set(rd_kafka_conf_t *rc, unsigned client, int forced);
 fstore_err_t fs_kafka_user(const fstore_conf_t *conf, rd_kafka_conf_t *rc,
                            char *errstr, size_t errstr_size);
 
+/* Creates the client from rc (consumed, success or not), after checking
+ * that kafka.bootstrap.servers was set (what says why it is needed, as
+ * in "to tail"). NULL with *err and errstr when it cannot. */
+rd_kafka_t *fs_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *rc,
+                         const char *what, char *errstr, size_t errstr_size,
+                         fstore_err_t *err);
+
 #endif

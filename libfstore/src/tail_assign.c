@@ -90,7 +90,6 @@ rd_kafka_t *fs_rk_new(fs_tailer *T, rd_kafka_type_t type, char *errstr,
 {
     const fstore_conf_t *conf = T->store->conf;
     rd_kafka_conf_t *rc = rd_kafka_conf_new();
-    char buf[512];
     /* fstore's defaults first so the user's kafka.* settings win, then
      * the forced settings, which win over both (docs/configuration.md). */
     unsigned client = type == RD_KAFKA_CONSUMER ? FS_K_CONSUMER : FS_K_PRODUCER;
@@ -100,25 +99,10 @@ rd_kafka_t *fs_rk_new(fs_tailer *T, rd_kafka_type_t type, char *errstr,
         return NULL;
     }
     fs_kafka_set(rc, client, 1);
-    size_t n = sizeof buf;
-    if (rd_kafka_conf_get(rc, "bootstrap.servers", buf, &n) != RD_KAFKA_CONF_OK ||
-        !buf[0]) {
-        rd_kafka_conf_destroy(rc);
-        *err = fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
-                           "set kafka.bootstrap.servers to tail (e.g. "
-                           "127.0.0.1:9092)");
-        return NULL;
-    }
     rd_kafka_conf_set_opaque(rc, T);
     rd_kafka_conf_set_log_cb(rc, fs_rk_log);
     rd_kafka_conf_set_error_cb(rc, fs_rk_error);
-    rd_kafka_t *rk = rd_kafka_new(type, rc, buf, sizeof buf);
-    if (!rk) {
-        rd_kafka_conf_destroy(rc);
-        *err = fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
-                           "cannot create the Kafka client: %s", buf);
-    }
-    return rk;
+    return fs_kafka_new(type, rc, "to tail", errstr, errstr_size, err);
 }
 
 fs_tpart *fs_part(fs_ttopic *tt, int32_t p)
