@@ -312,7 +312,8 @@ static fstore_err_t fs_produce(fstore_aggregator_t *a, rd_kafka_topic_t *rkt,
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             a->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(p),
-            RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)(uintptr_t)val, vlen),
+            RD_KAFKA_V_KEY((void *)(uintptr_t)key, klen),
+            RD_KAFKA_V_VALUE((void *)(uintptr_t)val, vlen),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ts),
             RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
