@@ -176,15 +176,17 @@ static int32_t fs_partitions(rd_kafka_t *rk, const char *topic, char *errstr,
     return n;
 }
 
-/* Creates a compacted topic of n partitions (an existing one is fine). */
+/* Creates a topic of n partitions, compacted or not (an existing one is
+ * fine). */
 static fstore_err_t fs_create(rd_kafka_t *rk, const char *topic, int32_t n,
-                              char *errstr, size_t errstr_size)
+                              int compact, char *errstr, size_t errstr_size)
 {
     char buf[512];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, n, -1, buf, sizeof buf);
     if (!nt)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_KAFKA, "topic %s: %s", topic, buf);
-    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    if (compact)
+        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
@@ -221,7 +223,7 @@ fstore_err_t fs_agg_topics(fstore_aggregator_t *a, char *errstr, size_t errstr_s
         fstore_err_t err = FSTORE_OK;
         if (m < 0)
             return FSTORE_ERR_KAFKA;
-        if (m == 0 && (err = fs_create(a->producer, topics[i], n, errstr, errstr_size)))
+        if (m == 0 && (err = fs_create(a->producer, topics[i], n, 1, errstr, errstr_size)))
             return err;
         if (m > 0 && m != n)
             return fstore__err(errstr, errstr_size, FSTORE_ERR_KAFKA,
@@ -230,6 +232,13 @@ fstore_err_t fs_agg_topics(fstore_aggregator_t *a, char *errstr, size_t errstr_s
                                "the events",
                                topics[i], m, s->input_topic, n);
     }
+    const char *dlq = fs_conf_str(a->conf, "aggregate.dead_letter_topic");
+    int32_t m = dlq ? fs_partitions(a->producer, dlq, errstr, errstr_size) : 1;
+    fstore_err_t err = m < 0 ? FSTORE_ERR_KAFKA
+                       : m == 0 ? fs_create(a->producer, dlq, n, 0, errstr, errstr_size)
+                                : FSTORE_OK;
+    if (err)
+        return err;
     a->nparts = n;
     a->parts = calloc((size_t)n, sizeof *a->parts);
     if (!a->parts)

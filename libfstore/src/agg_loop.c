@@ -204,7 +204,11 @@ static int fs_decode(fstore_aggregator_t *a, const rd_kafka_message_t *m,
     return rc ? FS_AGG_SK_TIME : -1;
 }
 
-static void fs_skip(fstore_aggregator_t *a, const rd_kafka_message_t *m, int why)
+/* Counts a skipped event and, with aggregate.dead_letter_topic, produces
+ * it there unchanged in the open transaction: dead letters are written
+ * exactly once too. */
+static fstore_err_t fs_skip(fstore_aggregator_t *a, const rd_kafka_message_t *m,
+                            int why)
 {
     static const char *const names[] = {"undecodable", "unknown writer schema",
                                         "no key", "no usable time"};
@@ -213,6 +217,32 @@ static void fs_skip(fstore_aggregator_t *a, const rd_kafka_message_t *m, int why
     pthread_mutex_unlock(&a->mu);
     fs_log(a->conf, 5, "aggregator: %s [%d] offset %lld skipped: %s",
            a->spec->input_topic, m->partition, (long long)m->offset, names[why]);
+    const char *dlq = fs_conf_str(a->conf, "aggregate.dead_letter_topic");
+    fstore_err_t err = dlq ? fs_txn_open(a) : FSTORE_OK;
+    if (!dlq || err)
+        return err;
+    char part[16], off[24];
+    snprintf(part, sizeof part, "%d", m->partition);
+    snprintf(off, sizeof off, "%lld", (long long)m->offset);
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            a->producer, RD_KAFKA_V_TOPIC(dlq), RD_KAFKA_V_KEY(m->key, m->key_len),
+            RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADER("fstore.topic", a->spec->input_topic, -1),
+            RD_KAFKA_V_HEADER("fstore.partition", part, -1),
+            RD_KAFKA_V_HEADER("fstore.offset", off, -1),
+            RD_KAFKA_V_HEADER("fstore.reason", names[why], -1), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(a->producer, 50);
+            continue;
+        }
+        if (!e)
+            return FSTORE_OK;
+        char msg[512];
+        snprintf(msg, sizeof msg, "producing a dead letter to %s: %s", dlq,
+                 rd_kafka_err2str(e));
+        return fs_fail(a, FSTORE_ERR_KAFKA, msg);
+    }
 }
 
 /* Applies one event to its entity, staged. */
@@ -223,18 +253,14 @@ static fstore_err_t fs_event(fstore_aggregator_t *a, const rd_kafka_message_t *m
         return FSTORE_OK;
     fs_agg_ppart *pp = &a->parts[p];
     pp->position = m->offset + 1;
-    if (!m->key || m->key_len < 1 || m->key_len > FS_AGG_MAX_KEY || !m->payload) {
-        fs_skip(a, m, FS_AGG_SK_NO_KEY);
-        return FSTORE_OK;
-    }
+    if (!m->key || m->key_len < 1 || m->key_len > FS_AGG_MAX_KEY || !m->payload)
+        return fs_skip(a, m, FS_AGG_SK_NO_KEY);
     rd_kafka_timestamp_type_t tst;
     int64_t ts = rd_kafka_message_timestamp(m, &tst);
     fs_agg_event ev;
     int why = fs_decode(a, m, ts, &ev);
-    if (why >= 0) {
-        fs_skip(a, m, why);
-        return FSTORE_OK;
-    }
+    if (why >= 0)
+        return fs_skip(a, m, why);
     fstore_err_t err = fs_txn_open(a);
     if (err)
         return err;

@@ -181,6 +181,14 @@ static const fs_pdef fs_pdefs[] = {
             "commits: input offsets, output records and changelog records "
             "together. It bounds event-to-output latency from below; "
             "shorter intervals cost more transactions."},
+    {.name = "aggregate.dead_letter_topic",
+     .type = FS_P_STRING,
+     .group = FS_G_AGG,
+     .doc = "Every event the aggregator skips (no key, undecodable, unknown "
+            "writer schema, no usable time) is also produced to this topic, "
+            "unchanged, in the same transaction as the rest, with headers "
+            "`fstore.topic`, `fstore.partition`, `fstore.offset`, "
+            "`fstore.reason`. Created if absent, partitioned as the events."},
     {.name = "aggregate.instance",
      .type = FS_P_STRING,
      .group = FS_G_AGG,

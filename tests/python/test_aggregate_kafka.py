@@ -82,6 +82,12 @@ def make_events(n, entities, seed):
     return out
 
 
+def rnd_part(key):
+    """Keyed events go where the partitioner puts them; keyless ones to a
+    partition of their own choosing (-1 would be the producer's)."""
+    return -1 if key is not None else 1
+
+
 def encode(fmt, value):
     if fmt == "json":
         return json.dumps(value).encode()
@@ -110,14 +116,17 @@ class Setup:
         self.admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(60)
 
     def produce(self, events):
+        """events: (key or None, value dict, or bytes sent as they are)."""
         from confluent_kafka import Producer
         p = Producer({"bootstrap.servers": self.b, "partitioner": "murmur2_random",
                       "enable.idempotence": True, "linger.ms": 5})
         topic = self.spec["input"]["topic"]
         for key, value in events:
+            raw = value if isinstance(value, bytes) else encode(self.fmt, value)
             while True:
                 try:
-                    p.produce(topic, key=key.encode(), value=encode(self.fmt, value))
+                    p.produce(topic, key=key.encode() if key is not None else None,
+                              value=raw, partition=rnd_part(key))
                     break
                 except BufferError:
                     p.poll(0.1)
@@ -130,22 +139,22 @@ class Setup:
                 "--schemas", str(self.schemas), "-X", "aggregate.commit_ms=30",
                 "-X", "log.level=6", *extra]
 
-    def run(self, state, group="g", timeout=240):
-        r = subprocess.run(self.command(state, group, ["--until-caught-up", "--timeout",
-                                                       str(timeout)]),
+    def run(self, state, group="g", timeout=240, extra=()):
+        r = subprocess.run(self.command(state, group, [*extra, "--until-caught-up",
+                                                       "--timeout", str(timeout)]),
                            capture_output=True, text=True, timeout=timeout + 60)
         assert r.returncode == 0, r.stderr[-3000:]
         return r.stderr
 
-    def read(self, topic, decode):
+    def read(self, topic, decode, partitions=PARTITIONS):
         from confluent_kafka import Consumer, TopicPartition
         c = Consumer({"bootstrap.servers": self.b, "group.id": "check-" + uuid.uuid4().hex,
                       "isolation.level": "read_committed", "enable.auto.commit": False,
                       "enable.partition.eof": True})
-        c.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+        c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
         eof, out = set(), []
         deadline = time.monotonic() + 180
-        while len(eof) < PARTITIONS and time.monotonic() < deadline:
+        while len(eof) < partitions and time.monotonic() < deadline:
             for m in c.consume(1000, 1.0):
                 if m.error():
                     if m.error().code() == -191:  # partition EOF
@@ -154,7 +163,7 @@ class Setup:
                     raise AssertionError(str(m.error()))
                 out.append(decode(m))
         c.close()
-        assert len(eof) == PARTITIONS, "could not read %s to its end" % topic
+        assert len(eof) == partitions, "could not read %s to its end" % topic
         return out
 
     def check(self):
@@ -165,12 +174,15 @@ class Setup:
         def event(m):
             v = m.value()
             if self.fmt == "json":
-                val = json.loads(v)
+                try:
+                    val = json.loads(v)
+                except ValueError:
+                    val = None  # not JSON: skipped by both
             else:
                 val = fastavro.schemaless_reader(
                     io.BytesIO(v[5:] if self.fmt == "confluent" else v), PARSED)
-            return {"partition": m.partition(), "key": m.key(),
-                    "timestamp": m.timestamp()[1], "value": val}
+            return {"partition": m.partition(), "offset": m.offset(), "key": m.key(),
+                    "timestamp": m.timestamp()[1], "value": val, "raw": v}
 
         def output(m):
             v = m.value()
@@ -179,7 +191,7 @@ class Setup:
             return m.key(), (fastavro.schemaless_reader(io.BytesIO(v[5:]), out_schema)
                              if v is not None else None)
 
-        events = self.read(self.spec["input"]["topic"], event)
+        events = self.events = self.read(self.spec["input"]["topic"], event)
         latest = dict(self.read(self.spec["output"]["topic"], output))
         r = ref.Reference(self.spec, schema=EVENTS)
         r.add_all(events)
@@ -190,7 +202,7 @@ class Setup:
 
     def close(self):
         topics = [self.spec["input"]["topic"], self.spec["output"]["topic"],
-                  self.spec["output"]["topic"] + "-state"]
+                  self.spec["output"]["topic"] + "-state", self.name + "-dead"]
         for f in self.admin.delete_topics(topics).values():
             try:
                 f.result(60)
@@ -214,14 +226,37 @@ def restored_of(stderr):
 def test_formats_match_the_reference(tmp_path, fmt):
     s = Setup(tmp_path, fmt)
     try:
-        s.produce(make_events(30_000, 3_000, seed=11))
-        st = stats_of(s.run("state"))
-        assert st["events"] == 30_000
+        events = make_events(30_000, 3_000, seed=11)
+        # Bad events, dead-lettered: keyless ones, and for JSON values that
+        # are not JSON or have no time.
+        rnd = random.Random(3)
+        for i in range(60):
+            bad = (None, events[i][1]) if fmt != "json" or i % 3 == 0 else \
+                  ("u1", b"{not json" if i % 3 == 1 else b'{"amount": 1}')
+            events.insert(rnd.randrange(len(events)), bad)
+        s.produce(events)
+        dlq = s.name + "-dead"
+        st = stats_of(s.run("state", extra=["-X", "aggregate.dead_letter_topic=" + dlq]))
         assert st["late_dropped"] > 0, "the stream had events beyond every window"
+        assert sum(st["skipped"].values()) == 60
         r, expected, latest = s.check()
         assert st["late_dropped"] == r.stats["late"]
+        assert r.stats["invalid"] == 60
         assert sum(1 for v in expected.values() if v is None) > 100, "idle entities expired"
         assert st["tombstones"] > 0
+        # The dead letters are exactly the skipped events, once each.
+        invalid = {(e["partition"], e["offset"]) for i, e in enumerate(s.events)
+                   if i in {j for j, _ in r.invalid_reasons}}
+        raw = {(e["partition"], e["offset"]): (e["key"], e["raw"]) for e in s.events}
+
+        def letter(m):
+            h = dict(m.headers())
+            return ((int(h["fstore.partition"]), int(h["fstore.offset"])),
+                    (m.key(), m.value()))
+        letters = s.read(dlq, letter, partitions=PARTITIONS)
+        assert sorted(k for k, _ in letters) == sorted(invalid)
+        for k, v in letters:
+            assert v == raw[k]
     finally:
         s.close()
 
