@@ -49,10 +49,15 @@ typedef struct fs_agg_ppart {
     int64_t position;      /* next input offset to process */
 } fs_agg_ppart;
 
-/* One entity changed in the open transaction. */
+/* One entity of the open transaction. Events change its cached copy e
+ * (loaded from the local state on first touch); the commit writes the
+ * copy back once, before expiry and emission. */
 typedef struct fs_agg_dirty {
     int32_t p;
     uint16_t len;
+    uint8_t loaded;  /* e holds the entity's staged state */
+    uint8_t changed; /* its values changed: emit it */
+    fs_agg_entity *e; /* kept across transactions for reuse */
     uint8_t key[FS_AGG_MAX_KEY];
 } fs_agg_dirty;
 

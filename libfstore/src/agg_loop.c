@@ -62,8 +62,9 @@ static int fs_set_grow(fstore_aggregator_t *a)
     return 0;
 }
 
-/* Adds (p, key) once. */
-static int fs_dirty_add(fstore_aggregator_t *a, int32_t p, const void *key, size_t len)
+/* The index of (p, key) in the open transaction's entities, added when
+ * new; -1 when out of memory. */
+static long fs_dirty_add(fstore_aggregator_t *a, int32_t p, const void *key, size_t len)
 {
     if ((a->ndirty + 1) * 2 > a->set_cap && fs_set_grow(a))
         return -1;
@@ -71,26 +72,30 @@ static int fs_dirty_add(fstore_aggregator_t *a, int32_t p, const void *key, size
     for (; a->dirty_set[s]; s = (s + 1) & (a->set_cap - 1)) {
         const fs_agg_dirty *d = &a->dirty[a->dirty_set[s] - 1];
         if (d->p == p && d->len == len && !memcmp(d->key, key, len))
-            return 0;
+            return (long)a->dirty_set[s] - 1;
     }
     if (a->ndirty == a->cap_dirty) {
         size_t cap = a->cap_dirty ? a->cap_dirty * 2 : 256;
         fs_agg_dirty *nd = realloc(a->dirty, cap * sizeof *nd);
         if (!nd)
             return -1;
+        memset(nd + a->cap_dirty, 0, (cap - a->cap_dirty) * sizeof *nd);
         a->dirty = nd;
         a->cap_dirty = cap;
     }
     fs_agg_dirty *d = &a->dirty[a->ndirty];
     d->p = p;
     d->len = (uint16_t)len;
+    d->loaded = d->changed = 0;
     memcpy(d->key, key, len);
     a->dirty_set[s] = (uint32_t)++a->ndirty;
-    return 0;
+    return (long)a->ndirty - 1;
 }
 
 static void fs_dirty_clear(fstore_aggregator_t *a)
 {
+    for (size_t i = 0; i < a->ndirty; i++)
+        a->dirty[i].loaded = a->dirty[i].changed = 0;
     a->ndirty = 0;
     if (a->dirty_set)
         memset(a->dirty_set, 0, a->set_cap * sizeof *a->dirty_set);
@@ -266,16 +271,22 @@ static fstore_err_t fs_event(fstore_aggregator_t *a, const rd_kafka_message_t *m
         return err;
     char msg[512];
     int64_t q = ev.t > pp->q ? ev.t : pp->q;
-    err = fs_agg_txn_get(a->tx, p, m->key, m->key_len, a->e, msg, sizeof msg);
-    if (err && err != FSTORE_NOT_FOUND)
-        return fs_fail(a, err, msg);
-    int added = fs_agg_add(a->e, a->spec, &ev, q);
+    long i = fs_dirty_add(a, p, m->key, m->key_len);
+    fs_agg_dirty *d = i < 0 ? NULL : &a->dirty[i];
+    if (d && !d->e)
+        d->e = fs_agg_entity_new(a->spec);
+    if (!d || !d->e)
+        return fs_fail(a, FSTORE_ERR_NO_MEMORY, "out of memory");
+    if (!d->loaded) {
+        err = fs_agg_txn_get(a->tx, p, m->key, m->key_len, d->e, msg, sizeof msg);
+        if (err && err != FSTORE_NOT_FOUND)
+            return fs_fail(a, err, msg);
+        d->loaded = 1;
+    }
+    int added = fs_agg_add(d->e, a->spec, &ev, q);
     if (added < 0)
         return fs_fail(a, FSTORE_ERR_NO_MEMORY, "out of memory");
-    if (added && ((err = fs_agg_txn_put(a->tx, p, m->key, m->key_len, a->e, q, msg,
-                                        sizeof msg)) ||
-                  fs_dirty_add(a, p, m->key, m->key_len)))
-        return fs_fail(a, err ? err : FSTORE_ERR_NO_MEMORY, err ? msg : "out of memory");
+    d->changed |= (uint8_t)added;
     pp->q = q;
     pp->touched = 1;
     pthread_mutex_lock(&a->mu);
@@ -307,11 +318,34 @@ static int fs_due_one(void *arg, const void *key, size_t len)
         d->err = fs_agg_txn_put(a->tx, d->p, key, len, empty ? NULL : a->e, d->q, msg,
                                 sizeof msg);
     }
-    if (!d->err && fs_dirty_add(a, d->p, key, len))
+    long i = d->err ? 0 : fs_dirty_add(a, d->p, key, len);
+    if (i < 0)
         d->err = FSTORE_ERR_NO_MEMORY;
+    else if (!d->err)
+        a->dirty[i].changed = 1;
     if (d->err)
         fs_fail(a, d->err, msg);
     return d->err != FSTORE_OK;
+}
+
+/* Writes the transaction's changed entities back to the local state at
+ * their partition's stream time (one that expired meanwhile is deleted),
+ * so that expiry and emission see them. */
+static fstore_err_t fs_flush(fstore_aggregator_t *a)
+{
+    char msg[512];
+    for (size_t i = 0; i < a->ndirty; i++) {
+        fs_agg_dirty *d = &a->dirty[i];
+        if (!d->loaded || !d->changed)
+            continue;
+        int64_t q = a->parts[d->p].q;
+        int empty = fs_agg_empty(d->e, a->spec, q);
+        fstore_err_t err = fs_agg_txn_put(a->tx, d->p, d->key, d->len,
+                                          empty ? NULL : d->e, q, msg, sizeof msg);
+        if (err)
+            return fs_fail(a, err, msg);
+    }
+    return FSTORE_OK;
 }
 
 static fstore_err_t fs_expire(fstore_aggregator_t *a)
@@ -390,7 +424,7 @@ static fstore_err_t fs_emit_one(fstore_aggregator_t *a, const fs_agg_dirty *d)
 static fstore_err_t fs_emit(fstore_aggregator_t *a)
 {
     for (size_t i = 0; i < a->ndirty; i++) {
-        fstore_err_t err = fs_emit_one(a, &a->dirty[i]);
+        fstore_err_t err = a->dirty[i].changed ? fs_emit_one(a, &a->dirty[i]) : FSTORE_OK;
         if (err)
             return err;
     }
@@ -480,7 +514,9 @@ static fstore_err_t fs_commit(fstore_aggregator_t *a)
     if (!a->kafka_txn)
         return FSTORE_OK;
     int64_t t0 = fs_now_us();
-    fstore_err_t err = fs_expire(a);
+    fstore_err_t err = fs_flush(a);
+    if (!err)
+        err = fs_expire(a);
     if (!err)
         err = fs_emit(a);
     if (err) {

@@ -154,6 +154,8 @@ void fstore_aggregator_destroy(fstore_aggregator_t *a)
     fs_buf_free(&a->rec);
     fs_buf_free(&a->state);
     free(a->parts);
+    for (size_t i = 0; a->dirty && i < a->cap_dirty; i++)
+        fs_agg_entity_free(a->dirty[i].e);
     free(a->dirty);
     free(a->dirty_set);
     fs_agg_spec_free(a->spec);
