@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "agg_int.h"
 
@@ -73,6 +74,25 @@ static fstore_err_t fs_read_tail(fstore_aggregator_t *a, int32_t p, int64_t star
     return err;
 }
 
+/* The changelog partition's watermarks. A topic just created has no
+ * leader for a moment: such answers are waited out (30 s at most). */
+static rd_kafka_resp_err_t fs_watermarks(fstore_aggregator_t *a, int32_t p, int64_t *lo,
+                                         int64_t *hi)
+{
+    rd_kafka_resp_err_t ke = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int tries = 0; tries < 150; tries++) {
+        ke = rd_kafka_query_watermark_offsets(a->reader, a->spec->changelog, p, lo, hi,
+                                              10000);
+        if (ke != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
+            ke != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+            ke != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+            break;
+        struct timespec ts = {0, 200000000L};
+        nanosleep(&ts, NULL);
+    }
+    return ke;
+}
+
 fstore_err_t fs_agg_restore(fstore_aggregator_t *a, int32_t p, char *errstr,
                             size_t errstr_size)
 {
@@ -82,8 +102,7 @@ fstore_err_t fs_agg_restore(fstore_aggregator_t *a, int32_t p, char *errstr,
     fs_agg_part part;
     int known = fs_agg_txn_part(a->tx, p, &part) == FSTORE_OK;
     int64_t lo = 0, hi = 0;
-    rd_kafka_resp_err_t ke = rd_kafka_query_watermark_offsets(
-        a->reader, a->spec->changelog, p, &lo, &hi, 10000);
+    rd_kafka_resp_err_t ke = fs_watermarks(a, p, &lo, &hi);
     if (ke)
         err = fstore__err(errstr, errstr_size, FSTORE_ERR_KAFKA,
                           "end of changelog %s [%d]: %s", a->spec->changelog, p,
