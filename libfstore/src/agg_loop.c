@@ -513,6 +513,13 @@ static fstore_err_t fs_commit(fstore_aggregator_t *a)
 {
     if (!a->kafka_txn)
         return FSTORE_OK;
+    if (a->failed) {
+        /* After a fatal error the open transaction may miss an event whose
+         * offset it would commit (the rebalance callback of the final
+         * close lands here): it is discarded, never committed. */
+        fs_abort(a, "the aggregator failed");
+        return FSTORE_ERR_STATE;
+    }
     int64_t t0 = fs_now_us();
     fstore_err_t err = fs_flush(a);
     if (!err)
