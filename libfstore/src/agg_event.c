@@ -47,12 +47,6 @@ void fs_agg_input_free(fs_agg_input *in)
 #define FS_BADEV(...)                                                          \
     fstore__err(errstr, errstr_size, FSTORE_ERR_DECODE_MALFORMED, __VA_ARGS__)
 
-static int fs_put_varint(fs_buf *b, int64_t v)
-{
-    uint8_t tmp[FS_VARINT_MAX];
-    return fs_buf_append(b, tmp, fs_varint_put(tmp, v));
-}
-
 /* Points the event at the input's arrays and last buffers. */
 static void fs_event_bind(fs_agg_input *in, const fs_agg_spec *s, fs_agg_event *ev)
 {
@@ -96,20 +90,20 @@ static int fs_avro_array(fs_buf *b, const fs_col *c, const uint8_t *body,
 {
     uint32_t count = fs_load_u32(slot + 4);
     const uint8_t *p = body + fs_load_u32(slot);
-    if (count && fs_put_varint(b, count))
+    if (count && fs_buf_varint(b, count))
         return -1;
     for (uint32_t i = 0; i < count; i++) {
         int bad;
         switch (c->type) {
-        case FSTORE_TYPE_ARRAY_INT: bad = fs_put_varint(b, (int32_t)fs_load_u32(p + 4 * i)); break;
-        case FSTORE_TYPE_ARRAY_LONG: bad = fs_put_varint(b, (int64_t)fs_load_u64(p + 8 * i)); break;
+        case FSTORE_TYPE_ARRAY_INT: bad = fs_buf_varint(b, (int32_t)fs_load_u32(p + 4 * i)); break;
+        case FSTORE_TYPE_ARRAY_LONG: bad = fs_buf_varint(b, (int64_t)fs_load_u64(p + 8 * i)); break;
         case FSTORE_TYPE_ARRAY_FLOAT: bad = fs_buf_append(b, p + 4 * i, 4); break;
         default: bad = fs_buf_append(b, p + 8 * i, 8); break;
         }
         if (bad)
             return -1;
     }
-    return fs_put_varint(b, 0);
+    return fs_buf_varint(b, 0);
 }
 
 /* The Avro binary of column c's value (not null) in the row body. */
@@ -122,15 +116,15 @@ static int fs_avro_of(fs_buf *b, const fs_col *c, const uint8_t *body)
         return fs_buf_append(b, &v, 1);
     }
     case FSTORE_TYPE_INT:
-    case FSTORE_TYPE_ENUM: return fs_put_varint(b, (int32_t)fs_load_u32(slot));
-    case FSTORE_TYPE_LONG: return fs_put_varint(b, (int64_t)fs_load_u64(slot));
+    case FSTORE_TYPE_ENUM: return fs_buf_varint(b, (int32_t)fs_load_u32(slot));
+    case FSTORE_TYPE_LONG: return fs_buf_varint(b, (int64_t)fs_load_u64(slot));
     case FSTORE_TYPE_FLOAT: return fs_buf_append(b, slot, 4);
     case FSTORE_TYPE_DOUBLE: return fs_buf_append(b, slot, 8);
     case FSTORE_TYPE_STRING:
     case FSTORE_TYPE_BYTES:
     case FSTORE_TYPE_FIXED: {
         uint32_t len = fs_load_u32(slot + 4);
-        if (c->type != FSTORE_TYPE_FIXED && fs_put_varint(b, len))
+        if (c->type != FSTORE_TYPE_FIXED && fs_buf_varint(b, len))
             return -1;
         return fs_buf_append(b, body + fs_load_u32(slot), len);
     }
@@ -181,7 +175,7 @@ fstore_err_t fs_agg_event_from_row(fs_agg_input *in, const fs_agg_spec *s,
 static int fs_json_array(fs_buf *b, const fs_col *c, json_t *v)
 {
     size_t n = json_array_size(v);
-    if (n && fs_put_varint(b, (int64_t)n))
+    if (n && fs_buf_varint(b, (int64_t)n))
         return -1;
     for (size_t i = 0; i < n; i++) {
         json_t *x = json_array_get(v, i);
@@ -195,7 +189,7 @@ static int fs_json_array(fs_buf *b, const fs_col *c, json_t *v)
         case FSTORE_TYPE_ARRAY_LONG:
             if (!json_is_integer(x))
                 return 1;
-            bad = fs_put_varint(b, json_integer_value(x));
+            bad = fs_buf_varint(b, json_integer_value(x));
             break;
         case FSTORE_TYPE_ARRAY_FLOAT: bad = fs_buf_append(b, &f, 4); break;
         default: bad = fs_buf_append(b, &d, 8); break;
@@ -203,7 +197,7 @@ static int fs_json_array(fs_buf *b, const fs_col *c, json_t *v)
         if (bad)
             return -1;
     }
-    return fs_put_varint(b, 0);
+    return fs_buf_varint(b, 0);
 }
 
 static int fs_json_enum(fs_buf *b, const fs_col *c, json_t *v)
@@ -212,7 +206,7 @@ static int fs_json_enum(fs_buf *b, const fs_col *c, json_t *v)
         return 1;
     for (int i = 0; i < c->nsyms; i++)
         if (!strcmp(c->syms[i], json_string_value(v)))
-            return fs_put_varint(b, i);
+            return fs_buf_varint(b, i);
     return 1;
 }
 
@@ -229,7 +223,7 @@ static int fs_json_avro(fs_buf *b, const fs_col *c, json_t *v)
     }
     case FSTORE_TYPE_INT:
     case FSTORE_TYPE_LONG:
-        return json_is_integer(v) ? fs_put_varint(b, json_integer_value(v)) : 1;
+        return json_is_integer(v) ? fs_buf_varint(b, json_integer_value(v)) : 1;
     case FSTORE_TYPE_FLOAT: return json_is_number(v) ? fs_buf_append(b, &f, 4) : 1;
     case FSTORE_TYPE_DOUBLE: return json_is_number(v) ? fs_buf_append(b, &d, 8) : 1;
     case FSTORE_TYPE_ENUM: return fs_json_enum(b, c, v);
@@ -240,7 +234,7 @@ static int fs_json_avro(fs_buf *b, const fs_col *c, json_t *v)
         if (!json_is_string(v) ||
             (c->type == FSTORE_TYPE_FIXED && len != (size_t)c->fixed_size))
             return 1;
-        if (c->type != FSTORE_TYPE_FIXED && fs_put_varint(b, (int64_t)len))
+        if (c->type != FSTORE_TYPE_FIXED && fs_buf_varint(b, (int64_t)len))
             return -1;
         return fs_buf_append(b, json_string_value(v), len);
     }
@@ -252,10 +246,10 @@ static int fs_json_avro(fs_buf *b, const fs_col *c, json_t *v)
 static int fs_json_text(fs_buf *b, json_t *v)
 {
     if (json_is_string(v))
-        return fs_put_varint(b, (int64_t)json_string_length(v)) ||
+        return fs_buf_varint(b, (int64_t)json_string_length(v)) ||
                fs_buf_append(b, json_string_value(v), json_string_length(v));
     char *txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    int bad = !txt || fs_put_varint(b, (int64_t)strlen(txt)) ||
+    int bad = !txt || fs_buf_varint(b, (int64_t)strlen(txt)) ||
               fs_buf_append(b, txt, strlen(txt));
     free(txt);
     return bad ? -1 : 0;

@@ -3,18 +3,12 @@
 
 #include "agg_output.h"
 
-static int fs_long(fs_buf *b, int64_t v)
-{
-    uint8_t tmp[FS_VARINT_MAX];
-    return fs_buf_append(b, tmp, fs_varint_put(tmp, v));
-}
-
 static int fs_double(fs_buf *b, double d) { return fs_buf_append(b, &d, 8); }
 
 /* ["null","double"]: branch 0, or branch 1 and the value. */
 static int fs_opt_double(fs_buf *b, int null, double d)
 {
-    return null ? fs_long(b, 0) : fs_long(b, 1) || fs_double(b, d);
+    return null ? fs_buf_varint(b, 0) : fs_buf_varint(b, 1) || fs_double(b, d);
 }
 
 /* The aggregates of every window at q, computed once per record. */
@@ -29,15 +23,15 @@ static int fs_feature(fs_buf *b, const fs_agg_entity *e, const fs_agg_feature *f
 {
     if (f->op == FS_AGG_LAST) {
         fs_agg_value last = fs_agg_last(e, f->slot);
-        return last.null ? fs_long(b, 0)
-                         : fs_long(b, 1) || fs_buf_append(b, last.data, last.len);
+        return last.null ? fs_buf_varint(b, 0)
+                         : fs_buf_varint(b, 1) || fs_buf_append(b, last.data, last.len);
     }
     int bad = 0;
     for (int w = 0; w < nwindows && !bad; w++) {
         const fs_wvals *x = &v[w];
         int i = f->slot, none = f->op != FS_AGG_COUNT && !x->n[i];
         switch (f->op) {
-        case FS_AGG_COUNT: bad = fs_long(b, (int64_t)x->count); break;
+        case FS_AGG_COUNT: bad = fs_buf_varint(b, (int64_t)x->count); break;
         case FS_AGG_SUM: bad = fs_double(b, none ? 0.0 : x->sum[i]); break;
         case FS_AGG_MEAN:
             bad = fs_opt_double(b, none, none ? 0 : x->sum[i] / (double)x->n[i]);
@@ -70,7 +64,7 @@ int fs_agg_encode(const fs_agg_entity *e, const fs_agg_spec *s, int64_t q,
     bad = bad || fs_buf_append(out, frame, 5);
     for (int i = 0; i < s->nfeatures && !bad; i++)
         bad = fs_feature(out, e, &s->features[i], v, s->nwindows);
-    bad = bad || fs_long(out, fs_agg_event_time(e)) || fs_long(out, q);
+    bad = bad || fs_buf_varint(out, fs_agg_event_time(e)) || fs_buf_varint(out, q);
     free(v);
     free(n);
     free(d);

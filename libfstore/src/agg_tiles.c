@@ -242,21 +242,15 @@ fs_agg_value fs_agg_last(const fs_agg_entity *e, int i)
  * byte (1: set, 2: null), then when set its time, and when not null the
  * length and bytes of its value. */
 
-static int fs_put_long(fs_buf *b, int64_t v)
-{
-    uint8_t tmp[FS_VARINT_MAX];
-    return fs_buf_append(b, tmp, fs_varint_put(tmp, v));
-}
-
 static int fs_put_double(fs_buf *b, double d) { return fs_buf_append(b, &d, 8); }
 
 static int fs_put_tile(const fs_agg_entity *e, const fs_agg_spec *s, int i,
                        fs_buf *b)
 {
-    int bad = fs_put_long(b, e->k[i]) || fs_put_long(b, (int64_t)e->count[i]);
+    int bad = fs_buf_varint(b, e->k[i]) || fs_buf_varint(b, (int64_t)e->count[i]);
     for (int f = 0; f < s->nnum && !bad; f++) {
         const fs_agg_num *a = &e->num[(size_t)i * (size_t)e->nnum + (size_t)f];
-        bad = fs_put_long(b, (int64_t)a->n);
+        bad = fs_buf_varint(b, (int64_t)a->n);
         if (a->n && !bad)
             bad = fs_put_double(b, a->sum) || fs_put_double(b, a->min) ||
                   fs_put_double(b, a->max);
@@ -268,18 +262,18 @@ int fs_agg_state_write(const fs_agg_entity *e, const fs_agg_spec *s, int64_t q,
                        fs_buf *b)
 {
     uint8_t ver = FS_STATE_VERSION;
-    int bad = fs_buf_append(b, &ver, 1) || fs_put_long(b, s->nwindows);
+    int bad = fs_buf_append(b, &ver, 1) || fs_buf_varint(b, s->nwindows);
     for (int w = 0; w < s->nwindows && !bad; w++)
-        bad = fs_put_long(b, s->windows[w].hop_ms) ||
-              fs_put_long(b, s->windows[w].ntiles);
-    bad = bad || fs_put_long(b, s->nnum) || fs_put_long(b, s->nlast) ||
-          fs_put_long(b, e->event_time);
+        bad = fs_buf_varint(b, s->windows[w].hop_ms) ||
+              fs_buf_varint(b, s->windows[w].ntiles);
+    bad = bad || fs_buf_varint(b, s->nnum) || fs_buf_varint(b, s->nlast) ||
+          fs_buf_varint(b, e->event_time);
     for (int w = 0; w < s->nwindows && !bad; w++) {
         int64_t lo = fs_first_tile(s, w, q), hi = fs_fdiv(q, s->windows[w].hop_ms);
         int64_t live = 0;
         for (int i = e->base[w]; i < e->base[w + 1]; i++)
             live += e->count[i] && e->k[i] >= lo && e->k[i] <= hi;
-        bad = fs_put_long(b, live);
+        bad = fs_buf_varint(b, live);
         for (int i = e->base[w]; i < e->base[w + 1] && !bad; i++)
             if (e->count[i] && e->k[i] >= lo && e->k[i] <= hi)
                 bad = fs_put_tile(e, s, i, b);
@@ -287,9 +281,9 @@ int fs_agg_state_write(const fs_agg_entity *e, const fs_agg_spec *s, int64_t q,
     for (int i = 0; i < s->nlast && !bad; i++) {
         int set = e->last_t[i] != INT64_MIN;
         uint8_t flags = (uint8_t)(set ? 1 | (e->last_null[i] ? 2 : 0) : 0);
-        bad = fs_buf_append(b, &flags, 1) || (set && fs_put_long(b, e->last_t[i]));
+        bad = fs_buf_append(b, &flags, 1) || (set && fs_buf_varint(b, e->last_t[i]));
         if (!bad && set && !e->last_null[i])
-            bad = fs_put_long(b, (int64_t)e->last_val[i].len) ||
+            bad = fs_buf_varint(b, (int64_t)e->last_val[i].len) ||
                   fs_buf_append(b, e->last_val[i].data, e->last_val[i].len);
     }
     return bad ? -1 : 0;

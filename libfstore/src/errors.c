@@ -123,6 +123,12 @@ int fs_buf_append(fs_buf *b, const void *p, size_t n)
     return 0;
 }
 
+int fs_buf_varint(fs_buf *b, int64_t v)
+{
+    uint8_t tmp[FS_VARINT_MAX];
+    return fs_buf_append(b, tmp, fs_varint_put(tmp, v));
+}
+
 void fs_buf_free(fs_buf *b)
 {
     free(b->data);

@@ -103,6 +103,9 @@ typedef struct fs_buf {
 
 int fs_buf_reserve(fs_buf *b, size_t extra);
 int fs_buf_append(fs_buf *b, const void *p, size_t n);
+/* Appends v as an Avro zig-zag varint (fs_varint_put). 0, or -1 when out
+ * of memory. */
+int fs_buf_varint(fs_buf *b, int64_t v);
 void fs_buf_free(fs_buf *b);
 
 char *fs_strdup(const char *s);
