@@ -264,16 +264,10 @@ fstore_err_t fs_agg_output_schema_check(fstore_aggregator_t *a, char *errstr,
     char path[4096];
     snprintf(path, sizeof path, "%s/%d.avsc", dir, a->spec->output_schema_id);
     fstore_err_t err = FSTORE_OK;
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        fs_buf b = {0};
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-            fs_buf_append(&b, chunk, n);
-        fclose(f);
-        fs_buf_append(&b, "", 1);
-        char *have = b.data ? fs_json_canonical((char *)b.data, NULL, 0) : NULL;
+    char *text = fs_read_file(path, 16u << 20);
+    FILE *f;
+    if (text) {
+        char *have = fs_json_canonical(text, NULL, 0);
         char *want = fs_json_canonical(schema, NULL, 0);
         if (!have || !want || strcmp(have, want))
             err = fstore__err(errstr, errstr_size, FSTORE_ERR_SCHEMA_MISMATCH,
@@ -282,7 +276,10 @@ fstore_err_t fs_agg_output_schema_check(fstore_aggregator_t *a, char *errstr,
                               path);
         free(have);
         free(want);
-        fs_buf_free(&b);
+        free(text);
+    } else if (errno != ENOENT) {
+        err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "reading %s: %s", path,
+                          strerror(errno));
     } else if (!(f = fopen(path, "wb")) || fputs(schema, f) < 0 || fclose(f)) {
         err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "writing %s: %s", path,
                           strerror(errno));

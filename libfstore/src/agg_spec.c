@@ -120,22 +120,9 @@ static fstore_err_t fs_load_schema(fs_pctx *c, const char *path,
         snprintf(full, sizeof full, "%s", path);
     else
         snprintf(full, sizeof full, "%s/%s", base_dir, path);
-    FILE *f = fopen(full, "rb");
-    if (!f)
-        return FS_BAD(c, "spec: input.schema: cannot read %s: %s", full, strerror(errno));
-    fs_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    int bad = 0;
-    while (!bad && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        bad = b.len + n > (16u << 20) || fs_buf_append(&b, chunk, n);
-    bad |= ferror(f) || fs_buf_append(&b, "", 1);
-    fclose(f);
-    if (bad) {
-        fs_buf_free(&b);
-        return FS_BAD(c, "spec: input.schema: cannot read %s (too large?)", full);
-    }
-    c->s->schema_json = (char *)b.data;
+    if (!(c->s->schema_json = fs_read_file(full, 16u << 20)))
+        return FS_BAD(c, "spec: input.schema: cannot read %s: %s", full,
+                      errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
     return FSTORE_OK;
 }
 

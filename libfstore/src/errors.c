@@ -1,4 +1,5 @@
 /* Error codes, names and message formatting. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -147,3 +148,27 @@ char *fs_strndup(const char *s, size_t n)
 }
 
 char *fs_strdup(const char *s) { return fs_strndup(s, strlen(s)); }
+
+char *fs_read_file(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fs_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    int err = 0;
+    while (!err && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        err = b.len + n > max ? EFBIG : fs_buf_append(&b, chunk, n) ? ENOMEM : 0;
+    if (!err && ferror(f))
+        err = EIO;
+    fclose(f);
+    if (!err && fs_buf_append(&b, "", 1))
+        err = ENOMEM;
+    if (err) {
+        fs_buf_free(&b);
+        errno = err;
+        return NULL;
+    }
+    return (char *)b.data;
+}

@@ -108,6 +108,10 @@ int fs_buf_append(fs_buf *b, const void *p, size_t n);
 int fs_buf_varint(fs_buf *b, int64_t v);
 void fs_buf_free(fs_buf *b);
 
+/* The whole file at path, NUL-terminated (malloc'ed), or NULL with errno
+ * set (EFBIG when it holds more than max bytes). */
+char *fs_read_file(const char *path, size_t max);
+
 char *fs_strdup(const char *s);
 char *fs_strndup(const char *s, size_t n);
 

@@ -32,29 +32,6 @@ static fstore_err_t fs_schema_get(fstore_store_t *s, int32_t id, char **json,
     return err;
 }
 
-static char *fs_read_file(const char *path, size_t max)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fs_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (b.len + n > max || fs_buf_append(&b, chunk, n)) {
-            fs_buf_free(&b);
-            fclose(f);
-            return NULL;
-        }
-    }
-    fclose(f);
-    if (fs_buf_append(&b, "", 1)) {
-        fs_buf_free(&b);
-        return NULL;
-    }
-    return (char *)b.data;
-}
-
 fstore_err_t fstore_schema_register(fstore_store_t *s, int32_t id,
                                     const char *schema_json, char *errstr,
                                     size_t errstr_size)
