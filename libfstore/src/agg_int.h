@@ -76,6 +76,7 @@ struct fstore_aggregator_s {
     uint64_t commit_ms;
     rd_kafka_t *consumer, *producer, *reader;
     rd_kafka_topic_t *out_rkt, *cl_rkt;
+    rd_kafka_topic_t *dlq_rkt; /* aggregate.dead_letter_topic, or NULL */
     int32_t nparts;
     fs_agg_ppart *parts;
     /* Entities changed in the open transaction, deduplicated. */

@@ -247,6 +247,8 @@ fstore_err_t fs_agg_topics(fstore_aggregator_t *a, char *errstr, size_t errstr_s
         a->parts[p].cl_last = -1;
     a->out_rkt = rd_kafka_topic_new(a->producer, s->output_topic, NULL);
     a->cl_rkt = rd_kafka_topic_new(a->producer, s->changelog, NULL);
+    if (dlq)
+        a->dlq_rkt = rd_kafka_topic_new(a->producer, dlq, NULL);
     return FSTORE_OK;
 }
 

@@ -174,6 +174,35 @@ static void fs_abort(fstore_aggregator_t *a, const char *why)
     pthread_mutex_unlock(&a->mu);
 }
 
+/* Produces one record (with headers, which librdkafka then owns, when
+ * hdrs is not NULL), waiting while librdkafka's queue is full. */
+static fstore_err_t fs_produce(fstore_aggregator_t *a, rd_kafka_topic_t *rkt,
+                               int32_t p, const void *key, size_t klen,
+                               const void *val, size_t vlen, int64_t ts,
+                               rd_kafka_headers_t *hdrs)
+{
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            a->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(p),
+            RD_KAFKA_V_KEY((void *)(uintptr_t)key, klen),
+            RD_KAFKA_V_VALUE((void *)(uintptr_t)val, vlen),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ts),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(a->producer, 50);
+            continue;
+        }
+        if (!e)
+            return FSTORE_OK;
+        if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
+        char msg[512];
+        snprintf(msg, sizeof msg, "producing to %s [%d]: %s", rd_kafka_topic_name(rkt), p,
+                 rd_kafka_err2str(e));
+        return fs_fail(a, FSTORE_ERR_KAFKA, msg);
+    }
+}
+
 /* ---- events ---- */
 
 /* The event of m, or a skip reason (counted by the caller). */
@@ -222,32 +251,19 @@ static fstore_err_t fs_skip(fstore_aggregator_t *a, const rd_kafka_message_t *m,
     pthread_mutex_unlock(&a->mu);
     fs_log(a->conf, 5, "aggregator: %s [%d] offset %lld skipped: %s",
            a->spec->input_topic, m->partition, (long long)m->offset, names[why]);
-    const char *dlq = fs_conf_str(a->conf, "aggregate.dead_letter_topic");
-    fstore_err_t err = dlq ? fs_txn_open(a) : FSTORE_OK;
-    if (!dlq || err)
+    fstore_err_t err = a->dlq_rkt ? fs_txn_open(a) : FSTORE_OK;
+    if (!a->dlq_rkt || err)
         return err;
     char part[16], off[24];
     snprintf(part, sizeof part, "%d", m->partition);
     snprintf(off, sizeof off, "%lld", (long long)m->offset);
-    for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            a->producer, RD_KAFKA_V_TOPIC(dlq), RD_KAFKA_V_KEY(m->key, m->key_len),
-            RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADER("fstore.topic", a->spec->input_topic, -1),
-            RD_KAFKA_V_HEADER("fstore.partition", part, -1),
-            RD_KAFKA_V_HEADER("fstore.offset", off, -1),
-            RD_KAFKA_V_HEADER("fstore.reason", names[why], -1), RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(a->producer, 50);
-            continue;
-        }
-        if (!e)
-            return FSTORE_OK;
-        char msg[512];
-        snprintf(msg, sizeof msg, "producing a dead letter to %s: %s", dlq,
-                 rd_kafka_err2str(e));
-        return fs_fail(a, FSTORE_ERR_KAFKA, msg);
-    }
+    rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+    rd_kafka_header_add(h, "fstore.topic", -1, a->spec->input_topic, -1);
+    rd_kafka_header_add(h, "fstore.partition", -1, part, -1);
+    rd_kafka_header_add(h, "fstore.offset", -1, off, -1);
+    rd_kafka_header_add(h, "fstore.reason", -1, names[why], -1);
+    return fs_produce(a, a->dlq_rkt, RD_KAFKA_PARTITION_UA, m->key, m->key_len, m->payload,
+                      m->len, 0, h);
 }
 
 /* Applies one event to its entity, staged. */
@@ -364,31 +380,6 @@ static fstore_err_t fs_expire(fstore_aggregator_t *a)
     return FSTORE_OK;
 }
 
-/* Produces one record, waiting while librdkafka's queue is full. */
-static fstore_err_t fs_produce(fstore_aggregator_t *a, rd_kafka_topic_t *rkt,
-                               int32_t p, const void *key, size_t klen,
-                               const void *val, size_t vlen, int64_t ts)
-{
-    for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            a->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(p),
-            RD_KAFKA_V_KEY((void *)(uintptr_t)key, klen),
-            RD_KAFKA_V_VALUE((void *)(uintptr_t)val, vlen),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ts),
-            RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(a->producer, 50);
-            continue;
-        }
-        if (!e)
-            return FSTORE_OK;
-        char msg[512];
-        snprintf(msg, sizeof msg, "producing to %s [%d]: %s", rd_kafka_topic_name(rkt), p,
-                 rd_kafka_err2str(e));
-        return fs_fail(a, FSTORE_ERR_KAFKA, msg);
-    }
-}
-
 /* The output and changelog records of one changed entity. */
 static fstore_err_t fs_emit_one(fstore_aggregator_t *a, const fs_agg_dirty *d)
 {
@@ -407,13 +398,13 @@ static fstore_err_t fs_emit_one(fstore_aggregator_t *a, const fs_agg_dirty *d)
                   fs_agg_state_write(a->e, a->spec, q, &a->state)))
         return fs_fail(a, FSTORE_ERR_NO_MEMORY, "out of memory");
     err = fs_produce(a, a->out_rkt, d->p, d->key, d->len, gone ? NULL : a->rec.data,
-                     gone ? 0 : a->rec.len, q);
+                     gone ? 0 : a->rec.len, q, NULL);
     uint8_t ck[1 + FS_AGG_MAX_KEY];
     ck[0] = FS_CL_ENTITY;
     memcpy(ck + 1, d->key, d->len);
     if (!err)
         err = fs_produce(a, a->cl_rkt, d->p, ck, 1u + d->len, gone ? NULL : a->state.data,
-                         gone ? 0 : a->state.len, q);
+                         gone ? 0 : a->state.len, q, NULL);
     pthread_mutex_lock(&a->mu);
     a->c.emitted += !gone;
     a->c.tombstones += gone;
@@ -434,7 +425,7 @@ static fstore_err_t fs_emit(fstore_aggregator_t *a)
             continue;
         uint8_t key = FS_CL_PART, qb[8];
         fs_store_u64(qb, (uint64_t)a->parts[p].q);
-        fstore_err_t err = fs_produce(a, a->cl_rkt, p, &key, 1, qb, 8, a->parts[p].q);
+        fstore_err_t err = fs_produce(a, a->cl_rkt, p, &key, 1, qb, 8, a->parts[p].q, NULL);
         if (err)
             return err;
     }

@@ -143,6 +143,8 @@ void fstore_aggregator_destroy(fstore_aggregator_t *a)
         rd_kafka_topic_destroy(a->out_rkt);
     if (a->cl_rkt)
         rd_kafka_topic_destroy(a->cl_rkt);
+    if (a->dlq_rkt)
+        rd_kafka_topic_destroy(a->dlq_rkt);
     if (a->producer)
         rd_kafka_destroy(a->producer);
     fs_agg_txn_abort(a->tx);
