@@ -325,8 +325,7 @@ def test_a_second_instance_takes_over(tmp_path):
         text_b = log_b.read()
         assert "restored from changelog" in text_b
         # Whatever b did not reach, a last run on b's state finishes.
-        final = s.run("state-b")
-        assert stats_of(final)["events"] >= 0
+        s.run("state-b")
         s.check()
         log_a.close()
         log_b.close()
