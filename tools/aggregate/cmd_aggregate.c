@@ -57,12 +57,8 @@ void cmd_aggregate_usage(FILE *out)
 static const char *agg_prop_name(const char *prop, char *buf, size_t size)
 {
     static const char *const ours[] = {"kafka.", "store.", "aggregate.", "registry.",
-                                       "schemas.", "log."};
-    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
-        if (strncmp(prop, ours[i], strlen(ours[i])) == 0)
-            return prop;
-    snprintf(buf, size, "kafka.%s", prop);
-    return buf;
+                                       "schemas.", "log.", NULL};
+    return tool_prop_name(prop, ours, buf, size);
 }
 
 static int agg_parse(int argc, char **argv, agg_args *a)

@@ -205,3 +205,15 @@ int tool_parse_id(const char *s, int32_t *id)
     *id = (int32_t)v;
     return 0;
 }
+
+const char *tool_prop_name(const char *prop, const char *const *ours, char *buf,
+                           size_t size)
+{
+    for (; *ours; ours++) {
+        size_t n = strlen(*ours);
+        if ((*ours)[n - 1] == '.' ? strncmp(prop, *ours, n) == 0 : strcmp(prop, *ours) == 0)
+            return prop;
+    }
+    snprintf(buf, size, "kafka.%s", prop);
+    return buf;
+}

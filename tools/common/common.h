@@ -86,6 +86,14 @@ int tool_partitions_ok(const char *list);
 int tool_parse_seconds(const char *s, int *ms);
 
 /**
+ * The property name -X @p prop sets: @p prop itself when it matches one
+ * of @p ours (a NULL-terminated list; an entry ending in '.' matches as a
+ * prefix, any other exactly), else "kafka." + @p prop (written to @p buf).
+ */
+const char *tool_prop_name(const char *prop, const char *const *ours, char *buf,
+                           size_t size);
+
+/**
  * Opens the store at @p dir read-only (store.read_only=true) and reports
  * failures as @p cmd. @return the store, or NULL after a message.
  */

@@ -86,14 +86,8 @@ void cmd_tail_usage(FILE *out)
 static const char *tail_prop_name(const char *prop, char *buf, size_t size)
 {
     static const char *const ours[] = {"kafka.", "store.", "tail.", "registry.",
-                                       "schemas."};
-    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
-        if (strncmp(prop, ours[i], strlen(ours[i])) == 0)
-            return prop;
-    if (strcmp(prop, "log.level") == 0)
-        return prop;
-    snprintf(buf, size, "kafka.%s", prop);
-    return buf;
+                                       "schemas.", "log.level", NULL};
+    return tool_prop_name(prop, ours, buf, size);
 }
 
 static int tail_parse_format(const char *s, fstore_format_t *f)
