@@ -61,11 +61,6 @@ static void fs_event_bind(fs_agg_input *in, const fs_agg_spec *s, fs_agg_event *
 
 /* ---- rows ---- */
 
-static int fs_is_null(const uint8_t *body, int col)
-{
-    return (body[col >> 3] >> (col & 7)) & 1;
-}
-
 static double fs_num_at(const fs_col *c, const uint8_t *slot)
 {
     switch (c->type) {
@@ -143,7 +138,7 @@ fstore_err_t fs_agg_event_from_row(fs_agg_input *in, const fs_agg_spec *s,
     const uint8_t *body = row + FS_ROW_HDR;
     ev->t = record_ts;
     if (s->time_col >= 0) {
-        if (fs_is_null(body, s->time_col))
+        if (fs_body_is_null(body, s->time_col))
             return FS_BADEV("the event's time field \"%s\" is null", s->time_field);
         ev->t = (int64_t)fs_load_u64(body + L->cols[s->time_col].slot);
     } else if (record_ts < 0) {
@@ -152,7 +147,7 @@ fstore_err_t fs_agg_event_from_row(fs_agg_input *in, const fs_agg_spec *s,
     }
     for (int f = 0; f < s->nnum; f++) {
         const fs_col *c = &L->cols[s->num_cols[f]];
-        in->num_null[f] = (uint8_t)fs_is_null(body, s->num_cols[f]);
+        in->num_null[f] = (uint8_t)fs_body_is_null(body, s->num_cols[f]);
         in->num[f] = in->num_null[f] ? 0 : fs_num_at(c, body + c->slot);
     }
     for (int i = 0, k = 0; i < s->nfeatures; i++) {
@@ -160,7 +155,7 @@ fstore_err_t fs_agg_event_from_row(fs_agg_input *in, const fs_agg_spec *s,
         if (f->op != FS_AGG_LAST)
             continue;
         in->lastbuf[k].len = 0;
-        in->last[k].null = fs_is_null(body, f->col);
+        in->last[k].null = fs_body_is_null(body, f->col);
         if (!in->last[k].null && fs_avro_of(&in->lastbuf[k], &L->cols[f->col], body))
             return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
         k++;

@@ -191,7 +191,7 @@ static void fs_var(const fs_col *c, const uint8_t *row, const uint8_t **data,
 
 static int fs_is_null(const uint8_t *row, int col)
 {
-    return !row || ((row[FS_ROW_HDR + (col >> 3)] >> (col & 7)) & 1);
+    return !row || fs_body_is_null(row + FS_ROW_HDR, col);
 }
 
 static int fs_fill_column(struct ArrowArray *a, const fs_col *c, int col,

@@ -617,7 +617,7 @@ int fs_row_fits(const fs_layout *L, const void *row, size_t n)
         return 0;
     for (int i = 0; i < L->ncols; i++) {
         const fs_col *c = &L->cols[i];
-        if ((body[i >> 3] >> (i & 7)) & 1)
+        if (fs_body_is_null(body, i))
             continue; /* null */
         if (c->type == FSTORE_TYPE_ENUM) {
             int32_t idx = (int32_t)fs_load_u32(body + c->slot);

@@ -94,6 +94,12 @@ int fs_row_set_default(fs_buf *b, const fs_layout *L, int col);
 void fs_row_finish(fs_buf *b, uint8_t flags, int32_t schema_id, int64_t ts,
                    int32_t partition, int64_t offset);
 
+/* Whether column col is null in a row body (its bit in the null bitmap). */
+static inline int fs_body_is_null(const uint8_t *body, int col)
+{
+    return (body[col >> 3] >> (col & 7)) & 1;
+}
+
 /* Header reads. */
 static inline uint32_t fs_row_body_size(const uint8_t *row)
 {

@@ -43,7 +43,7 @@ static inline fstore_err_t fs_at(const fstore_table_t *t, const fstore_row_t *ro
     if (FS_UNLIKELY(!t || !row || col < 0 || col >= t->L->ncols))
         return FSTORE_ERR_NO_COLUMN;
     *c = &t->L->cols[col];
-    if ((FS_BODY(row)[col >> 3] >> (col & 7)) & 1)
+    if (fs_body_is_null(FS_BODY(row), col))
         return FSTORE_NULL;
     return FSTORE_OK;
 }
