@@ -72,6 +72,10 @@ struct fstore_aggregator_s {
     fs_agg_store *st;
     fs_agg_txn *tx;    /* the open local transaction, or NULL */
     int kafka_txn;     /* a Kafka transaction is open */
+    int ran;           /* fstore_aggregator_run was called */
+    int doomed;        /* a produce of the open transaction failed: abort it */
+    char doom_why[512];
+    unsigned aborts_in_row; /* since the last commit */
     int64_t txn_started_us;
     uint64_t commit_ms;
     rd_kafka_t *consumer, *producer, *reader;

@@ -34,6 +34,16 @@ static fstore_err_t fs_fail(fstore_aggregator_t *a, fstore_err_t err,
     return err;
 }
 
+/* Stops on a client's fatal error (e.g. fenced by a newer instance). */
+static fstore_err_t fs_fatal(fstore_aggregator_t *a, rd_kafka_t *rk, const char *who)
+{
+    char why[400], msg[512];
+    rd_kafka_resp_err_t e = rd_kafka_fatal_error(rk, why, sizeof why);
+    snprintf(msg, sizeof msg, "%s failed: %s (%s)", who, e ? why : "fatal error",
+             rd_kafka_err2name(e));
+    return fs_fail(a, FSTORE_ERR_KAFKA, msg);
+}
+
 /* ---- the entities changed in the open transaction ---- */
 
 static size_t fs_slot_of(const fstore_aggregator_t *a, int32_t p, const void *key,
@@ -103,6 +113,10 @@ static void fs_dirty_clear(fstore_aggregator_t *a)
 
 /* ---- transactions ---- */
 
+/* Aborted transactions in a row after which the aggregator gives up: a
+ * failure that replaying does not cure. */
+#define FS_AGG_MAX_ABORTS 10
+
 static fstore_err_t fs_txn_open(fstore_aggregator_t *a)
 {
     char err[512];
@@ -162,6 +176,8 @@ static void fs_abort(fstore_aggregator_t *a, const char *why)
     fs_agg_txn_abort(a->tx);
     a->tx = NULL;
     a->kafka_txn = 0;
+    a->doomed = 0;
+    a->aborts_in_row++;
     for (int32_t p = 0; p < a->nparts; p++) {
         a->parts[p].q = a->parts[p].q_saved;
         a->parts[p].touched = 0;
@@ -199,7 +215,17 @@ static fstore_err_t fs_produce(fstore_aggregator_t *a, rd_kafka_topic_t *rkt,
         char msg[512];
         snprintf(msg, sizeof msg, "producing to %s [%d]: %s", rd_kafka_topic_name(rkt), p,
                  rd_kafka_err2str(e));
-        return fs_fail(a, FSTORE_ERR_KAFKA, msg);
+        /* A record that can never be produced stops the aggregator; any
+         * other failure dooms only the open transaction, which the next
+         * commit aborts and replays. */
+        if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || e == RD_KAFKA_RESP_ERR__INVALID_ARG ||
+            e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+            e == RD_KAFKA_RESP_ERR__FATAL || !a->kafka_txn)
+            return fs_fail(a, FSTORE_ERR_KAFKA, msg);
+        if (!a->doomed)
+            snprintf(a->doom_why, sizeof a->doom_why, "%s", msg);
+        a->doomed = 1;
+        return FSTORE_OK;
     }
 }
 
@@ -414,7 +440,7 @@ static fstore_err_t fs_emit_one(fstore_aggregator_t *a, const fs_agg_dirty *d)
 
 static fstore_err_t fs_emit(fstore_aggregator_t *a)
 {
-    for (size_t i = 0; i < a->ndirty; i++) {
+    for (size_t i = 0; i < a->ndirty && !a->doomed; i++) {
         fstore_err_t err = a->dirty[i].changed ? fs_emit_one(a, &a->dirty[i]) : FSTORE_OK;
         if (err)
             return err;
@@ -456,7 +482,11 @@ static int fs_kafka_commit(fstore_aggregator_t *a, char *msg, size_t msg_size)
     rd_kafka_topic_partition_list_destroy(l);
     if (!e)
         return 0;
-    snprintf(msg, msg_size, "committing a transaction: %s", rd_kafka_error_string(e));
+    snprintf(msg, msg_size, "committing a transaction: %s%s", rd_kafka_error_string(e),
+             rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__FENCED
+                 ? " (another aggregator with the same group and aggregate.instance "
+                   "started: this one stops)"
+                 : "");
     int rc = rd_kafka_error_txn_requires_abort(e) ? 1 : -1;
     rd_kafka_error_destroy(e);
     return rc;
@@ -522,14 +552,25 @@ static fstore_err_t fs_commit(fstore_aggregator_t *a)
         return err;
     }
     char msg[512];
-    int rc = fs_kafka_commit(a, msg, sizeof msg);
+    int rc = 1;
+    if (a->doomed)
+        snprintf(msg, sizeof msg, "%s", a->doom_why);
+    else
+        rc = fs_kafka_commit(a, msg, sizeof msg);
     if (rc > 0) {
         fs_abort(a, msg);
+        if (a->aborts_in_row >= FS_AGG_MAX_ABORTS) {
+            char why[512];
+            snprintf(why, sizeof why, "%u transactions in a row were aborted, the last: %.400s",
+                     a->aborts_in_row, msg);
+            return fs_fail(a, FSTORE_ERR_KAFKA, why);
+        }
         return FSTORE_OK; /* the input is replayed */
     }
     if (rc < 0)
         return fs_fail(a, FSTORE_ERR_KAFKA, msg);
     a->kafka_txn = 0;
+    a->aborts_in_row = 0;
     err = fs_local_commit(a);
     for (int32_t p = 0; p < a->nparts; p++) {
         a->parts[p].q_saved = a->parts[p].q;
@@ -647,6 +688,8 @@ fstore_err_t fs_agg_loop(fstore_aggregator_t *a, int until_caught_up, int timeou
         if (m) {
             if (!m->err)
                 err = fs_event(a, m);
+            else if (m->err == RD_KAFKA_RESP_ERR__FATAL)
+                err = fs_fatal(a, a->consumer, "the consumer");
             else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 fs_log(a->conf, 4, "aggregator: consumer: %s",
                        rd_kafka_message_errstr(m));

@@ -71,6 +71,10 @@ fstore_err_t fstore_aggregator_run(fstore_aggregator_t *a, int until_caught_up,
     if (!a)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
                            "aggregator must not be NULL");
+    if (a->ran)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_STATE,
+                           "an aggregator runs once: create a new one to run again");
+    a->ran = 1;
     return fs_agg_loop(a, until_caught_up, timeout_ms, errstr, errstr_size);
 }
 

@@ -331,3 +331,34 @@ def test_a_second_instance_takes_over(tmp_path):
         log_b.close()
     finally:
         s.close()
+
+
+def test_a_zombie_is_fenced(tmp_path):
+    """A second instance under the same name (a restarted pod whose old
+    process still runs) fences the first: the zombie stops with an error
+    that says so, its open transaction is never committed, and the output
+    still equals the reference."""
+    s = Setup(tmp_path, "confluent")
+    try:
+        events = make_events(40_000, 4_000, seed=17)
+        s.produce(events[:20_000])
+        same = ["-X", "aggregate.instance=pod-0"]
+        log_a = open(tmp_path / "a.log", "w+")
+        a = subprocess.Popen(s.command("state-a", extra=same), stderr=log_a, text=True)
+        time.sleep(4)
+        log_b = open(tmp_path / "b.log", "w+")
+        b = subprocess.Popen(s.command("state-b", extra=same), stderr=log_b, text=True)
+        s.produce(events[20_000:])
+        rc = a.wait(90)
+        log_a.seek(0)
+        text_a = log_a.read()
+        assert rc == 1, text_a[-2000:]
+        assert "fenced" in text_a.lower(), text_a[-2000:]
+        b.send_signal(signal.SIGTERM)
+        assert b.wait(60) == 0
+        s.run("state-b", extra=same)
+        s.check()
+        log_a.close()
+        log_b.close()
+    finally:
+        s.close()

@@ -1,11 +1,12 @@
 /*
  * The aggregator's public API against librdkafka's in-process mock cluster:
  * a run until caught up whose output records hold every event, mistakes
- * refused by name, and the statistics document. (The mock cluster keeps no
- * transactional offsets and writes no transaction markers, so restarts and
- * exactly-once run against the real broker, tests/python/
- * test_aggregate_kafka.py.) Under the sanitizer builds this is where the
- * aggregator's loop meets ASan and UBSan.
+ * refused by name, a forced abort, and the statistics document. (The mock
+ * cluster keeps no transactional offsets, writes no transaction markers
+ * and fences no zombie, so restarts, exactly-once and fencing run against
+ * the real broker, tests/python/test_aggregate_kafka.py.) Under the
+ * sanitizer builds this is where the aggregator's loop meets ASan and
+ * UBSan.
  */
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -218,6 +219,64 @@ Test(aggregate, mistakes_are_refused_by_name)
     fstore_aggregator_destroy(NULL);
     fstore_aggregator_stop(NULL);
     cr_assert_eq(fstore_aggregator_stats_json(NULL, NULL), FSTORE_ERR_INVALID_ARG);
+    free(state);
+    fstore_conf_destroy(c);
+}
+
+static int64_t stats_after_run(fstore_aggregator_t *a, const char *name)
+{
+    char *json = stats(a);
+    int64_t v = stat_of(json, name);
+    fstore_free(json);
+    return v;
+}
+
+/* A failed produce makes the first transaction abortable: the staged state
+ * is discarded and the input replayed from the committed offsets (none
+ * yet), so each event still counts once. */
+Test(aggregate, forced_abort_discards_state_and_replays)
+{
+    fstore_conf_t *c = conf();
+    char *state = tu_path(dir, "state");
+    produce(600, 1700000000000);
+    /* The next produce request (Kafka API key 0: the aggregator's first
+     * commit) fails. */
+    rd_kafka_mock_push_request_errors(MC, 0, 1,
+                                      RD_KAFKA_RESP_ERR_INVALID_RECORD);
+    fstore_aggregator_t *a = NULL;
+    char err[1024] = "";
+    cr_assert_eq(fstore_aggregator_new(spec, NULL, state, c, &a, err, sizeof err), FSTORE_OK,
+                 "%s", err);
+    cr_assert_eq(fstore_aggregator_run(a, 1, 60000, err, sizeof err), FSTORE_OK, "%s", err);
+    /* (The failed produce costs librdkafka an epoch bump, which can abort
+     * the next transaction too.) */
+    cr_assert_geq(stats_after_run(a, "aborts"), 1);
+    cr_assert_geq(stats_after_run(a, "commits"), 1);
+    fstore_aggregator_destroy(a);
+    int64_t got[NKEYS];
+    latest_counts(got);
+    for (int k = 0; k < NKEYS; k++)
+        cr_assert_eq(got[k], counts[k], "key %d counted once", k);
+    free(state);
+    fstore_conf_destroy(c);
+}
+
+/* One run per aggregator: a second is refused by name. (Fencing a zombie
+ * needs the broker's epochs, which the mock cluster does not check: it is
+ * tested on the real broker, tests/python/test_aggregate_kafka.py.) */
+Test(aggregate, second_run_is_refused)
+{
+    fstore_conf_t *c = conf();
+    char *state = tu_path(dir, "state");
+    produce(24, 1700000000000);
+    fstore_aggregator_t *a = NULL;
+    char err[1024] = "";
+    cr_assert_eq(fstore_aggregator_new(spec, NULL, state, c, &a, err, sizeof err), FSTORE_OK,
+                 "%s", err);
+    cr_assert_eq(fstore_aggregator_run(a, 1, 60000, err, sizeof err), FSTORE_OK, "%s", err);
+    cr_assert_eq(fstore_aggregator_run(a, 1, 1000, err, sizeof err), FSTORE_ERR_STATE);
+    cr_assert_not_null(strstr(err, "runs once"), "%s", err);
+    fstore_aggregator_destroy(a);
     free(state);
     fstore_conf_destroy(c);
 }
