@@ -9,6 +9,7 @@
 #include <xxhash.h>
 
 #include "agg_int.h"
+#include "registry.h"
 #include "kconf.h"
 
 static void fs_agg_log(const rd_kafka_t *rk, int level, const char *fac,
@@ -254,18 +255,55 @@ fstore_err_t fs_agg_topics(fstore_aggregator_t *a, char *errstr, size_t errstr_s
 
 /* ---- the output schema ---- */
 
+/* Registers the output schema under <output topic>-value and takes the
+ * id the registry gives it (which output.schema_id, when given, must be). */
+static fstore_err_t fs_output_schema_register(fstore_aggregator_t *a, const char *url,
+                                              const char *schema, char *errstr,
+                                              size_t errstr_size)
+{
+    fs_agg_spec *s = a->spec;
+    char subject[1100];
+    snprintf(subject, sizeof subject, "%.1000s-value", s->output_topic);
+    int32_t id;
+    fstore_err_t err =
+        fs_registry_register(url, (long)fs_conf_u64(a->conf, "registry.timeout_ms"), subject,
+                             schema, &id, errstr, errstr_size);
+    if (err)
+        return err;
+    if (s->output_schema_id >= 0 && s->output_schema_id != id)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_SCHEMA_MISMATCH,
+                           "the schema registry holds the output schema under subject %s "
+                           "as id %d, but the spec's output.schema_id is %d: set it to %d "
+                           "or leave it out",
+                           subject, id, s->output_schema_id, id);
+    s->output_schema_id = id;
+    fs_log(a->conf, 6, "aggregator: output schema registered under %s as id %d", subject,
+           id);
+    return FSTORE_OK;
+}
+
 fstore_err_t fs_agg_output_schema_check(fstore_aggregator_t *a, char *errstr,
                                         size_t errstr_size)
 {
     const char *dir = fs_conf_str(a->conf, "schemas.dir");
-    if (!dir)
-        return FSTORE_OK; /* a registry user registers it (docs/aggregate.md) */
+    const char *url = fs_conf_str(a->conf, "registry.url");
+    if (!url && a->spec->output_schema_id < 0)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
+                           "spec: output.schema_id is required without a schema registry "
+                           "(the id the output schema is written under in schemas.dir)");
+    if (!url && !dir)
+        return FSTORE_OK; /* the user has put the schema where readers find it */
     char *schema = fs_agg_output_schema(a->spec);
     if (!schema)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
+    fstore_err_t err = FSTORE_OK;
+    if (url) {
+        err = fs_output_schema_register(a, url, schema, errstr, errstr_size);
+        free(schema);
+        return err;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/%d.avsc", dir, a->spec->output_schema_id);
-    fstore_err_t err = FSTORE_OK;
     char *text = fs_read_file(path, 16u << 20);
     FILE *f;
     if (text) {

@@ -201,8 +201,7 @@ static fstore_err_t fs_parse_output(fs_pctx *c, json_t *out, json_t *changelog)
     static const char *const keys[] = {"topic", "name", "schema_id", NULL};
     fs_agg_spec *s = c->s;
     if (!json_is_object(out))
-        return FS_BAD(c, "spec: \"output\" must be an object with a topic and "
-                         "a schema_id");
+        return FS_BAD(c, "spec: \"output\" must be an object with a topic");
     fstore_err_t err = fs_keys_known(c, out, "output", keys);
     if (!err)
         err = fs_str(c, out, "topic", "output", 1, &s->output_topic);
@@ -226,12 +225,12 @@ static fstore_err_t fs_parse_output(fs_pctx *c, json_t *out, json_t *changelog)
                          "([A-Za-z_][A-Za-z0-9_]*)",
                       s->output_name);
     json_t *id = json_object_get(out, "schema_id");
-    if (!json_is_integer(id) || json_integer_value(id) < 0 ||
-        json_integer_value(id) > INT32_MAX)
+    if (id && (!json_is_integer(id) || json_integer_value(id) < 0 ||
+               json_integer_value(id) > INT32_MAX))
         return FS_BAD(c, "spec: output.schema_id must be an integer from 0 to "
                          "2147483647 (the id the output schema is registered "
                          "under)");
-    s->output_schema_id = (int32_t)json_integer_value(id);
+    s->output_schema_id = id ? (int32_t)json_integer_value(id) : -1;
     if (changelog) {
         if (!json_is_string(changelog) || !json_string_length(changelog))
             return FS_BAD(c, "spec: \"changelog\" must be a non-empty topic name");

@@ -51,7 +51,7 @@ typedef struct fs_agg_spec {
     char *time_field;  /* NULL: the Kafka record timestamp */
     int time_col;      /* its column in the events' layout, or -1 */
     char *output_topic, *output_name;
-    int32_t output_schema_id;
+    int32_t output_schema_id; /* -1 until the registry gives it */
     char *changelog; /* default <output_topic>-state */
     fs_agg_window *windows; /* by size, then hop */
     int nwindows;

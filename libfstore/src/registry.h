@@ -1,5 +1,6 @@
-/* Schema Registry client: GET {url}/schemas/ids/{id} over libcurl, and the
- * parsing of its answers, which needs no network. */
+/* Schema Registry client over libcurl: GET {url}/schemas/ids/{id} and
+ * POST {url}/subjects/{subject}/versions, and the parsing of their answers,
+ * which needs no network. */
 #ifndef FSTORE_REGISTRY_H
 #define FSTORE_REGISTRY_H
 
@@ -20,5 +21,22 @@ fstore_err_t fs_registry_fetch(const char *url, long timeout_ms, int32_t id,
 fstore_err_t fs_registry_parse(long http_status, const char *body, size_t len,
                                int32_t id, const char *what, char **json,
                                char *errstr, size_t errstr_size);
+
+/* Registers the Avro schema text under subject (or finds it there, as the
+ * registry does for a schema it already holds) and gives its id.
+ * FSTORE_ERR_SCHEMA_MISMATCH when the registry refuses it as incompatible,
+ * FSTORE_ERR_SCHEMA as invalid, FSTORE_ERR_IO when the registry cannot be
+ * reached or answers badly. */
+fstore_err_t fs_registry_register(const char *url, long timeout_ms, const char *subject,
+                                  const char *schema, int32_t *id, char *errstr,
+                                  size_t errstr_size);
+
+/* Turns the registry's answer to a registration under subject into *id
+ * (-1 on error): 200 with an "id" from 0 to INT32_MAX; 409
+ * FSTORE_ERR_SCHEMA_MISMATCH, 422 FSTORE_ERR_SCHEMA, anything else
+ * FSTORE_ERR_IO, each with the registry's own "message" when it gives one. */
+fstore_err_t fs_registry_parse_id(long http_status, const char *body, size_t len,
+                                  const char *subject, int32_t *id, char *errstr,
+                                  size_t errstr_size);
 
 #endif

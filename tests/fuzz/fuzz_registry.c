@@ -1,5 +1,6 @@
 /*
- * libFuzzer target: Schema Registry answers, parsed by fs_registry_parse.
+ * libFuzzer target: Schema Registry answers, parsed by fs_registry_parse
+ * (a schema by id) and fs_registry_parse_id (a registration).
  *
  * A registry's answer is untrusted: a status code and a body. The first
  * input byte picks the status (see fuzz_registry_status); the rest is the
@@ -7,7 +8,10 @@
  * for 200, FSTORE_OK with a NUL-terminated schema text no longer than the
  * body, or FSTORE_ERR_IO / FSTORE_ERR_WRITER_SCHEMA; for 404,
  * FSTORE_ERR_DECODE_SCHEMA_ID; for any other status, FSTORE_ERR_IO. Every
- * error comes with a message and no schema. Anything else (another code, a
+ * error comes with a message and no schema. A registration answer must
+ * give an id from 0 to INT32_MAX only for a 200, else -1 and an error with
+ * a message: FSTORE_ERR_SCHEMA_MISMATCH for 409, FSTORE_ERR_SCHEMA for
+ * 422, FSTORE_ERR_IO otherwise. Anything else (another code, a
  * crash, a sanitizer report, a leak) is a bug.
  *
  * Internal API (registry.h): linked with the static library.
@@ -66,8 +70,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 0)
         memcpy(body, data, size);
 
-    char *json = NULL;
     char errstr[256];
+    memset(errstr, 0xff, sizeof errstr);
+    int32_t id = 0;
+    fstore_err_t ierr =
+        fs_registry_parse_id(status, body, size, "s-value", &id, errstr, sizeof errstr);
+    if (ierr == FSTORE_OK ? status != 200 || id < 0 : id != -1)
+        die("a registration id against its status", status, ierr, NULL);
+    if (ierr != FSTORE_OK) {
+        if (memchr(errstr, '\0', sizeof errstr) == NULL || errstr[0] == '\0')
+            die("a registration error without a message", status, ierr, NULL);
+        fstore_err_t want = status == 409   ? FSTORE_ERR_SCHEMA_MISMATCH
+                            : status == 422 ? FSTORE_ERR_SCHEMA
+                                            : FSTORE_ERR_IO;
+        if (ierr != want)
+            die("unexpected registration error code", status, ierr, errstr);
+    }
+
+    char *json = NULL;
     memset(errstr, 0xff, sizeof errstr);
     fstore_err_t err =
         fs_registry_parse(status, body, size, 42, "http://registry/ids/42",

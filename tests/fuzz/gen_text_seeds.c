@@ -205,6 +205,18 @@ static const struct {
      "{\"error_code\":50001,\"message\":\"Error in the backend\"}"},
     {"status-301-with-schema", FUZZ_REGISTRY_404_BYTE + 5,
      "{\"schema\":\"\\\"int\\\"\"}"},
+    /* Answers to a registration. */
+    {"200-id", FUZZ_REGISTRY_OK_BYTE, "{\"id\":7}"},
+    {"200-id-max", FUZZ_REGISTRY_OK_BYTE, "{\"id\":2147483647}"},
+    {"200-id-too-big", FUZZ_REGISTRY_OK_BYTE, "{\"id\":2147483648}"},
+    {"200-id-negative", FUZZ_REGISTRY_OK_BYTE, "{\"id\":-1}"},
+    {"200-id-real", FUZZ_REGISTRY_OK_BYTE, "{\"id\":7.0}"},
+    {"200-id-string", FUZZ_REGISTRY_OK_BYTE, "{\"id\":\"7\"}"},
+    {"409-incompatible", FUZZ_REGISTRY_404_BYTE + 12,
+     "{\"error_code\":409,\"message\":\"Schema being registered is incompatible\"}"},
+    {"422-invalid", FUZZ_REGISTRY_404_BYTE + 13,
+     "{\"error_code\":42201,\"message\":\"Invalid schema\"}"},
+    {"422-message-not-string", FUZZ_REGISTRY_404_BYTE + 13, "{\"message\":[1]}"},
 };
 
 static void deep_answer(int depth)

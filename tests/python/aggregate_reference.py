@@ -213,7 +213,7 @@ class Spec:
     time_field: str
     output_topic: str
     output_name: str
-    output_schema_id: int
+    output_schema_id: int  # None: given by the registry
     changelog: str
     windows: tuple       # of Window, by size
     features: tuple      # of Feature, in the spec's order
@@ -440,7 +440,7 @@ def parse_spec(spec, schema=None, base_dir=None):
 
     out = spec.get("output")
     if not isinstance(out, dict):
-        raise SpecError("spec: \"output\" must be an object with a topic and a schema_id")
+        raise SpecError("spec: \"output\" must be an object with a topic")
     _keys_known(out, "output", ("topic", "name", "schema_id"))
     output_topic = _str(out, "topic", "output", True)
     output_name = _str(out, "name", "output", False)
@@ -451,7 +451,9 @@ def parse_spec(spec, schema=None, base_dir=None):
     if not _AVRO_NAME.match(output_name):
         raise SpecError("spec: output.name \"%s\" is not an Avro name" % output_name)
     sid = out.get("schema_id")
-    if isinstance(sid, bool) or not isinstance(sid, int) or not 0 <= sid <= 2147483647:
+    # Absent: the registry gives the id.
+    if sid is not None and (isinstance(sid, bool) or not isinstance(sid, int)
+                            or not 0 <= sid <= 2147483647):
         raise SpecError("spec: output.schema_id must be an integer from 0 to 2147483647")
     changelog = spec.get("changelog", output_topic + "-state")
     if not isinstance(changelog, str) or not changelog:

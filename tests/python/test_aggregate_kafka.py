@@ -362,3 +362,72 @@ def test_a_zombie_is_fenced(tmp_path):
         log_b.close()
     finally:
         s.close()
+
+
+def test_registry_mode_registers_the_output_schema(tmp_path):
+    """With --registry and no output.schema_id, the aggregator registers the
+    output schema under <output topic>-value, frames its records with the
+    id the registry gives, and `fstore tail --registry` serves them; a
+    registry that refuses the schema as incompatible stops the start with
+    its reason."""
+    import fstore
+    from registry_double import RegistryDouble
+    reg = RegistryDouble(first_id=100, preload={WRITER_ID: json.dumps(EVENTS)})
+    s = Setup(tmp_path, "confluent")
+    try:
+        del s.spec["output"]["schema_id"]
+        s.spec_path.write_text(json.dumps(s.spec))
+        out_topic = s.spec["output"]["topic"]
+        events = make_events(6_000, 600, seed=23)
+        s.produce(events)
+
+        def with_registry(cmd):
+            i = cmd.index("--schemas")
+            return cmd[:i] + ["--registry", reg.url] + cmd[i + 2:]
+
+        r = subprocess.run(with_registry(s.command("state", extra=[
+            "--until-caught-up", "--timeout", "240"])), capture_output=True, text=True,
+            timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
+        text = reg.schema_of(out_topic + "-value")
+        assert reg.subjects[out_topic + "-value"] == [100]
+        assert json.loads(text)["type"] == "record"
+        # check() decodes with schemas/100.avsc and asserts the frame's id.
+        (s.schemas / "100.avsc").write_text(text)
+        _, expected, latest = s.check()
+        assert expected, "the reference expects features"
+
+        # fstore tail serves the output with the schema from the registry.
+        (tmp_path / "out.avsc").write_text(text)
+        store = tmp_path / "store"
+        t = subprocess.run([FSTORE, "tail", "--brokers", s.b, "--topic", out_topic,
+                            "--schema", str(tmp_path / "out.avsc"), "--store", str(store),
+                            "--table", "f", "--registry", reg.url, "--until-caught-up"],
+                           capture_output=True, text=True, timeout=300)
+        assert t.returncode == 0, t.stderr[-3000:]
+        assert ("GET", "/schemas/ids/100") in reg.requests
+        live = {k: v for k, v in latest.items() if v is not None}
+        assert live
+        with fstore.open(str(store), read_only=True) as st:
+            for key, rec in list(live.items())[:200]:
+                row = st.get("f", key)
+                assert row is not None, key
+                assert set(row) == set(rec), key
+                for name, want in rec.items():
+                    got = row[name]
+                    if isinstance(want, float):
+                        assert got == pytest.approx(want, rel=1e-12), (key, name)
+                    else:
+                        assert got == want, (key, name)
+                assert row.schema_id == 100
+
+        # A registry that refuses the schema: the start fails, saying why.
+        reg.incompatible.add(out_topic + "-value")
+        r = subprocess.run(with_registry(s.command("state2", group="h", extra=[
+            "--until-caught-up", "--timeout", "60"])), capture_output=True, text=True,
+            timeout=120)
+        assert r.returncode != 0
+        assert "incompatible" in r.stderr and out_topic + "-value" in r.stderr, r.stderr[-2000:]
+    finally:
+        s.close()
+        reg.close()

@@ -419,7 +419,7 @@ def test_durations():
     ({"features": [{"name": "n-1", "op": "count"}]}, "not an Avro name"),
     ({"features": [{"name": "s", "op": "sum"}]}, "needs a field"),
     ({"features": []}, "non-empty array"),
-    ({"output": {"topic": "o"}}, "output.schema_id"),
+    ({"output": {"topic": "o", "schema_id": -1}}, "output.schema_id"),
     ({"output": {"topic": "o", "schema_id": True}}, "output.schema_id"),
     ({"input": {"topic": "e", "format": "xml"}}, "not confluent, avro or json"),
     ({"input": {"topic": "e"}}, "input.schema is required"),

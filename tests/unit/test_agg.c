@@ -132,7 +132,7 @@ Test(agg, spec_mistakes_are_named)
     refused("{\"input\":{\"topic\":\"e\",\"format\":\"xml\"},\"output\":{\"topic\":\"o\",\"schema_id\":1},"
             "\"features\":[{\"name\":\"n\",\"op\":\"count\"}]}",
             "not confluent, avro or json");
-    refused("{\"input\":{\"topic\":\"e\"},\"output\":{\"topic\":\"o\"},"
+    refused("{\"input\":{\"topic\":\"e\"},\"output\":{\"topic\":\"o\",\"schema_id\":-3},"
             "\"features\":[{\"name\":\"n\",\"op\":\"count\"}]}",
             "output.schema_id");
     refused("{\"input\":{\"topic\":\"e\"},\"output\":{\"topic\":\"o\",\"schema_id\":1},"

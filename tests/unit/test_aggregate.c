@@ -216,6 +216,16 @@ Test(aggregate, mistakes_are_refused_by_name)
     cr_assert_eq(fstore_aggregator_new(other, NULL, state, c, &a, err, sizeof err),
                  FSTORE_ERR_KAFKA, "%s", err);
     cr_assert_not_null(strstr(err, "topic odd has 3 partitions"), "%s", err);
+    /* Without a registry, the output schema's id comes from the spec. */
+    char noid[sizeof spec];
+    snprintf(noid, sizeof noid, "%s", spec);
+    char *at = strstr(noid, ",\"schema_id\":9");
+    memmove(at, at + 14, strlen(at + 14) + 1);
+    char *state2 = tu_path(dir, "state2");
+    cr_assert_eq(fstore_aggregator_new(noid, NULL, state2, c, &a, err, sizeof err),
+                 FSTORE_ERR_CONF, "%s", err);
+    free(state2);
+    cr_assert_not_null(strstr(err, "output.schema_id is required"), "%s", err);
     fstore_aggregator_destroy(NULL);
     fstore_aggregator_stop(NULL);
     cr_assert_eq(fstore_aggregator_stats_json(NULL, NULL), FSTORE_ERR_INVALID_ARG);

@@ -22,7 +22,9 @@ static pthread_t srv_thread;
 static int requests;
 static char *dir;
 
-/* Answers GET /schemas/ids/1 with the simple schema, anything else 404. */
+/* Answers GET /schemas/ids/1 with the simple schema, a registration under
+ * feat-value with id 7, one under old-value with 409 (incompatible),
+ * anything else 404. */
 static void *serve(void *arg)
 {
     (void)arg;
@@ -48,6 +50,15 @@ static void *serve(void *arg)
             esc[k] = 0;
             snprintf(body, sizeof body, "{\"schema\":\"%s\"}", esc);
             status = 200;
+        } else if (strncmp(req, "POST /subjects/feat-value/versions ", 35) == 0 &&
+                   strstr(req, "{\"schema\":\"")) {
+            snprintf(body, sizeof body, "{\"id\":7}");
+            status = 200;
+        } else if (strncmp(req, "POST /subjects/old-value/versions ", 34) == 0) {
+            snprintf(body, sizeof body,
+                     "{\"error_code\":409,\"message\":\"Schema being registered is "
+                     "incompatible with an earlier schema\"}");
+            status = 409;
         } else {
             snprintf(body, sizeof body,
                      "{\"error_code\":40403,\"message\":\"Schema not found\"}");
@@ -152,6 +163,29 @@ Test(registry, unreachable_registry_leaves_the_record_unconsumed)
     fstore_reader_destroy(r);
     fstore_store_close(s);
     tu_buf_free(&v);
+}
+
+Test(registry, registers_a_schema_and_names_a_refusal)
+{
+    char url[64], err[512] = "";
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    int32_t id = 0;
+    cr_assert_eq(fs_registry_register(url, 2000, "feat", "\"int\"", &id, err, sizeof err),
+                 FSTORE_ERR_IO, "an unknown subject path is a 404");
+    cr_assert_eq(id, -1);
+    cr_assert_eq(fs_registry_register(url, 2000, "feat-value", TU_SIMPLE_SCHEMA, &id, err,
+                                      sizeof err),
+                 FSTORE_OK, "%s", err);
+    cr_assert_eq(id, 7);
+    cr_assert_eq(fs_registry_register(url, 2000, "old-value", TU_SIMPLE_SCHEMA, &id, err,
+                                      sizeof err),
+                 FSTORE_ERR_SCHEMA_MISMATCH);
+    cr_assert_not_null(strstr(err, "old-value"), "%s", err);
+    cr_assert_not_null(strstr(err, "incompatible with an earlier schema"), "%s", err);
+    cr_assert_eq(fs_registry_register("http://127.0.0.1:1", 2000, "feat-value", "\"int\"",
+                                      &id, err, sizeof err),
+                 FSTORE_ERR_IO);
+    cr_assert_not_null(strstr(err, "unreachable"), "%s", err);
 }
 
 /* ---- answers, parsed without a network (fs_registry_parse) ---- */
@@ -273,4 +307,33 @@ Test(registry_parse, a_null_errstr_is_fine)
     cr_assert_eq(fs_registry_parse(404, NULL, 0, 7, NULL, &json, NULL, 0),
                  FSTORE_ERR_DECODE_SCHEMA_ID);
     cr_assert_null(json);
+}
+
+/* ---- registration answers (fs_registry_parse_id) ---- */
+
+Test(registry_parse, registration_answers)
+{
+    char err[512];
+    int32_t id;
+    const char *ok = "{\"id\":2147483647}";
+    cr_assert_eq(fs_registry_parse_id(200, ok, strlen(ok), "s", &id, err, sizeof err),
+                 FSTORE_OK, "%s", err);
+    cr_assert_eq(id, INT32_MAX);
+    static const char *const bad[] = {"", "{}", "{\"id\":-1}", "{\"id\":2147483648}",
+                                      "{\"id\":\"7\"}", "[7]", "{\"id\":7.5}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_assert_eq(fs_registry_parse_id(200, bad[i], strlen(bad[i]), "s", &id, err,
+                                          sizeof err),
+                     FSTORE_ERR_IO, "%s", bad[i]);
+        cr_assert_eq(id, -1);
+        cr_assert_not_null(strstr(err, "\"id\""), "%s", err);
+    }
+    const char *inv = "{\"error_code\":42201,\"message\":\"Invalid schema\"}";
+    cr_assert_eq(fs_registry_parse_id(422, inv, strlen(inv), "s", &id, err, sizeof err),
+                 FSTORE_ERR_SCHEMA);
+    cr_assert_not_null(strstr(err, "Invalid schema"), "%s", err);
+    cr_assert_eq(fs_registry_parse_id(500, NULL, 0, "subj", &id, err, sizeof err),
+                 FSTORE_ERR_IO);
+    cr_assert_not_null(strstr(err, "HTTP 500"), "%s", err);
+    cr_assert_not_null(strstr(err, "subj"), "%s", err);
 }
