@@ -9,13 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agg_progress.h"
 #include "common/common.h"
 
 #define CMD "aggregate"
 
 typedef struct agg_args {
     const char *brokers, *spec, *state, *group, *registry, *schemas;
-    int until_caught_up, timeout_ms;
+    int until_caught_up, timeout_ms, quiet;
     char **props;
     int nprops;
 } agg_args;
@@ -25,14 +26,16 @@ void cmd_aggregate_usage(FILE *out)
     fputs("Usage: fstore aggregate --brokers B --spec SPEC.json --state DIR\n"
           "                        [--group G] [--registry URL | --schemas DIR]\n"
           "                        [--until-caught-up [--timeout S]] "
-          "[-X PROP=VALUE ...]\n\n"
+          "[-q] [-X PROP=VALUE ...]\n\n"
           "Reads the events topic the spec names, keeps every entity's windows\n"
           "(counts, sums, means, minima, maxima, last values), and produces each\n"
           "changed entity's feature record to the spec's compacted output\n"
           "topic, exactly once: input offsets, outputs and the state's\n"
           "changelog commit in one Kafka transaction. Instances with the same\n"
           "--group share the input partitions. docs/aggregate.md describes\n"
-          "the spec and the windows.\n\n"
+          "the spec and the windows. On a terminal, stderr shows progress\n"
+          "(events/s, entities, commits, records left to catch up); at the end\n"
+          "a summary line and the statistics as JSON.\n\n"
           "Options:\n"
           "  --brokers B          Kafka bootstrap servers\n"
           "  --spec FILE          the aggregation spec (JSON); its schema path is\n"
@@ -48,6 +51,8 @@ void cmd_aggregate_usage(FILE *out)
           "  --until-caught-up    exit 0 once every input partition is consumed to\n"
           "                       its end at start and committed\n"
           "  --timeout S          with --until-caught-up: give up after S seconds\n"
+          "  -q, --quiet          no progress line and no summary (the statistics\n"
+          "                       line stays)\n"
           "  -X PROP=VALUE        a property (docs/configuration.md); names not\n"
           "                       starting with aggregate., store., registry.,\n"
           "                       schemas., log. or kafka. go to librdkafka\n\n"
@@ -74,13 +79,14 @@ static int agg_parse(int argc, char **argv, agg_args *a)
         {"schemas", required_argument, NULL, 'd'},
         {"until-caught-up", no_argument, NULL, 'u'},
         {"timeout", required_argument, NULL, 'w'},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     a->timeout_ms = -1;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "X:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "X:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'b': a->brokers = optarg; break;
         case 'S': a->spec = optarg; break;
@@ -89,6 +95,7 @@ static int agg_parse(int argc, char **argv, agg_args *a)
         case 'r': a->registry = optarg; break;
         case 'd': a->schemas = optarg; break;
         case 'u': a->until_caught_up = 1; break;
+        case 'q': a->quiet = 1; break;
         case 'w':
             if (tool_parse_seconds(optarg, &a->timeout_ms))
                 return tool_usage(CMD, "--timeout wants seconds, not '%s'", optarg);
@@ -125,6 +132,7 @@ static int agg_conf(const agg_args *a, fstore_conf_t *conf)
         if (err)
             return tool_usage(CMD, "-X %s: %s", a->props[i], errstr);
     }
+    fstore_conf_set_log_cb(conf, agg_progress_log, NULL);
     const char *set[][2] = {{"kafka.bootstrap.servers", a->brokers},
                             {"aggregate.group", a->group},
                             {"registry.url", a->registry},
@@ -175,8 +183,11 @@ static int agg_run(const agg_args *a, fstore_conf_t *conf)
     if (err)
         return tool_fail(CMD, err, errstr, "cannot start aggregating with %s", a->spec);
     g_agg = agg;
+    agg_progress progress;
+    agg_progress_start(&progress, agg, a->quiet);
     err = fstore_aggregator_run(agg, a->until_caught_up, a->timeout_ms, errstr,
                                 sizeof errstr);
+    agg_progress_stop(&progress);
     char *stats = NULL;
     if (fstore_aggregator_stats_json(agg, &stats) == FSTORE_OK) {
         fprintf(stderr, "fstore aggregate: %s\n", stats);

@@ -1,35 +1,18 @@
 /* Terminal output of `fstore demo`; see demo_out.h. */
 #include "demo_out.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
-/* Guards stderr and `drawn`: log lines come from the tailer's and
- * librdkafka's threads while the main thread redraws the status line. */
-static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+#include "common/status.h"
+
 static int out_quiet, out_live;
-static int drawn; /* a status line is on screen, without a newline */
 
 void demo_out_init(int quiet)
 {
     out_quiet = quiet;
     out_live = !quiet && isatty(STDERR_FILENO);
-}
-
-static void vline(int status, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-static void vline(int status, const char *fmt, va_list ap)
-{
-    pthread_mutex_lock(&out_mu);
-    fprintf(stderr, "%sfstore demo: ", drawn ? "\r\033[K" : "");
-    vfprintf(stderr, fmt, ap);
-    if (!status)
-        fputc('\n', stderr);
-    fflush(stderr);
-    drawn = status;
-    pthread_mutex_unlock(&out_mu);
 }
 
 void demo_status(const char *fmt, ...)
@@ -38,7 +21,7 @@ void demo_status(const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vline(1, fmt, ap);
+    tool_status_vline("demo", 1, fmt, ap);
     va_end(ap);
 }
 
@@ -48,34 +31,16 @@ void demo_step(const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vline(0, fmt, ap);
+    tool_status_vline("demo", 0, fmt, ap);
     va_end(ap);
 }
 
-void demo_status_clear(void)
-{
-    pthread_mutex_lock(&out_mu);
-    if (drawn)
-        fputs("\r\033[K", stderr);
-    drawn = 0;
-    pthread_mutex_unlock(&out_mu);
-}
-
-static const char *level_name(int level)
-{
-    static const char *const names[] = {"emerg",   "alert",  "crit", "error",
-                                        "warning", "notice", "info", "debug"};
-    return names[level & 7];
-}
+void demo_status_clear(void) { tool_status_clear(); }
 
 void demo_log_fstore(void *opaque, int level, const char *msg)
 {
     (void)opaque;
-    pthread_mutex_lock(&out_mu);
-    fprintf(stderr, "%sfstore demo: %s: %s\n", drawn ? "\r\033[K" : "",
-            level_name(level), msg);
-    drawn = 0;
-    pthread_mutex_unlock(&out_mu);
+    tool_status_line("demo", 0, "%s: %s", tool_level_name(level), msg);
 }
 
 void demo_log_kafka(const rd_kafka_t *rk, int level, const char *fac,
@@ -84,11 +49,7 @@ void demo_log_kafka(const rd_kafka_t *rk, int level, const char *fac,
     (void)rk;
     if (level > 4)
         return;
-    pthread_mutex_lock(&out_mu);
-    fprintf(stderr, "%sfstore demo: kafka %s: %s: %s\n",
-            drawn ? "\r\033[K" : "", level_name(level), fac, buf);
-    drawn = 0;
-    pthread_mutex_unlock(&out_mu);
+    tool_status_line("demo", 0, "kafka %s: %s: %s", tool_level_name(level), fac, buf);
 }
 
 const char *demo_duration(double ns, char *buf, size_t size)

@@ -84,8 +84,8 @@ static int tail_loop(const tail_args *a, fstore_store_t *store,
     int ready = 0;
     for (;;) {
         int wait = TICK_MS;
-        if (deadline >= 0 && (deadline - tail_now()) * 1000 < wait)
-            wait = (int)((deadline - tail_now()) * 1000);
+        if (deadline >= 0 && (deadline - tool_now()) * 1000 < wait)
+            wait = (int)((deadline - tool_now()) * 1000);
         if (wait < 0)
             wait = 0;
         int sig;
@@ -113,7 +113,7 @@ static int tail_loop(const tail_args *a, fstore_store_t *store,
                      strsignal(sig));
             return TOOL_FAIL;
         }
-        if (deadline >= 0 && !ready && tail_now() >= deadline) {
+        if (deadline >= 0 && !ready && tool_now() >= deadline) {
             tail_figures f;
             tail_progress_clear(&p);
             if (tail_figures_read(store, &f) == 0 && f.lag >= 0)

@@ -2,25 +2,12 @@
 #include "tail_progress.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/status.h"
 #include "support/fmt.h"
-
-/* Guards stderr and `drawn`: log lines come from the tailer thread while the
- * main thread redraws the progress line. */
-static pthread_mutex_t tail_mu = PTHREAD_MUTEX_INITIALIZER;
-static int drawn; /* a progress line is on screen, without a newline */
-
-double tail_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int64_t jint(json_t *obj, const char *key)
 {
@@ -90,42 +77,9 @@ void tail_progress_init(tail_progress *p, int quiet)
     memset(p, 0, sizeof *p);
     p->quiet = quiet;
     p->live = !quiet && isatty(STDERR_FILENO);
-    p->t0 = tail_now();
-    p->rate = -1;
+    p->t0 = tool_now();
     /* The counters of a new tailer start at 0. */
-    p->t[0] = p->t0;
-    p->nsamples = p->next = 1;
-}
-
-/* Formats a duration in seconds as H:MM:SS or M:SS. */
-static const char *duration(double s, char *buf, size_t size)
-{
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
-    return buf;
-}
-
-/* Adds a sample of the record count and updates the rate over the window
- * of samples kept. */
-static void tail_rate_sample(tail_progress *p, int64_t records)
-{
-    const int cap = (int)(sizeof p->t / sizeof p->t[0]);
-    double now = tail_now();
-    p->t[p->next] = now;
-    p->r[p->next] = records;
-    p->next = (p->next + 1) % cap;
-    if (p->nsamples < cap)
-        p->nsamples++;
-    if (p->nsamples < 2)
-        return;
-    /* The oldest sample is where the next one will go, once full. */
-    int old = p->nsamples < cap ? 0 : p->next;
-    double dt = now - p->t[old];
-    if (dt > 0)
-        p->rate = (double)(records - p->r[old]) / dt;
+    tool_rate_init(&p->rate, 0);
 }
 
 void tail_progress_tick(tail_progress *p, fstore_store_t *store)
@@ -133,27 +87,23 @@ void tail_progress_tick(tail_progress *p, fstore_store_t *store)
     tail_figures f;
     if (!p->live || tail_figures_read(store, &f))
         return;
-    tail_rate_sample(p, f.records);
+    tool_rate_sample(&p->rate, f.records);
+    double rate = p->rate.rate;
     char line[256], a[32], b[32], c[32];
-    int n =
-        snprintf(line, sizeof line, "fstore tail: %s  %s records  %s rec/s",
-                 f.state, sup_grouped(f.records, a, sizeof a),
-                 sup_grouped(p->rate < 0 ? 0 : (int64_t)p->rate, b, sizeof b));
+    int n = snprintf(line, sizeof line, "%s  %s records  %s rec/s", f.state,
+                     sup_grouped(f.records, a, sizeof a),
+                     sup_grouped(rate < 0 ? 0 : (int64_t)rate, b, sizeof b));
     if (f.lag >= 0 && n > 0 && (size_t)n < sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, "  lag %s",
                       sup_grouped(f.lag, c, sizeof c));
     int boot = strcmp(f.state, "ready") != 0;
-    if (boot && f.lag > 0 && p->rate > 1 && n > 0 && (size_t)n < sizeof line)
+    if (boot && f.lag > 0 && rate > 1 && n > 0 && (size_t)n < sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, "  ETA %s",
-                      duration((double)f.lag / p->rate, a, sizeof a));
+                      tool_duration((double)f.lag / rate, a, sizeof a));
     if (!boot && f.fresh_p99 >= 0 && n > 0 && (size_t)n < sizeof line)
         snprintf(line + n, sizeof line - (size_t)n, "  freshness p99 %.1f ms",
                  f.fresh_p99);
-    pthread_mutex_lock(&tail_mu);
-    fprintf(stderr, "\r\033[K%s", line);
-    fflush(stderr);
-    drawn = 1;
-    pthread_mutex_unlock(&tail_mu);
+    tool_status_line("tail", 1, "%s", line);
 }
 
 void tail_progress_caught_up(tail_progress *p, fstore_store_t *store)
@@ -163,39 +113,25 @@ void tail_progress_caught_up(tail_progress *p, fstore_store_t *store)
     tail_figures f;
     if (tail_figures_read(store, &f))
         f.records = 0, f.skipped = 0;
-    double s = tail_now() - p->t0;
-    char a[32], b[32], c[32];
-    pthread_mutex_lock(&tail_mu);
-    fprintf(
-        stderr, "%sfstore tail: caught up in %.1f s: %s records (%s rec/s)",
-        drawn ? "\r\033[K" : "", s, sup_grouped(f.records, a, sizeof a),
-        sup_grouped(s > 0 ? (int64_t)((double)f.records / s) : 0, b, sizeof b));
+    double s = tool_now() - p->t0;
+    char a[32], b[32], c[32], skipped[80] = "";
     if (f.skipped)
-        fprintf(stderr, ", %s skipped (see fstore stats)",
-                sup_grouped(f.skipped, c, sizeof c));
-    fputc('\n', stderr);
-    drawn = 0;
-    pthread_mutex_unlock(&tail_mu);
+        snprintf(skipped, sizeof skipped, ", %s skipped (see fstore stats)",
+                 sup_grouped(f.skipped, c, sizeof c));
+    tool_status_line(
+        "tail", 0, "caught up in %.1f s: %s records (%s rec/s)%s", s,
+        sup_grouped(f.records, a, sizeof a),
+        sup_grouped(s > 0 ? (int64_t)((double)f.records / s) : 0, b, sizeof b), skipped);
 }
 
 void tail_progress_clear(tail_progress *p)
 {
     (void)p;
-    pthread_mutex_lock(&tail_mu);
-    if (drawn)
-        fputs("\r\033[K", stderr);
-    drawn = 0;
-    pthread_mutex_unlock(&tail_mu);
+    tool_status_clear();
 }
 
 void tail_progress_log(void *opaque, int level, const char *msg)
 {
     (void)opaque;
-    static const char *const names[] = {"emerg",   "alert",  "crit", "error",
-                                        "warning", "notice", "info", "debug"};
-    pthread_mutex_lock(&tail_mu);
-    fprintf(stderr, "%sfstore tail: %s: %s\n", drawn ? "\r\033[K" : "",
-            names[level & 7], msg);
-    drawn = 0;
-    pthread_mutex_unlock(&tail_mu);
+    tool_status_line("tail", 0, "%s: %s", tool_level_name(level), msg);
 }

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "common/status.h"
 #include "fstore/fstore.h"
 
 /** What the tailer's statistics say, summed over tables and partitions. */
@@ -23,16 +24,8 @@ typedef struct tail_progress {
     int live;  /* redraw a progress line (stderr is a TTY) */
     int quiet; /* no progress, no "caught up" line */
     double t0; /* when tailing started (s, monotonic) */
-    /* The last samples (time, records): the rate is taken over them, so it
-     * follows changes within a few seconds without jumping per batch. */
-    double t[5];
-    int64_t r[5];
-    int nsamples, next;
-    double rate; /* records/s; < 0 before the second sample */
+    tool_rate rate; /* records/s */
 } tail_progress;
-
-/** @return seconds on the monotonic clock. */
-double tail_now(void);
 
 /**
  * Reads the tailer's figures from fstore_stats_json().
