@@ -82,7 +82,8 @@ struct fstore_aggregator_s {
     rd_kafka_topic_t *out_rkt, *cl_rkt;
     rd_kafka_topic_t *dlq_rkt; /* aggregate.dead_letter_topic, or NULL */
     int32_t nparts;
-    fs_agg_ppart *parts;
+    fs_agg_ppart *parts; /* the loop's own */
+    fs_agg_ppart *pub;   /* a copy for the statistics, under mu (fs_agg_publish) */
     /* Entities changed in the open transaction, deduplicated. */
     fs_agg_dirty *dirty;
     size_t ndirty, cap_dirty;
@@ -98,6 +99,9 @@ struct fstore_aggregator_s {
     char errmsg[512];
     pthread_mutex_t mu; /* guards c, hist, the partitions' figures for stats */
     fs_agg_counters c;
+    /* Counts of the open transaction (loop thread only), added to c when
+     * it commits: the figures count committed work once. */
+    uint64_t c_emitted, c_tombstones, c_events, c_late;
     uint64_t entities; /* in the local state, as of the last commit */
     fs_hist commit_us;
     int64_t started_ms;
@@ -129,6 +133,11 @@ fstore_err_t fs_agg_topics(fstore_aggregator_t *a, char *errstr,
  * there (or the registry's) against it. */
 fstore_err_t fs_agg_output_schema_check(fstore_aggregator_t *a, char *errstr,
                                         size_t errstr_size);
+
+/* ---- agg_loop.c, also used by agg_restore.c's caller ---- */
+
+/* Copies the partitions' figures for the statistics (loop thread). */
+void fs_agg_publish(fstore_aggregator_t *a);
 
 /* ---- agg_restore.c ---- */
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "agg_int.h"
@@ -242,7 +243,8 @@ fstore_err_t fs_agg_topics(fstore_aggregator_t *a, char *errstr, size_t errstr_s
         return err;
     a->nparts = n;
     a->parts = calloc((size_t)n, sizeof *a->parts);
-    if (!a->parts)
+    a->pub = calloc((size_t)n, sizeof *a->pub);
+    if (!a->parts || !a->pub)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
     for (int32_t p = 0; p < n; p++)
         a->parts[p].cl_last = -1;
@@ -320,9 +322,20 @@ fstore_err_t fs_agg_output_schema_check(fstore_aggregator_t *a, char *errstr,
     } else if (errno != ENOENT) {
         err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "reading %s: %s", path,
                           strerror(errno));
-    } else if (!(f = fopen(path, "wb")) || fputs(schema, f) < 0 || fclose(f)) {
-        err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "writing %s: %s", path,
-                          strerror(errno));
+    } else {
+        /* Written aside and renamed: never a partial file under the id. */
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+        int bad = !(f = fopen(tmp, "wb"));
+        if (!bad) {
+            bad = fputs(schema, f) < 0;
+            bad = fclose(f) != 0 || bad;
+        }
+        if (bad || rename(tmp, path)) {
+            err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "writing %s: %s", path,
+                              strerror(errno));
+            unlink(tmp);
+        }
     }
     free(schema);
     return err;

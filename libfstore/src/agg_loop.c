@@ -20,6 +20,14 @@ static int64_t fs_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The same clock read cheaply (a few ms coarse): once per event. */
+static int64_t fs_coarse_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static fstore_err_t fs_fail(fstore_aggregator_t *a, fstore_err_t err,
                             const char *what)
 {
@@ -42,6 +50,13 @@ static fstore_err_t fs_fatal(fstore_aggregator_t *a, rd_kafka_t *rk, const char 
     snprintf(msg, sizeof msg, "%s failed: %s (%s)", who, e ? why : "fatal error",
              rd_kafka_err2name(e));
     return fs_fail(a, FSTORE_ERR_KAFKA, msg);
+}
+
+void fs_agg_publish(fstore_aggregator_t *a)
+{
+    pthread_mutex_lock(&a->mu);
+    memcpy(a->pub, a->parts, (size_t)a->nparts * sizeof *a->pub);
+    pthread_mutex_unlock(&a->mu);
 }
 
 /* ---- the entities changed in the open transaction ---- */
@@ -178,6 +193,7 @@ static void fs_abort(fstore_aggregator_t *a, const char *why)
     a->kafka_txn = 0;
     a->doomed = 0;
     a->aborts_in_row++;
+    a->c_emitted = a->c_tombstones = a->c_events = a->c_late = 0;
     for (int32_t p = 0; p < a->nparts; p++) {
         a->parts[p].q = a->parts[p].q_saved;
         a->parts[p].touched = 0;
@@ -185,6 +201,7 @@ static void fs_abort(fstore_aggregator_t *a, const char *why)
     }
     fs_dirty_clear(a);
     fs_rewind(a);
+    fs_agg_publish(a);
     pthread_mutex_lock(&a->mu);
     a->c.aborts++;
     pthread_mutex_unlock(&a->mu);
@@ -331,10 +348,8 @@ static fstore_err_t fs_event(fstore_aggregator_t *a, const rd_kafka_message_t *m
     d->changed |= (uint8_t)added;
     pp->q = q;
     pp->touched = 1;
-    pthread_mutex_lock(&a->mu);
-    a->c.events++;
-    a->c.late += !added;
-    pthread_mutex_unlock(&a->mu);
+    a->c_events++;
+    a->c_late += !added;
     return FSTORE_OK;
 }
 
@@ -347,52 +362,77 @@ typedef struct fs_due_ctx {
     fstore_err_t err;
 } fs_due_ctx;
 
+/* Stores entity e (NULL: nothing left in its windows) of partition p as of
+ * stream time q in the local state, and produces its output record (or
+ * tombstone) and its changelog record, the state bytes just stored. */
+static fstore_err_t fs_store_emit(fstore_aggregator_t *a, int32_t p, const void *key,
+                                  size_t len, const fs_agg_entity *e, int64_t q)
+{
+    char msg[512];
+    fstore_err_t err = fs_agg_txn_put(a->tx, p, key, len, e, q, msg, sizeof msg);
+    if (err)
+        return fs_fail(a, err, msg);
+    size_t n = 0;
+    const void *state = e ? fs_agg_txn_put_state(a->tx, &n) : NULL;
+    a->rec.len = 0;
+    if (e && fs_agg_encode(e, a->spec, q, &a->rec))
+        return fs_fail(a, FSTORE_ERR_NO_MEMORY, "out of memory");
+    err = fs_produce(a, a->out_rkt, p, key, len, e ? a->rec.data : NULL, e ? a->rec.len : 0,
+                     q, NULL);
+    uint8_t ck[1 + FS_AGG_MAX_KEY];
+    ck[0] = FS_CL_ENTITY;
+    memcpy(ck + 1, key, len);
+    if (!err)
+        err = fs_produce(a, a->cl_rkt, p, ck, 1u + len, state, n, q, NULL);
+    if (e)
+        a->c_emitted++;
+    else
+        a->c_tombstones++;
+    return err;
+}
+
 /* An entity whose windows lost a tile: kept with its new values, or
- * dropped when every window is empty; either way emitted. */
+ * deleted when nothing is left, and emitted. (An entity stored this
+ * transaction changes next after the stream time, so it is never due
+ * again here.) */
 static int fs_due_one(void *arg, const void *key, size_t len)
 {
     fs_due_ctx *d = arg;
     fstore_aggregator_t *a = d->a;
     char msg[512];
     d->err = fs_agg_txn_get(a->tx, d->p, key, len, a->e, msg, sizeof msg);
-    if (d->err == FSTORE_OK) {
-        int empty = fs_agg_empty(a->e, a->spec, d->q);
-        d->err = fs_agg_txn_put(a->tx, d->p, key, len, empty ? NULL : a->e, d->q, msg,
-                                sizeof msg);
-    }
-    long i = d->err ? 0 : fs_dirty_add(a, d->p, key, len);
-    if (i < 0)
-        d->err = FSTORE_ERR_NO_MEMORY;
-    else if (!d->err)
-        a->dirty[i].changed = 1;
-    if (d->err)
+    if (d->err) {
         fs_fail(a, d->err, msg);
-    return d->err != FSTORE_OK;
+        return 1;
+    }
+    int empty = fs_agg_empty(a->e, a->spec, d->q);
+    d->err = fs_store_emit(a, d->p, key, len, empty ? NULL : a->e, d->q);
+    return d->err != FSTORE_OK || a->doomed;
 }
 
-/* Writes the transaction's changed entities back to the local state at
- * their partition's stream time (one that expired meanwhile is deleted),
- * so that expiry and emission see them. */
+/* Stores the transaction's changed entities at their partition's stream
+ * time (one that expired meanwhile is deleted) and emits them, from their
+ * cached copies. */
 static fstore_err_t fs_flush(fstore_aggregator_t *a)
 {
-    char msg[512];
-    for (size_t i = 0; i < a->ndirty; i++) {
+    for (size_t i = 0; i < a->ndirty && !a->doomed; i++) {
         fs_agg_dirty *d = &a->dirty[i];
         if (!d->loaded || !d->changed)
             continue;
         int64_t q = a->parts[d->p].q;
         int empty = fs_agg_empty(d->e, a->spec, q);
-        fstore_err_t err = fs_agg_txn_put(a->tx, d->p, d->key, d->len,
-                                          empty ? NULL : d->e, q, msg, sizeof msg);
+        fstore_err_t err = fs_store_emit(a, d->p, d->key, d->len, empty ? NULL : d->e, q);
         if (err)
-            return fs_fail(a, err, msg);
+            return err;
     }
     return FSTORE_OK;
 }
 
+/* Expires, then records each touched partition's stream time (for a
+ * restore). */
 static fstore_err_t fs_expire(fstore_aggregator_t *a)
 {
-    for (int32_t p = 0; p < a->nparts; p++) {
+    for (int32_t p = 0; p < a->nparts && !a->doomed; p++) {
         fs_agg_ppart *pp = &a->parts[p];
         if (!pp->touched)
             continue;
@@ -400,58 +440,11 @@ static fstore_err_t fs_expire(fstore_aggregator_t *a)
         int rc = fs_agg_txn_due(a->tx, p, pp->q, fs_due_one, &d);
         if (d.err)
             return d.err;
-        if (rc)
+        if (rc && !a->doomed)
             return fs_fail(a, FSTORE_ERR_STORAGE, "scanning entities due to expire");
-    }
-    return FSTORE_OK;
-}
-
-/* The output and changelog records of one changed entity. */
-static fstore_err_t fs_emit_one(fstore_aggregator_t *a, const fs_agg_dirty *d)
-{
-    char msg[512];
-    int64_t q = a->parts[d->p].q;
-    fstore_err_t err = fs_agg_txn_get(a->tx, d->p, d->key, d->len, a->e, msg, sizeof msg);
-    if (err && err != FSTORE_NOT_FOUND)
-        return fs_fail(a, err, msg);
-    int gone = err == FSTORE_NOT_FOUND;
-    a->rec.len = 0;
-    a->state.len = 0;
-    uint8_t qb[8];
-    fs_store_u64(qb, (uint64_t)q);
-    if (!gone && (fs_agg_encode(a->e, a->spec, q, &a->rec) ||
-                  fs_buf_append(&a->state, qb, 8) ||
-                  fs_agg_state_write(a->e, a->spec, q, &a->state)))
-        return fs_fail(a, FSTORE_ERR_NO_MEMORY, "out of memory");
-    err = fs_produce(a, a->out_rkt, d->p, d->key, d->len, gone ? NULL : a->rec.data,
-                     gone ? 0 : a->rec.len, q, NULL);
-    uint8_t ck[1 + FS_AGG_MAX_KEY];
-    ck[0] = FS_CL_ENTITY;
-    memcpy(ck + 1, d->key, d->len);
-    if (!err)
-        err = fs_produce(a, a->cl_rkt, d->p, ck, 1u + d->len, gone ? NULL : a->state.data,
-                         gone ? 0 : a->state.len, q, NULL);
-    pthread_mutex_lock(&a->mu);
-    a->c.emitted += !gone;
-    a->c.tombstones += gone;
-    pthread_mutex_unlock(&a->mu);
-    return err;
-}
-
-static fstore_err_t fs_emit(fstore_aggregator_t *a)
-{
-    for (size_t i = 0; i < a->ndirty && !a->doomed; i++) {
-        fstore_err_t err = a->dirty[i].changed ? fs_emit_one(a, &a->dirty[i]) : FSTORE_OK;
-        if (err)
-            return err;
-    }
-    /* Each touched partition's stream time, for a restore. */
-    for (int32_t p = 0; p < a->nparts; p++) {
-        if (!a->parts[p].touched)
-            continue;
         uint8_t key = FS_CL_PART, qb[8];
-        fs_store_u64(qb, (uint64_t)a->parts[p].q);
-        fstore_err_t err = fs_produce(a, a->cl_rkt, p, &key, 1, qb, 8, a->parts[p].q, NULL);
+        fs_store_u64(qb, (uint64_t)pp->q);
+        fstore_err_t err = fs_produce(a, a->cl_rkt, p, &key, 1, qb, 8, pp->q, NULL);
         if (err)
             return err;
     }
@@ -545,8 +538,6 @@ static fstore_err_t fs_commit(fstore_aggregator_t *a)
     fstore_err_t err = fs_flush(a);
     if (!err)
         err = fs_expire(a);
-    if (!err)
-        err = fs_emit(a);
     if (err) {
         fs_abort(a, "producing failed");
         return err;
@@ -571,6 +562,13 @@ static fstore_err_t fs_commit(fstore_aggregator_t *a)
         return fs_fail(a, FSTORE_ERR_KAFKA, msg);
     a->kafka_txn = 0;
     a->aborts_in_row = 0;
+    pthread_mutex_lock(&a->mu);
+    a->c.emitted += a->c_emitted;
+    a->c.tombstones += a->c_tombstones;
+    a->c.events += a->c_events;
+    a->c.late += a->c_late;
+    pthread_mutex_unlock(&a->mu);
+    a->c_emitted = a->c_tombstones = a->c_events = a->c_late = 0;
     err = fs_local_commit(a);
     for (int32_t p = 0; p < a->nparts; p++) {
         a->parts[p].q_saved = a->parts[p].q;
@@ -578,6 +576,7 @@ static fstore_err_t fs_commit(fstore_aggregator_t *a)
         a->parts[p].cl_last = -1;
     }
     fs_dirty_clear(a);
+    fs_agg_publish(a);
     pthread_mutex_lock(&a->mu);
     fs_hist_add(&a->commit_us, (uint64_t)(fs_now_us() - t0));
     pthread_mutex_unlock(&a->mu);
@@ -616,6 +615,7 @@ void fs_agg_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         fs_commit(a);
         fs_assigned(a, parts);
+        fs_agg_publish(a);
         rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
         if (e)
             rd_kafka_error_destroy(e);
@@ -628,6 +628,7 @@ void fs_agg_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     for (int i = 0; i < parts->cnt; i++)
         if (parts->elems[i].partition >= 0 && parts->elems[i].partition < a->nparts)
             a->parts[parts->elems[i].partition].assigned = 0;
+    fs_agg_publish(a);
     rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
     if (e)
         rd_kafka_error_destroy(e);
@@ -697,7 +698,7 @@ fstore_err_t fs_agg_loop(fstore_aggregator_t *a, int until_caught_up, int timeou
             if (err)
                 break;
         }
-        int64_t now = fs_now_us();
+        int64_t now = fs_coarse_us();
         if (a->kafka_txn && now - a->txn_started_us >= (int64_t)a->commit_ms * 1000 &&
             (err = fs_commit(a)))
             break;
@@ -708,7 +709,9 @@ fstore_err_t fs_agg_loop(fstore_aggregator_t *a, int until_caught_up, int timeou
         }
         if (now > deadline) {
             err = fstore__err(errstr, errstr_size, FSTORE_ERR_TIMED_OUT,
-                              "the aggregator did not catch up in %d ms", timeout_ms);
+                              until_caught_up ? "the aggregator did not catch up in %d ms"
+                                              : "the aggregator ran for its timeout of %d ms",
+                              timeout_ms);
             break;
         }
     }

@@ -322,6 +322,14 @@ fstore_err_t fs_agg_txn_put(fs_agg_txn *tx, int32_t p, const void *key,
               : FSTORE_OK;
 }
 
+const void *fs_agg_txn_put_state(const fs_agg_txn *tx, size_t *n)
+{
+    /* The stored value: when it next changes (8 bytes), then the changelog
+     * value. */
+    *n = tx->val.len - 8;
+    return tx->val.data + 8;
+}
+
 fstore_err_t fs_agg_txn_put_bytes(fs_agg_txn *tx, int32_t p, const void *key,
                                   size_t len, const void *data, size_t n,
                                   char *errstr, size_t errstr_size)

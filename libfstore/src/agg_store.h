@@ -60,6 +60,9 @@ fstore_err_t fs_agg_txn_get(fs_agg_txn *tx, int32_t p, const void *key,
 fstore_err_t fs_agg_txn_put(fs_agg_txn *tx, int32_t p, const void *key,
                             size_t len, const fs_agg_entity *e, int64_t q,
                             char *errstr, size_t errstr_size);
+/* The changelog value of the last fs_agg_txn_put of an entity (its stream
+ * time, 8 bytes, then its state), valid until the transaction's next call. */
+const void *fs_agg_txn_put_state(const fs_agg_txn *tx, size_t *n);
 /* Stores a changelog record's value: the stream time it was written at (8
  * bytes, little-endian), then the state bytes; NULL: a tombstone, the
  * entity is deleted. FSTORE_ERR_CORRUPT when the value does not read. */

@@ -13,10 +13,10 @@
 static fstore_err_t fs_agg_setup(fstore_aggregator_t *a, const char *state_dir,
                                  char *errstr, size_t errstr_size)
 {
-    fstore_err_t err = fs_agg_store_open(state_dir, a->spec, a->conf, &a->st, errstr,
-                                         errstr_size);
+    /* The output schema first: a spec mistake found there creates nothing. */
+    fstore_err_t err = fs_agg_output_schema_check(a, errstr, errstr_size);
     if (!err)
-        err = fs_agg_output_schema_check(a, errstr, errstr_size);
+        err = fs_agg_store_open(state_dir, a->spec, a->conf, &a->st, errstr, errstr_size);
     if (!err)
         err = fs_agg_producer(a, state_dir, errstr, errstr_size);
     if (!err)
@@ -71,10 +71,9 @@ fstore_err_t fstore_aggregator_run(fstore_aggregator_t *a, int until_caught_up,
     if (!a)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
                            "aggregator must not be NULL");
-    if (a->ran)
+    if (__atomic_exchange_n(&a->ran, 1, __ATOMIC_ACQ_REL))
         return fstore__err(errstr, errstr_size, FSTORE_ERR_STATE,
                            "an aggregator runs once: create a new one to run again");
-    a->ran = 1;
     return fs_agg_loop(a, until_caught_up, timeout_ms, errstr, errstr_size);
 }
 
@@ -88,7 +87,7 @@ static json_t *fs_agg_parts_json(const fstore_aggregator_t *a)
 {
     json_t *o = json_object();
     for (int32_t p = 0; o && p < a->nparts; p++) {
-        const fs_agg_ppart *pp = &a->parts[p];
+        const fs_agg_ppart *pp = &a->pub[p];
         if (!pp->assigned)
             continue;
         char name[16];
@@ -160,6 +159,7 @@ void fstore_aggregator_destroy(fstore_aggregator_t *a)
     fs_buf_free(&a->rec);
     fs_buf_free(&a->state);
     free(a->parts);
+    free(a->pub);
     for (size_t i = 0; a->dirty && i < a->cap_dirty; i++)
         fs_agg_entity_free(a->dirty[i].e);
     free(a->dirty);

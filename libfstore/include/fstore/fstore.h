@@ -1022,9 +1022,11 @@ FSTORE_API fstore_err_t fstore_aggregator_new(const char *spec_json,
  * with @p until_caught_up, every assigned partition is consumed to its end
  * offset captured when it was assigned and everything is committed. Then it
  * commits what it holds and leaves the group. @p timeout_ms (-1: none)
- * bounds the run. Runs once per aggregator.
+ * bounds the run. Runs once per aggregator: a second call (also one
+ * concurrent with the first) gets ::FSTORE_ERR_STATE.
  * @return ::FSTORE_OK, ::FSTORE_ERR_TIMED_OUT, ::FSTORE_ERR_KAFKA (e.g.
- *         fenced by a newer instance of the same id), storage errors; the
+ *         fenced by a newer instance of the same id, or ten transactions
+ *         in a row aborted), ::FSTORE_ERR_STATE, storage errors; the
  *         reason in @p errstr.
  */
 FSTORE_API fstore_err_t fstore_aggregator_run(fstore_aggregator_t *agg,
@@ -1034,15 +1036,18 @@ FSTORE_API fstore_err_t fstore_aggregator_run(fstore_aggregator_t *agg,
 
 /**
  * Asks a running fstore_aggregator_run() to commit and return. Any thread,
- * and safe in a signal handler.
+ * and safe in a signal handler. Called before the run starts, it makes
+ * the run return at once.
  */
 FSTORE_API void fstore_aggregator_stop(fstore_aggregator_t *agg);
 
 /**
  * The aggregator's figures as JSON (events, late_dropped, skipped by
  * reason, emitted, tombstones, entities, commits, aborts, restored records,
- * commit time percentiles, per-partition stream time), in a string to
- * release with fstore_free(). Any thread, also while it runs.
+ * commit time percentiles, per-partition stream time and position), in a
+ * string to release with fstore_free(). The counts are of committed work
+ * (an aborted and replayed event counts once); the figures move at each
+ * commit. Any thread, also while it runs.
  * @return ::FSTORE_OK, ::FSTORE_ERR_NO_MEMORY, ::FSTORE_ERR_INVALID_ARG.
  */
 FSTORE_API fstore_err_t fstore_aggregator_stats_json(fstore_aggregator_t *agg,
