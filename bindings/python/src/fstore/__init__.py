@@ -21,6 +21,14 @@ Tailing Kafka::
     store.start()
     store.wait_ready(timeout=60)
 
+Windowed features from a topic of raw events (fstore aggregate)::
+
+    with fstore.Aggregator("features.json", "agg-state",
+                           {"kafka.bootstrap.servers": brokers,
+                            "schemas.dir": "schemas"}) as agg:
+        agg.run(until_caught_up=True)
+        agg.stats()["events"]
+
 Every call into libfstore releases the GIL (cffi's API mode does so for all
 functions), so blocking calls such as wait_ready(), stop(), get_batch() and
 get_arrow() let other Python threads run. See docs/python.md.
@@ -30,6 +38,7 @@ from ._errors import (ColumnTypeError, ConfError, DecodeError, Error,
                       InvalidKeyError, KafkaError, LockedError, NoColumnError,
                       NoStoreError, NoTableError, ReadOnlyError, SchemaError,
                       StateError, StorageError, TimedOut, UsageError)
+from ._aggregate import Aggregator
 from ._fstore_cffi import ffi as _ffi
 from ._fstore_cffi import lib as _lib
 from ._keys import key_bytes as _key_bytes
@@ -68,6 +77,7 @@ def err_name(code):
 
 __all__ = [
     "open", "restore", "Store", "Reader", "RowView", "Row", "Batch", "Table", "Column",
+    "Aggregator",
     "Error", "UsageError", "ConfError", "NoTableError", "NoColumnError",
     "ColumnTypeError", "ReadOnlyError", "StateError", "InvalidKeyError",
     "SchemaError", "TimedOut", "StorageError", "NoStoreError", "LockedError",

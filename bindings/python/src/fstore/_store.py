@@ -154,6 +154,34 @@ def _logger_sink(logger):
     return sink
 
 
+def new_conf(props, log):
+    """A new fstore_conf_t holding @p props ({name: value}; values go
+    through str(), booleans become "true"/"false") and the log sink @p log
+    (None, a logging.Logger or a callable(level, message)). Returns (conf,
+    handle): the caller destroys conf, and keeps handle alive for as long as
+    anything made from conf may log (None without a sink)."""
+    handle = None
+    if log is not None:
+        sink = _logger_sink(log) if isinstance(log, logging.Logger) else log
+        if not callable(sink):
+            raise TypeError("log must be None, a logging.Logger or a callable")
+        handle = ffi.new_handle(sink)
+    c = lib.fstore_conf_new()
+    if c == ffi.NULL:
+        raise error_for(lib.FSTORE_ERR_NO_MEMORY)
+    try:
+        errbuf = ffi.new("char[]", _ERRSTR)
+        for name, value in props.items():
+            check(lib.fstore_conf_set(c, str(name).encode(), _conf_value(value).encode(),
+                                      errbuf, _ERRSTR), errbuf)
+        if handle is not None:
+            check(lib.fstore_conf_set_log_cb(c, lib._fstore_py_log, handle))
+    except BaseException:
+        lib.fstore_conf_destroy(c)
+        raise
+    return c, handle
+
+
 class Store:
     """An open fstore store: a directory holding an LMDB environment of
     feature tables.
@@ -198,20 +226,9 @@ class Store:
         props = dict(conf or {})
         if read_only:
             props["store.read_only"] = True
-        c = lib.fstore_conf_new()
-        if c == ffi.NULL:
-            raise error_for(lib.FSTORE_ERR_NO_MEMORY)
+        c, self._log_handle = new_conf(props, log)
         errbuf = ffi.new("char[]", _ERRSTR)
         try:
-            for name, value in props.items():
-                check(lib.fstore_conf_set(c, str(name).encode(), _conf_value(value).encode(),
-                                          errbuf, _ERRSTR), errbuf)
-            if log is not None:
-                sink = _logger_sink(log) if isinstance(log, logging.Logger) else log
-                if not callable(sink):
-                    raise TypeError("log must be None, a logging.Logger or a callable")
-                self._log_handle = ffi.new_handle(sink)
-                check(lib.fstore_conf_set_log_cb(c, lib._fstore_py_log, self._log_handle))
             storep = ffi.new("fstore_store_t **")
             check(lib.fstore_store_open(os.fsencode(self.path), c, storep, errbuf, _ERRSTR),
                   errbuf)
