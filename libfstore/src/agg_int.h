@@ -31,7 +31,9 @@
 #include "hist.h"
 #include "schemas.h"
 
-/* Changelog keys: a type byte, then the entity key (or nothing). */
+/* Changelog keys: a type byte, then the entity key (or nothing). An
+ * entity's value: its stream time (8 bytes) and state; a partition's: its
+ * stream time (8 bytes) and the aggregate.group that writes it. */
 #define FS_CL_ENTITY 'e'
 #define FS_CL_PART 'p'
 
@@ -92,10 +94,11 @@ struct fstore_aggregator_s {
     /* Scratch, reused. */
     fs_agg_entity *e;
     fs_agg_input *in;
-    fs_buf row, rec, state;
+    fs_buf row, rec, state; /* state: the partition record's value */
     fs_plan_cache *plans;
     int stop;   /* atomic */
     int failed; /* a fatal error stopped the run */
+    fstore_err_t fail_err; /* its code */
     char errmsg[512];
     pthread_mutex_t mu; /* guards c, hist, the partitions' figures for stats */
     fs_agg_counters c;

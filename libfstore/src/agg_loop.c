@@ -34,6 +34,7 @@ static fstore_err_t fs_fail(fstore_aggregator_t *a, fstore_err_t err,
     pthread_mutex_lock(&a->mu);
     if (!a->failed) {
         a->failed = 1;
+        a->fail_err = err;
         snprintf(a->errmsg, sizeof a->errmsg, "%s", what);
     }
     pthread_mutex_unlock(&a->mu);
@@ -442,9 +443,17 @@ static fstore_err_t fs_expire(fstore_aggregator_t *a)
             return d.err;
         if (rc && !a->doomed)
             return fs_fail(a, FSTORE_ERR_STORAGE, "scanning entities due to expire");
+        /* The partition record: stream time, then the group that writes
+         * the changelog (a restore refuses another group's). */
         uint8_t key = FS_CL_PART, qb[8];
         fs_store_u64(qb, (uint64_t)pp->q);
-        fstore_err_t err = fs_produce(a, a->cl_rkt, p, &key, 1, qb, 8, pp->q, NULL);
+        const char *group = fs_conf_str(a->conf, "aggregate.group");
+        a->state.len = 0;
+        if (fs_buf_append(&a->state, qb, 8) ||
+            fs_buf_append(&a->state, group, strlen(group)))
+            return fs_fail(a, FSTORE_ERR_NO_MEMORY, "out of memory");
+        fstore_err_t err = fs_produce(a, a->cl_rkt, p, &key, 1, a->state.data, a->state.len,
+                                      pp->q, NULL);
         if (err)
             return err;
     }
@@ -592,8 +601,9 @@ static void fs_assigned(fstore_aggregator_t *a, rd_kafka_topic_partition_list_t 
         int32_t p = parts->elems[i].partition;
         if (p < 0 || p >= a->nparts)
             continue;
-        if (fs_agg_restore(a, p, msg, sizeof msg)) {
-            fs_fail(a, FSTORE_ERR_KAFKA, msg);
+        fstore_err_t err = fs_agg_restore(a, p, msg, sizeof msg);
+        if (err) {
+            fs_fail(a, err, msg);
             break;
         }
         int64_t lo = 0, hi = -1;
@@ -722,8 +732,7 @@ fstore_err_t fs_agg_loop(fstore_aggregator_t *a, int until_caught_up, int timeou
     rd_kafka_consumer_close(a->consumer);
     if (a->failed) {
         pthread_mutex_lock(&a->mu);
-        err = fstore__err(errstr, errstr_size, err ? err : FSTORE_ERR_KAFKA, "%s",
-                          a->errmsg);
+        err = fstore__err(errstr, errstr_size, a->fail_err, "%s", a->errmsg);
         pthread_mutex_unlock(&a->mu);
     }
     return err;

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "agg_int.h"
@@ -20,10 +21,23 @@ static fstore_err_t fs_apply(fstore_aggregator_t *a, int32_t p,
     if (!key || m->key_len < 1)
         return FSTORE_OK;
     if (key[0] == FS_CL_PART) {
-        if (m->payload && m->len == 8) {
-            int64_t v = (int64_t)fs_load_u64(m->payload);
-            *q = v > *q ? v : *q;
-        }
+        if (!m->payload || m->len < 8)
+            return FSTORE_OK;
+        int64_t v = (int64_t)fs_load_u64(m->payload);
+        *q = v > *q ? v : *q;
+        /* Another group's changelog: its state holds events this group
+         * will read again. */
+        const char *group = fs_conf_str(a->conf, "aggregate.group");
+        const char *by = (const char *)m->payload + 8;
+        size_t n = m->len - 8;
+        if (n && (n != strlen(group) || memcmp(by, group, n) != 0))
+            return fstore__err(errstr, errstr_size, FSTORE_ERR_STATE,
+                               "changelog %s is written by consumer group \"%.*s\", not "
+                               "this aggregator's \"%s\": a second group on one changelog "
+                               "would count every event twice; run as group \"%.*s\", or "
+                               "give this group its own output topic and changelog",
+                               a->spec->changelog, (int)(n > 200 ? 200 : n), by, group,
+                               (int)(n > 200 ? 200 : n), by);
         return FSTORE_OK;
     }
     if (key[0] != FS_CL_ENTITY || m->key_len < 2 || m->key_len - 1 > FS_AGG_MAX_KEY)

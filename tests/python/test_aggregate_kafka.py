@@ -431,3 +431,24 @@ def test_registry_mode_registers_the_output_schema(tmp_path):
     finally:
         s.close()
         reg.close()
+
+
+def test_a_second_group_on_one_changelog_is_refused(tmp_path):
+    """Two groups on one changelog would each count every event (the second
+    restores the first's state, then reads the input from its own start):
+    the second is refused, naming both groups."""
+    s = Setup(tmp_path, "json")
+    try:
+        s.produce(make_events(3_000, 300, seed=29))
+        s.run("state-g")
+        r = subprocess.run(s.command("state-h", group="h", extra=[
+            "--until-caught-up", "--timeout", "120"]), capture_output=True, text=True,
+            timeout=180)
+        assert r.returncode == 1, r.stderr[-2000:]
+        assert ('written by consumer group "%s-g"' % s.name) in r.stderr, r.stderr[-2000:]
+        assert ('"%s-h"' % s.name) in r.stderr
+        # The first group goes on as before, and its output is still right.
+        s.run("state-g")
+        s.check()
+    finally:
+        s.close()
