@@ -7,9 +7,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build/release"
 
-# The main job: `fstore demo` runs the whole pipeline on librdkafka's
-# in-process mock cluster (no broker) and prints bootstrap rate, lookup,
-# batch, produce->visible and freshness figures and a feature vector.
+# The main job: `fstore demo` runs the whole five-step pipeline (events ->
+# aggregate -> feature topic -> tailing store -> model -> predictions) on
+# librdkafka's in-process mock cluster (no broker) and prints the latency
+# of each stage beside Kafka's own, per-stage figures and one user's story.
 # Extra arguments go to it (see `fstore demo --help`).
 main_job() {
     run "$BUILD/tools/fstore" demo "$@"

@@ -342,7 +342,13 @@ check demo_bad_entities 2 "^fstore demo: --entities wants 1 to" plain \
 check demo_topic_needs_brokers 2 "^fstore demo: --topic needs --brokers" \
     plain "$F" demo --topic t
 check demo_store_not_empty 1 "^fstore demo: --store .* is not empty" plain \
-    "$F" demo --store "$S"
+    "$F" demo --store-only --store "$S"
+check demo_records_store_only 2 "^fstore demo: --topic and --records are for --store-only" \
+    plain "$F" demo --records 10
+check demo_batch_pipeline_only 2 "^fstore demo: --commit-ms, --batch and --model are for the pipeline" \
+    plain "$F" demo --store-only --batch 8
+check demo_bad_commit_ms 2 "^fstore demo: --commit-ms wants 1 to 60000" plain \
+    "$F" demo --commit-ms 0
 
 if [ "$NO_KAFKA" = 1 ]; then
     echo "skip tail_timeout, tail_kafka_prop_refused, tail_table_created, tail_sigterm, mock_*, produce_mock*, demo: FSTORE_CLI_NO_KAFKA=1"
@@ -478,11 +484,53 @@ if [ -n "$B" ]; then
 fi
 mock_stop
 
-# ---- demo: the whole pipeline on the in-process mock cluster --------------
+# ---- demo: the five-step pipeline on the in-process mock cluster ----------
+# Exit 0, every figure of the summary on stdout (each latency row with
+# samples), nothing from the demo on stderr (--quiet), its temporary
+# directory removed at exit.
+mkdir "$WORK/pipe-tmp"
+TMPDIR=$WORK/pipe-tmp "$F" demo --entities 2000 --seconds 2 --rate 500 \
+    --quiet >"$WORK/pipe.out" 2>"$WORK/pipe.err"
+status=$?
+why=""
+if [ "$status" != 0 ]; then
+    why="exit status $status, expected 0"
+elif grep -Eq "$SANITIZER|^fstore demo:" "$WORK/pipe.err"; then
+    why="messages on stderr"
+elif [ -n "$(ls -A "$WORK/pipe-tmp")" ]; then
+    why="the temporary directory was not removed"
+fi
+N='[0-9]+\.[0-9]{2}'
+for pat in "^fstore demo: the pipeline on librdkafka's in-process mock cluster: [0-9]+ s of payments at 500/s over 2,000 users" \
+    "^  Kafka's own produce -> consume \(same events\) +$N +$N +$N +[1-9][0-9,]*$" \
+    "^  -> its feature record committed +$N +$N +$N +[1-9][0-9,]*$" \
+    "^  -> visible in the store \(seen by the scorer\) +$N +$N +$N +[1-9][0-9,]*$" \
+    "^  -> its prediction produced +$N +$N +$N +[1-9][0-9,]*$" \
+    '^  aggregate +[1-9][0-9,]* events in [1-9][0-9,]* transactions' \
+    '^  store +[1-9][0-9,]* feature records applied' \
+    '^  scoring +[1-9][0-9,]* requests in [1-9][0-9,]* micro-batches' \
+    '^  predictions +[1-9][0-9,]* delivered to predictions' \
+    "^one user's story: u[0-9]{6}, number 100 of 2,000 by activity" \
+    '^  payments_5m +[1-9][0-9]*$' \
+    '^  its last score: [01]\.[0-9]{4}, from features as of [1-9][0-9]+ \(ms\)$'; do
+    [ -n "$why" ] && break
+    grep -Eq -- "$pat" "$WORK/pipe.out" || why="no line /$pat/ in the summary"
+done
+if [ -z "$why" ]; then
+    pass=$((pass + 1))
+    echo "ok   demo_pipeline"
+else
+    fail=$((fail + 1))
+    echo "FAIL demo_pipeline: $why"
+    sed 's/^/  stdout: /' "$WORK/pipe.out" | head -40
+    sed 's/^/  stderr: /' "$WORK/pipe.err" | head -20
+fi
+
+# ---- demo --store-only: the store alone on the in-process mock cluster ----
 # Exit 0, every figure of the summary on stdout, nothing from the demo on
 # stderr (--quiet), and its temporary store removed at exit.
 mkdir "$WORK/demo-tmp"
-TMPDIR=$WORK/demo-tmp "$F" demo --entities 2000 --records 6000 --seconds 1 \
+TMPDIR=$WORK/demo-tmp "$F" demo --store-only --entities 2000 --records 6000 --seconds 1 \
     --rate 2000 --quiet >"$WORK/demo.out" 2>"$WORK/demo.err"
 status=$?
 why=""

@@ -75,13 +75,13 @@ static int demo_kafka_producer(demo_kafka *k, const char *brokers,
 #define DEMO_ADMIN_MS 15000 /* the topic's creation or deletion */
 #define DEMO_READY_MS 30000 /* until every partition has a leader */
 
-/* Creates the topic (cleanup.policy=compact) with the Admin API, or uses
+/* Creates the topic (cleanup.policy=compact when asked) with the Admin API, or uses
  * the one that exists, and reads its partition count once every partition
  * has a leader (a topic that already existed keeps its own count). */
-static int demo_kafka_create(demo_kafka *k, char *errstr, size_t size)
+static int demo_kafka_create(demo_kafka *k, int compact, char *errstr, size_t size)
 {
     static const char *const configs[] = {"cleanup.policy=compact", NULL};
-    sup_topic t = {k->topic, k->partitions, -1, configs};
+    sup_topic t = {k->topic, k->partitions, -1, compact ? configs : NULL};
     char why[512];
     int made =
         sup_create_topics(k->rk, &t, 1, 1, DEMO_ADMIN_MS, why, sizeof why);
@@ -101,7 +101,7 @@ static int demo_kafka_create(demo_kafka *k, char *errstr, size_t size)
 }
 
 int demo_kafka_open(demo_kafka *k, const char *brokers, const char *topic,
-                    int partitions,
+                    int partitions, int compact,
                     void (*log)(const rd_kafka_t *, int, const char *,
                                 const char *),
                     char *errstr, size_t size)
@@ -114,7 +114,7 @@ int demo_kafka_open(demo_kafka *k, const char *brokers, const char *topic,
         return -1;
     if (!k->mock) {
         snprintf(k->bootstraps, sizeof k->bootstraps, "%s", brokers);
-        return demo_kafka_create(k, errstr, size);
+        return demo_kafka_create(k, compact, errstr, size);
     }
     rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(k->rk);
     if (!mc) {

@@ -28,12 +28,13 @@ typedef struct demo_kafka {
  * Starts the producer and the topic. With @p brokers NULL, starts a mock
  * cluster of one broker and creates @p topic there with @p partitions;
  * otherwise connects to @p brokers and creates @p topic (cleanup.policy=
- * compact) with rd_kafka_CreateTopics, or uses it if it already exists.
+ * compact with @p compact) with rd_kafka_CreateTopics, or uses it if it
+ * already exists.
  * @p log receives librdkafka's log lines (level as syslog).
  * @return 0, or -1 with a message in @p errstr.
  */
 int demo_kafka_open(demo_kafka *k, const char *brokers, const char *topic,
-                    int partitions,
+                    int partitions, int compact,
                     void (*log)(const rd_kafka_t *rk, int level,
                                 const char *fac, const char *buf),
                     char *errstr, size_t size);

@@ -201,8 +201,12 @@ static void print_value(FILE *out, const fstore_table_t *t,
 }
 
 fstore_err_t demo_report_sample(FILE *out, fstore_store_t *store,
-                                const fstore_table_t *table, const demo_zipf *z)
+                                const fstore_table_t *table, const demo_zipf *z,
+                                uint32_t first_rank,
+                                size_t (*key_of)(uint32_t id, char *buf))
 {
+    if (!key_of)
+        key_of = demo_key;
     fstore_reader_t *rd = NULL;
     fstore_err_t err = fstore_reader_new(store, &rd);
     if (err)
@@ -210,10 +214,10 @@ fstore_err_t demo_report_sample(FILE *out, fstore_store_t *store,
     const fstore_row_t *row = NULL;
     char key[DEMO_KEY_MAX];
     size_t klen = 0;
-    uint32_t rank = 0;
+    uint32_t rank = first_rank;
     /* The busiest entity, unless its last record deleted it. */
-    for (; rank < z->n && rank < 100; rank++) {
-        klen = demo_key(demo_zipf_entity(z, rank), key);
+    for (; rank < z->n && rank < first_rank + 100; rank++) {
+        klen = key_of(demo_zipf_entity(z, rank), key);
         err = fstore_get(rd, table, key, klen, &row);
         if (err != FSTORE_NOT_FOUND)
             break;

@@ -36,12 +36,14 @@ typedef struct demo_report {
 void demo_report_print(FILE *out, const demo_report *r);
 
 /**
- * Prints the feature vector of the most active entity still present (by
- * popularity rank of @p z), read through a new reader of @p store.
+ * Prints the feature vector of the most active entity still present from
+ * popularity rank @p rank of @p z on, read through a new reader of
+ * @p store. Keys are made by @p key (demo_key when NULL).
  * @return FSTORE_OK, or a reader error.
  */
 fstore_err_t demo_report_sample(FILE *out, fstore_store_t *store,
                                 const fstore_table_t *table,
-                                const demo_zipf *z);
+                                const demo_zipf *z, uint32_t rank,
+                                size_t (*key)(uint32_t id, char *buf));
 
 #endif
