@@ -1,54 +1,268 @@
 /*
- * aggregate_bench: fstore aggregate against a real Kafka broker.
+ * aggregate_bench: fstore aggregate (fstore_aggregator_*) against a real
+ * Kafka broker, in one run. Measurement only: it prints figures and ratios
+ * next to the targets of docs/performance.md and never judges them; it
+ * fails (exit 1) when a measurement is not valid (an event never arrived, a
+ * client error, a kill that came too late to be mid-stream).
  *
- * 1. Throughput: N Confluent-Avro events over E entities (the default
- *    windows, six features) aggregated until caught up: events per second
- *    of wall time and per second of the process's CPU, commit times,
+ *   bench_aggregate --brokers HOST:PORT [--events N] [--entities E]
+ *                   [--rates R1,R2,...] [--seconds S] [--dir DIR]
+ *                   [--json FILE] [--markdown FILE] [--hist-dir DIR]
+ *                   [--broker-pid PID]
+ *
+ * Every aggregation uses the spec of docs/aggregate.md: Confluent-framed
+ * Avro events (ts, amount, country) keyed by entity, the default windows
+ * (5m/1m, 1h/5m, 1d/1h) and six features (count, sum, mean, min, max of
+ * amount, last country), 4 partitions, the default commit interval. Topics
+ * are new for every run (fstore-bench-agg-PID-TIME-...) and deleted at the
+ * end.
+ *
+ * 1. Load and throughput: N events (default 4 x E) over E entities (default
+ *    1,000,000; keys "user:%09u", uniform at random), event times 2 ms
+ *    apart, every delivery awaited. A new aggregator in this process runs
+ *    until caught up: events per second of wall time and per CPU-second of
+ *    the process (librdkafka's threads included), its transactions, and the
  *    bytes of local state per entity.
- * 2. Restart: a new aggregator on the same state (the changelog's tail
- *    only) against one on a wiped state (a full restore from the
- *    changelog): time to caught up and records read.
- * 3. Freshness: on fresh topics, events produced at fixed rates while the
- *    aggregator runs; event produced -> its feature record consumed
- *    (read_committed), beside Kafka's own produce -> consume of the same
- *    events in the same run.
+ * 2. Restart after SIGKILL: a second aggregation of the same events (its own
+ *    group, output and changelog) runs in a child process (fork(); the child
+ *    creates the aggregator and its Kafka clients), which reports its
+ *    statistics through a pipe every 5 ms. Once 90 % of the entities are in
+ *    its committed state, the parent waits one commit interval and half a
+ *    median commit more, so that the kill falls inside a transaction (in
+ *    its commit when committing takes longer than reading), and SIGKILLs
+ *    it; it fails if the child had committed every event by then. Then, on
+ *    the same state directory (same instance, which fences the dead one's
+ *    transaction): (a) a restart on the state the kill left; (b) a restart
+ *    after (a)'s clean stop (the fixed cost of a start); (c) a restart on
+ *    the wiped state directory: a full restore from the changelog. Each is
+ *    timed from fstore_aggregator_new() to "ready" (every partition
+ *    assigned and restored: the statistics list it, polled every 1 ms) and
+ *    to caught up (fstore_aggregator_run(until_caught_up) returned), with
+ *    the changelog records it restored (restored_records) and the events it
+ *    read: for (a), every event the dead process had not committed. The
+ *    changelog is as young as the run: its records are every state
+ *    written, not yet compacted to one per entity.
+ * 3. Freshness at each rate of --rates (default 1000,10000), S seconds each
+ *    (default 10), on new topics: an aggregator on a thread of this
+ *    process, a store tailing its output topic (fstore_store_open +
+ *    fstore_tail_add; the output schema from schemas.dir/2.avsc, registered
+ *    as writer schema 2 and used as the table's schema), and a paced
+ *    producer (linger.ms=0, socket.nagle.disable=true) of events of new
+ *    entities, one per event. Per event, from the time taken just before its
+ *    produce call: (a) Kafka: the event consumed from the events topic; (b)
+ *    its feature record consumed from the output topic; (c) its entity
+ *    found in the tailing store by a reader refreshed every 0.1 ms (looking
+ *    keys up only when the table's applied offsets moved). Consumers read
+ *    with isolation.level=read_committed and fetch.wait.max.ms=10. 20
+ *    warm-up events precede each case and are not counted; every event must
+ *    be seen on each path within 30 s of the last produce, or the run
+ *    fails. The achieved rate, the share of the machine's CPU time that was
+ *    busy (/proc/stat), and the CPU time of this process and of the broker
+ *    (--broker-pid) are reported: on 2 cores shared with the broker a rate
+ *    may saturate the machine, and then the latencies measure that.
  *
- * Measurement only: it never asserts speed. Topics it creates are deleted.
+ * Latencies go into histograms; --hist-dir writes each freshness path as
+ * DIR/agg_fresh_{kafka,output,store}_<rate>.dat for bench/run.sh's plots.
  */
-#include <errno.h>
-#include <fstore/fstore.h>
-#include <getopt.h>
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "bench_common.h"
+
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_common.h"
 #include "support/avro_enc.h"
-#include "support/hist.h"
 #include "support/kafka_admin.h"
 
-#define PARTS 4
-#define WRITER_ID 1
+#define NPARTS 4
+#define WRITER_ID 1 /* the events' writer schema */
+#define OUTPUT_ID 2 /* the output schema (output.schema_id) */
+#define MAX_RATES 8
+#define MAX_TOPICS (3 * (MAX_RATES + 2))
+/* The child is killed once this share of the entities is in its committed
+ * state. */
+#define KILL_ENTITIES 0.9
+#define REPORT_MS 5            /* the child's statistics reports */
+#define POLL_STATS_NS 1000000L /* "ready" resolution of the timed runs */
+#define RUN_TIMEOUT_MS 1800000 /* bound on one aggregation run */
+#define WARM_EVENTS 20         /* uncounted events before a freshness case */
+#define WARM_TIMEOUT_S 60      /* bound on the warm-up events' arrival */
+#define SEEN_TIMEOUT_S 30      /* bound on an event's produce -> seen */
+#define CHECK_PAUSE_NS 100000L /* store checker: pause between rounds */
+#define KAFKA_TIMEOUT_MS 30000
+/* fstore's tailer default, used by every consumer */
+#define FETCH_WAIT_MS "10"
+#define LOAD_LINGER_MS "20"
+#define FRESH_LINGER_MS "0"
+#define FRESH_NAGLE_DISABLE "true"
+#define EVENT_STEP_MS 2 /* event time between two loaded events */
+#define PATHS 3
 
-static const char events_schema[] =
-    "{\"type\":\"record\",\"name\":\"ev\",\"fields\":["
-    "{\"name\":\"ts\",\"type\":\"long\"},{\"name\":\"amount\",\"type\":\"double\"},"
-    "{\"name\":\"country\",\"type\":\"string\"}]}";
+/* ---- options ------------------------------------------------------------ */
 
-typedef struct opts {
-    const char *brokers, *json;
-    unsigned events, entities, seconds;
-    unsigned rates[8];
+static struct {
+    const char *brokers, *dir, *json, *markdown, *hist_dir;
+    unsigned events, entities;
+    int broker_pid; /* 0: unknown */
+    unsigned rates[MAX_RATES];
     int nrates;
-} opts;
+    double seconds;
+} opt = {
+    .entities = 1000000, .rates = {1000, 10000}, .nrates = 2, .seconds = 10};
 
-static double wall_s(void) { return (double)now_ns() / 1e9; }
+static void usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s --brokers HOST:PORT [--events N] [--entities E]\n"
+            "          [--rates R1,R2,...] [--seconds S] [--dir DIR]\n"
+            "          [--json FILE] [--markdown FILE] [--hist-dir DIR]\n"
+            "          [--broker-pid PID]\n"
+            "  --brokers HOST:PORT a running Kafka broker (required; e.g.\n"
+            "                      BROKERS=$(tests/kafka/broker.sh start))\n"
+            "  --entities E        entities of the throughput and restart\n"
+            "                      runs (default 1000000)\n"
+            "  --events N          events over them (default 4 x E, at\n"
+            "                      least 50000)\n"
+            "  --rates R1,R2,...   freshness rates in events/s (default\n"
+            "                      1000,10000)\n"
+            "  --seconds S         measuring time per freshness rate\n"
+            "                      (default 10)\n"
+            "  --dir DIR           work directory for states and stores\n"
+            "                      (default: a new temporary directory,\n"
+            "                      removed after)\n"
+            "  --json FILE         also write the figures as JSON\n"
+            "  --markdown FILE     also write the tables as markdown\n"
+            "  --hist-dir DIR      write each freshness path's latency\n"
+            "                      distribution as DIR/<case>.dat (plots)\n"
+            "  --broker-pid PID    the broker's process on this machine: its\n"
+            "                      CPU time is reported beside the freshness\n"
+            "                      cases\n",
+            argv0);
+    exit(2);
+}
+
+static unsigned parse_uint(const char *name, const char *v, unsigned long lo,
+                           unsigned long hi)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || end == v || *end != '\0' || n < lo || n > hi)
+        die("%s wants an integer in [%lu, %lu]", name, lo, hi);
+    return (unsigned)n;
+}
+
+static void parse_rates(const char *v)
+{
+    opt.nrates = 0;
+    const char *p = v;
+    while (*p) {
+        char *end;
+        unsigned long r = strtoul(p, &end, 10);
+        if (end == p || (*end != ',' && *end != '\0') || r < 1 ||
+            r > 1000000ul || opt.nrates == MAX_RATES)
+            die("--rates wants up to %d comma-separated integers in [1, "
+                "1000000], e.g. 1000,10000",
+                MAX_RATES);
+        for (int i = 0; i < opt.nrates; i++)
+            if (opt.rates[i] == r)
+                die("--rates lists %lu twice", r);
+        opt.rates[opt.nrates++] = (unsigned)r;
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (opt.nrates == 0)
+        die("--rates wants at least one rate");
+}
+
+static void parse_args(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i += 2) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || v == NULL)
+            usage(argv[0]);
+        if (strcmp(a, "--brokers") == 0)
+            opt.brokers = v;
+        else if (strcmp(a, "--events") == 0)
+            opt.events = parse_uint(a, v, 50000, 1000000000ul);
+        else if (strcmp(a, "--entities") == 0)
+            opt.entities = parse_uint(a, v, 100, 100000000ul);
+        else if (strcmp(a, "--rates") == 0)
+            parse_rates(v);
+        else if (strcmp(a, "--seconds") == 0) {
+            opt.seconds = atof(v);
+            if (!(opt.seconds >= 0.1 && opt.seconds <= 3600))
+                die("--seconds wants a number in [0.1, 3600]");
+        } else if (strcmp(a, "--dir") == 0)
+            opt.dir = v;
+        else if (strcmp(a, "--json") == 0)
+            opt.json = v;
+        else if (strcmp(a, "--markdown") == 0)
+            opt.markdown = v;
+        else if (strcmp(a, "--hist-dir") == 0)
+            opt.hist_dir = v;
+        else if (strcmp(a, "--broker-pid") == 0)
+            opt.broker_pid = (int)parse_uint(a, v, 1, 4194304);
+        else
+            usage(argv[0]);
+    }
+    if (opt.brokers == NULL || opt.brokers[0] == '\0')
+        die("--brokers HOST:PORT is required (start a broker with "
+            "BROKERS=$(tests/kafka/broker.sh start); bench/run.sh does)");
+    if (opt.events == 0) {
+        uint64_t n = 4ull * opt.entities;
+        opt.events = n < 50000           ? 50000
+                     : n > 1000000000ull ? 1000000000u
+                                         : (unsigned)n;
+    }
+    /* Event times stay inside the 1-day window: no entity expires. */
+    if ((uint64_t)opt.events * EVENT_STEP_MS >= 86400000ull)
+        die("--events %u spans more than a day of event time; at most %u",
+            opt.events, 86400000u / EVENT_STEP_MS - 1);
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static double secs(uint64_t ns)
+{
+    return (double)ns / 1e9;
+}
+
+static double ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static void sleep_until(uint64_t when)
+{
+    uint64_t now = now_ns();
+    if (when > now)
+        sleep_ns(when - now);
+}
 
 static double cpu_s(void)
 {
@@ -64,44 +278,362 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- Kafka helpers ---- */
-
-static rd_kafka_t *client(const char *brokers, rd_kafka_type_t type,
-                          const char *const *props)
+static void *xcalloc(size_t n, size_t size)
 {
-    char err[512];
+    void *p = calloc(n ? n : 1, size);
+    if (p == NULL)
+        die("out of memory (%zu x %zu bytes)", n, size);
+    return p;
+}
+
+/* The machine's CPU time from /proc/stat's first line: busy and total
+ * jiffies (idle and iowait are not busy). */
+typedef struct {
+    uint64_t busy, total;
+} cpu_sample;
+
+static cpu_sample machine_cpu(void)
+{
+    cpu_sample s = {0, 0};
+    FILE *f = fopen("/proc/stat", "r");
+    unsigned long long v[8] = {0};
+    if (f == NULL ||
+        fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+        die("reading /proc/stat failed");
+    fclose(f);
+    for (int i = 0; i < 8; i++)
+        s.total += v[i];
+    s.busy = s.total - v[3] - v[4];
+    return s;
+}
+
+/* The CPU seconds process @p pid has used (all its threads). */
+static double proc_cpu_s(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    /* Fields after the command's closing parenthesis: state is the 3rd,
+     * utime and stime the 14th and 15th. */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+               &ut, &st) != 2)
+        die("reading %s failed (is --broker-pid %d a process of this machine?)",
+            path, pid);
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double busy_pct(cpu_sample a, cpu_sample b)
+{
+    return b.total > a.total
+               ? 100.0 * (double)(b.busy - a.busy) / (double)(b.total - a.total)
+               : 0.0;
+}
+
+/* "user:%09u" of @p id into @p buf (KEY_STRIDE bytes). */
+static void key_of(char *buf, uint32_t id)
+{
+    snprintf(buf, KEY_STRIDE, "user:%09u", id);
+}
+
+/* The id of a key "user:%09u", or UINT32_MAX for any other key. */
+static uint32_t id_of(const void *key, size_t len)
+{
+    const char *k = key;
+    if (key == NULL || len != KEY_LEN || memcmp(k, "user:", 5) != 0)
+        return UINT32_MAX;
+    uint32_t id = 0;
+    for (size_t i = 5; i < KEY_LEN; i++) {
+        if (k[i] < '0' || k[i] > '9')
+            return UINT32_MAX;
+        id = id * 10 + (uint32_t)(k[i] - '0');
+    }
+    return id;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+        die("writing %s: %s", path, strerror(errno));
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        die("%s: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = xcalloc(cap, 1);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (nb == NULL)
+                die("out of memory");
+            buf = nb;
+        }
+    }
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void rm_tree(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- Kafka clients ------------------------------------------------------ */
+
+static void rk_log(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf)
+{
+    (void)rk;
+    if (level <= 3)
+        fprintf(stderr, "aggregate: librdkafka %s: %s\n", fac, buf);
+}
+
+static void rk_set(rd_kafka_conf_t *c, const char *name, const char *value)
+{
+    char errstr[512];
+    if (rd_kafka_conf_set(c, name, value, errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK)
+        die("librdkafka property %s=%s: %s", name, value, errstr);
+}
+
+static rd_kafka_conf_t *rk_conf(const char *client_id)
+{
     rd_kafka_conf_t *c = rd_kafka_conf_new();
-    rd_kafka_conf_set(c, "bootstrap.servers", brokers, NULL, 0);
-    for (const char *const *p = props; p && *p; p += 2)
-        if (rd_kafka_conf_set(c, p[0], p[1], err, sizeof err))
-            die("%s: %s", p[0], err);
-    rd_kafka_t *rk = rd_kafka_new(type, c, err, sizeof err);
-    if (!rk)
-        die("Kafka client: %s", err);
+    if (c == NULL)
+        die("rd_kafka_conf_new: out of memory");
+    rk_set(c, "bootstrap.servers", opt.brokers);
+    rk_set(c, "client.id", client_id);
+    rd_kafka_conf_set_log_cb(c, rk_log);
+    return c;
+}
+
+static rd_kafka_t *rk_new(rd_kafka_type_t type, rd_kafka_conf_t *c,
+                          const char *what)
+{
+    char errstr[512];
+    rd_kafka_t *rk = rd_kafka_new(type, c, errstr, sizeof errstr);
+    if (rk == NULL)
+        die("creating the %s: %s", what, errstr);
     return rk;
 }
 
-static void create_topic(rd_kafka_t *rk, const char *name)
+/* A consumer reading as the tailer does (read_committed, its
+ * fetch.wait.max.ms), committing nothing; assigned @p topic's partitions
+ * at their high watermarks, so that it sees what comes next. */
+static rd_kafka_t *rk_watcher(const char *id, const char *topic)
 {
-    char err[512];
-    sup_topic t = {name, PARTS, 1, NULL};
-    if (sup_create_topics(rk, &t, 1, 0, 30000, err, sizeof err) < 0)
-        die("creating %s: %s", name, err);
+    rd_kafka_conf_t *c = rk_conf(id);
+    rk_set(c, "group.id", id);
+    rk_set(c, "enable.auto.commit", "false");
+    rk_set(c, "enable.partition.eof", "false");
+    rk_set(c, "auto.offset.reset", "error");
+    rk_set(c, "isolation.level", "read_committed");
+    rk_set(c, "fetch.wait.max.ms", FETCH_WAIT_MS);
+    rd_kafka_t *rk = rk_new(RD_KAFKA_CONSUMER, c, "watching consumer");
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(NPARTS);
+    for (int32_t q = 0; q < NPARTS; q++) {
+        int64_t lo, hi;
+        rd_kafka_resp_err_t e;
+        /* A topic just created has no leader for a moment. */
+        for (int tries = 0;; tries++) {
+            e = rd_kafka_query_watermark_offsets(rk, topic, q, &lo, &hi,
+                                                 KAFKA_TIMEOUT_MS);
+            if ((e != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
+                 e != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+                 e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) ||
+                tries == 150)
+                break;
+            sleep_ns(200000000);
+        }
+        if (e)
+            die("watermarks of %s [%d]: %s", topic, q, rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_add(l, topic, q)->offset = hi;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_resp_err_t e = rd_kafka_assign(rk, l);
+    if (e)
+        die("assigning %s: %s", topic, rd_kafka_err2str(e));
+    rd_kafka_topic_partition_list_destroy(l);
+    return rk;
 }
 
-static void delete_topics(rd_kafka_t *rk, const char *prefix)
+/* Every topic the run made or had made, deleted at the end. */
+static char g_topics[MAX_TOPICS][320];
+static int g_ntopics;
+
+static void note_topic(const char *name)
 {
-    char names[3][256], err[512];
-    const char *n[3] = {names[0], names[1], names[2]};
-    snprintf(names[0], sizeof names[0], "%s-events", prefix);
-    snprintf(names[1], sizeof names[1], "%s-features", prefix);
-    snprintf(names[2], sizeof names[2], "%s-features-state", prefix);
-    if (sup_delete_topics(rk, n, 3, 30000, err, sizeof err))
-        fprintf(stderr, "bench_aggregate: deleting %s topics: %s\n", prefix, err);
+    if (g_ntopics == MAX_TOPICS)
+        die("too many topics");
+    snprintf(g_topics[g_ntopics++], sizeof g_topics[0], "%s", name);
+}
+
+/* Creates topics @p names[0..n) of NPARTS partitions, compacted from
+ * @p first_compacted on, and waits for their leaders. */
+static void create_topics(const char *const *names, int n, int first_compacted)
+{
+    static const char *const compact[] = {"cleanup.policy=compact", NULL};
+    rd_kafka_t *rk = rk_new(RD_KAFKA_PRODUCER,
+                            rk_conf("fstore-bench-agg-admin"), "admin client");
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, 10000);
+    if (e)
+        die("no answer from the Kafka broker at %s within 10 s (%s); start one "
+            "with BROKERS=$(tests/kafka/broker.sh start) and pass --brokers "
+            "$BROKERS",
+            opt.brokers, rd_kafka_err2str(e));
+    rd_kafka_metadata_destroy(md);
+    sup_topic t[3];
+    for (int i = 0; i < n; i++)
+        t[i] = (sup_topic){names[i], NPARTS, 1,
+                           i >= first_compacted ? compact : NULL};
+    char why[512];
+    if (sup_create_topics(rk, t, n, 0, KAFKA_TIMEOUT_MS, why, sizeof why) < 0)
+        die("creating the bench topics: %s", why);
+    for (int i = 0; i < n; i++)
+        note_topic(names[i]);
+    rd_kafka_destroy(rk);
+}
+
+/* Deletes the run's topics; a failure only warns. */
+static void delete_topics(void)
+{
+    if (g_ntopics == 0)
+        return;
+    rd_kafka_t *rk = rk_new(RD_KAFKA_PRODUCER,
+                            rk_conf("fstore-bench-agg-admin"), "admin client");
+    const char *names[MAX_TOPICS];
+    for (int i = 0; i < g_ntopics; i++)
+        names[i] = g_topics[i];
+    char why[512];
+    if (sup_delete_topics(rk, names, g_ntopics, KAFKA_TIMEOUT_MS, why,
+                          sizeof why))
+        fprintf(stderr,
+                "aggregate: warning: deleting the bench topics: %s; they may "
+                "stay on the broker\n",
+                why);
+    rd_kafka_destroy(rk);
+    g_ntopics = 0;
+}
+
+/* A producer of one topic. Delivery reports run on the thread that polls
+ * it, which is the one thread that produces. */
+typedef struct {
+    rd_kafka_t *rk;
+    const char *topic;
+    uint64_t delivered, failed;
+    char first_error[256];
+} producer_t;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                        void *opaque)
+{
+    (void)rk;
+    producer_t *p = opaque;
+    if (m->err) {
+        if (p->failed++ == 0)
+            snprintf(p->first_error, sizeof p->first_error, "%s",
+                     rd_kafka_err2str(m->err));
+        return;
+    }
+    p->delivered++;
+}
+
+static void producer_init(producer_t *p, const char *topic,
+                          const char *linger_ms, const char *nagle_disable,
+                          const char *client_id)
+{
+    memset(p, 0, sizeof *p);
+    p->topic = topic;
+    rd_kafka_conf_t *c = rk_conf(client_id);
+    /* The Java client's partitioner, as the aggregator's output uses. */
+    rk_set(c, "partitioner", "murmur2_random");
+    rk_set(c, "enable.idempotence", "true");
+    rk_set(c, "linger.ms", linger_ms);
+    if (nagle_disable != NULL)
+        rk_set(c, "socket.nagle.disable", nagle_disable);
+    rk_set(c, "message.timeout.ms", "120000");
+    rk_set(c, "queue.buffering.max.messages", "1000000");
+    rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
+    rd_kafka_conf_set_opaque(c, p);
+    p->rk = rk_new(RD_KAFKA_PRODUCER, c, "producer");
+}
+
+static void producer_check(producer_t *p)
+{
+    char errstr[512];
+    if (p->failed)
+        die("%" PRIu64
+            " deliveries to topic %s failed, the first with: %s (is the broker "
+            "at %s still running?)",
+            p->failed, p->topic, p->first_error, opt.brokers);
+    if (rd_kafka_fatal_error(p->rk, errstr, sizeof errstr))
+        die("producer to %s: fatal error: %s", p->topic, errstr);
+}
+
+static void produce(producer_t *p, const char *key, const void *value,
+                    size_t len)
+{
+    uint64_t deadline = now_ns() + 120 * 1000000000ull;
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            p->rk, RD_KAFKA_V_TOPIC(p->topic),
+            RD_KAFKA_V_KEY((void *)(uintptr_t)key, (size_t)KEY_LEN),
+            RD_KAFKA_V_VALUE((void *)(uintptr_t)value, len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || now_ns() > deadline)
+            die("producing to topic %s: %s", p->topic, rd_kafka_err2str(e));
+        rd_kafka_poll(p->rk, 10);
+        producer_check(p);
+    }
+}
+
+static void producer_flush(producer_t *p)
+{
+    rd_kafka_resp_err_t e = rd_kafka_flush(p->rk, 120000);
+    producer_check(p);
+    if (e)
+        die("waiting for deliveries to topic %s: %s (%d events still queued)",
+            p->topic, rd_kafka_err2str(e), rd_kafka_outq_len(p->rk));
+}
+
+static void producer_free(producer_t *p)
+{
+    if (p->rk != NULL)
+        rd_kafka_destroy(p->rk);
+    p->rk = NULL;
 }
 
 /* The Confluent-framed Avro value of one event. */
-static size_t encode_event(uint8_t *buf, int64_t ts, double amount, const char *country)
+static size_t encode_event(uint8_t *buf, int64_t ts, double amount,
+                           const char *country)
 {
     size_t n = 0;
     buf[n++] = 0;
@@ -112,399 +644,1285 @@ static size_t encode_event(uint8_t *buf, int64_t ts, double amount, const char *
     return n;
 }
 
-static void produce(rd_kafka_t *p, const char *topic, const char *key, const void *v,
-                    size_t len)
+static const char events_schema[] =
+    "{\"type\":\"record\",\"name\":\"ev\",\"fields\":["
+    "{\"name\":\"ts\",\"type\":\"long\"},"
+    "{\"name\":\"amount\",\"type\":\"double\"},"
+    "{\"name\":\"country\",\"type\":\"string\"}]}";
+
+/* ---- aggregations ------------------------------------------------------- */
+
+static struct {
+    char work[4096];
+    int made_work;
+    char run[128]; /* fstore-bench-agg-PID-TIME */
+} W;
+
+static void cleanup_work(void)
 {
-    rd_kafka_resp_err_t e;
-    while ((e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic),
-                                  RD_KAFKA_V_KEY((void *)(uintptr_t)key, strlen(key)),
-                                  RD_KAFKA_V_VALUE((void *)(uintptr_t)v, len),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        rd_kafka_poll(p, 10);
-    if (e)
-        die("producing to %s: %s", topic, rd_kafka_err2str(e));
+    if (W.made_work)
+        rm_tree(W.work);
 }
 
-/* ---- the aggregator ---- */
-
-typedef struct agg_env {
-    char prefix[128], dir[512], state[600], schemas[600];
-    char spec[2048];
+/* One aggregation: its spec, topics, state and schemas directories. */
+typedef struct {
+    char name[32];
+    char input[300], output[300], changelog[320];
+    char state[4200], schemas[4200];
+    char spec[4096];
     fstore_conf_t *conf;
-} agg_env;
+} agg_case;
 
-static void env_init(agg_env *e, const opts *o, const char *name, const char *dir)
+static void case_init(agg_case *c, const char *name, const char *input)
 {
-    snprintf(e->prefix, sizeof e->prefix, "bagg-%ld-%s", (long)getpid(), name);
-    snprintf(e->dir, sizeof e->dir, "%s", dir);
-    snprintf(e->state, sizeof e->state, "%s/%s-state", dir, name);
-    /* Each spec has its own output schema: a schemas directory each. */
-    snprintf(e->schemas, sizeof e->schemas, "%s/%s-schemas", dir, name);
-    mkdir(e->schemas, 0700);
-    char path[700];
-    const char *files[2] = {e->schemas, dir};
-    for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/%s", files[i], i ? "events.avsc" : "1.avsc");
-        FILE *f = fopen(path, "w");
-        if (!f || fputs(events_schema, f) < 0 || fclose(f))
-            die("writing %s: %s", path, strerror(errno));
-    }
-    snprintf(e->spec, sizeof e->spec,
-             "{\"input\":{\"topic\":\"%s-events\",\"time\":\"ts\","
-             "\"schema\":\"events.avsc\"},"
-             "\"output\":{\"topic\":\"%s-features\",\"schema_id\":2},"
-             "\"features\":[{\"name\":\"events\",\"op\":\"count\"},"
-             "{\"name\":\"amount_sum\",\"op\":\"sum\",\"field\":\"amount\"},"
-             "{\"name\":\"amount_mean\",\"op\":\"mean\",\"field\":\"amount\"},"
-             "{\"name\":\"amount_min\",\"op\":\"min\",\"field\":\"amount\"},"
-             "{\"name\":\"amount_max\",\"op\":\"max\",\"field\":\"amount\"},"
-             "{\"name\":\"country\",\"op\":\"last\",\"field\":\"country\"}]}",
-             e->prefix, e->prefix);
-    char err[512];
-    e->conf = fstore_conf_new();
-    const char *set[][2] = {{"kafka.bootstrap.servers", o->brokers},
-                            {"schemas.dir", e->schemas},
-                            {"aggregate.group", e->prefix},
-                            {"store.sync", "none"},
-                            {"log.level", "3"}};
-    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
-        if (fstore_conf_set(e->conf, set[i][0], set[i][1], err, sizeof err))
-            die("%s: %s", set[i][0], err);
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    if (input != NULL)
+        snprintf(c->input, sizeof c->input, "%s", input);
+    else
+        snprintf(c->input, sizeof c->input, "%s-%s-events", W.run, name);
+    snprintf(c->output, sizeof c->output, "%s-%s-features", W.run, name);
+    snprintf(c->changelog, sizeof c->changelog, "%s-state", c->output);
+    snprintf(c->state, sizeof c->state, "%s/%s-state", W.work, name);
+    /* Each case writes its own output schema: a schemas directory each. */
+    snprintf(c->schemas, sizeof c->schemas, "%s/%s-schemas", W.work, name);
+    if (mkdir(c->schemas, 0700) != 0 && errno != EEXIST)
+        die("mkdir %s: %s", c->schemas, strerror(errno));
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%d.avsc", c->schemas, WRITER_ID);
+    write_file(path, events_schema);
+    snprintf(
+        c->spec, sizeof c->spec,
+        "{\"input\":{\"topic\":\"%s\",\"time\":\"ts\","
+        "\"schema\":\"events.avsc\"},"
+        "\"output\":{\"topic\":\"%s\",\"name\":\"features\",\"schema_id\":%d},"
+        "\"features\":[{\"name\":\"events\",\"op\":\"count\"},"
+        "{\"name\":\"amount_sum\",\"op\":\"sum\",\"field\":\"amount\"},"
+        "{\"name\":\"amount_mean\",\"op\":\"mean\",\"field\":\"amount\"},"
+        "{\"name\":\"amount_min\",\"op\":\"min\",\"field\":\"amount\"},"
+        "{\"name\":\"amount_max\",\"op\":\"max\",\"field\":\"amount\"},"
+        "{\"name\":\"country\",\"op\":\"last\",\"field\":\"country\"}]}",
+        c->input, c->output, OUTPUT_ID);
+    char group[400];
+    snprintf(group, sizeof group, "%s-%s", W.run, name);
+    c->conf = fstore_conf_new();
+    if (c->conf == NULL)
+        die("fstore_conf_new: out of memory");
+    bench_conf_set(c->conf, "kafka.bootstrap.servers", opt.brokers);
+    bench_conf_set(c->conf, "schemas.dir", c->schemas);
+    bench_conf_set(c->conf, "aggregate.group", group);
+    bench_conf_set(c->conf, "log.level", "3");
 }
 
-/* An aggregator of the spec; its schema path is relative to the bench's
- * directory. */
-static fstore_aggregator_t *agg_new(agg_env *e)
+/* Creates @p c's topics: its events (unless they are another case's), and
+ * its output and changelog as fstore_aggregator_new() would (compacted,
+ * partitioned as the events). Made here, with their leaders awaited:
+ * fstore_aggregator_new() does not wait for the leaders of topics it
+ * creates, and its first restore may then find the changelog's partitions
+ * unknown to the client. */
+static void case_topics(const agg_case *c, int with_input)
 {
-    char err[1024];
+    const char *names[3] = {c->input, c->output, c->changelog};
+    if (with_input)
+        create_topics(names, 3, 1);
+    else
+        create_topics(names + 1, 2, 0);
+}
+
+static void case_free(agg_case *c)
+{
+    fstore_conf_destroy(c->conf);
+    c->conf = NULL;
+    rm_tree(c->state);
+}
+
+/* A new aggregator of @p c (the events' schema is read from the work
+ * directory); dies with fstore's message. */
+static fstore_aggregator_t *agg_new(const agg_case *c)
+{
+    char err[1024] = "";
     fstore_aggregator_t *a = NULL;
-    if (fstore_aggregator_new(e->spec, e->dir, e->state, e->conf, &a, err, sizeof err))
-        die("aggregator: %s", err);
+    fs_check(fstore_aggregator_new(c->spec, W.work, c->state, c->conf, &a, err,
+                                   sizeof err),
+             "fstore_aggregator_new", err);
     return a;
 }
 
 static json_t *agg_stats(fstore_aggregator_t *a)
 {
     char *txt = NULL;
-    if (fstore_aggregator_stats_json(a, &txt))
-        die("aggregator statistics");
+    fs_check(fstore_aggregator_stats_json(a, &txt),
+             "fstore_aggregator_stats_json", NULL);
     json_error_t jerr;
     json_t *j = json_loads(txt, 0, &jerr);
     fstore_free(txt);
-    if (!j)
-        die("aggregator statistics: %s", jerr.text);
+    if (j == NULL)
+        die("fstore_aggregator_stats_json returned invalid JSON: %s",
+            jerr.text);
     return j;
 }
 
-static int64_t stat_int(json_t *j, const char *name)
+static uint64_t stat_u(json_t *j, const char *name)
 {
-    return json_integer_value(json_object_get(j, name));
+    json_t *v = json_object_get(j, name);
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        die("the aggregator's statistics have no %s (docs/aggregate.md)", name);
+    return (uint64_t)json_integer_value(v);
 }
 
-/* Runs a new aggregator until caught up: wall and CPU seconds, and its
- * statistics (new reference). */
-static json_t *run_caught_up(agg_env *e, double *wall, double *cpu)
+static double stat_commit(json_t *j, const char *name)
 {
-    fstore_aggregator_t *a = agg_new(e);
-    char err[1024];
-    double w0 = wall_s(), c0 = cpu_s();
-    if (fstore_aggregator_run(a, 1, 600000, err, sizeof err))
-        die("aggregating: %s", err);
-    *wall = wall_s() - w0;
-    *cpu = cpu_s() - c0;
-    json_t *st = agg_stats(a);
-    fstore_aggregator_destroy(a);
-    return st;
+    json_t *v = json_object_get(json_object_get(j, "commit_ms"), name);
+    if (!json_is_number(v))
+        die("the aggregator's statistics have no commit_ms.%s", name);
+    return json_number_value(v);
 }
 
-/* ---- 1 and 2: throughput and restarts ---- */
-
-static void phase_throughput(const opts *o, const char *dir, FILE *json)
+/* The partitions the aggregator holds: assigned and restored. */
+static size_t stat_parts(json_t *j)
 {
-    agg_env e;
-    env_init(&e, o, "tp", dir);
-    static const char *const pprops[] = {"linger.ms", "20", "partitioner", "murmur2_random",
-                                         NULL};
-    rd_kafka_t *p = client(o->brokers, RD_KAFKA_PRODUCER, pprops);
-    char topic[256];
-    snprintf(topic, sizeof topic, "%s-events", e.prefix);
-    create_topic(p, topic);
-    fprintf(stderr, "bench_aggregate: producing %u events over %u entities...\n",
-            o->events, o->entities);
-    uint64_t rng = 7;
-    int64_t t = wall_ms() - 86400000;
-    static const char *const countries[] = {"fr", "de", "it", "es"};
-    for (unsigned i = 0; i < o->events; i++) {
-        uint8_t v[64];
-        char key[32];
-        snprintf(key, sizeof key, "e%u", (unsigned)(splitmix64(&rng) % o->entities));
-        t += 2;
-        size_t n = encode_event(v, t, unit(&rng) * 100, countries[i % 4]);
-        produce(p, topic, key, v, n);
-    }
-    if (rd_kafka_flush(p, 120000))
-        die("flushing the events");
-    fprintf(stderr, "bench_aggregate: aggregating until caught up...\n");
-    double wall, cpu;
-    json_t *st = run_caught_up(&e, &wall, &cpu);
-    int64_t entities = stat_int(st, "entities");
-    json_t *cm = json_object_get(st, "commit_ms");
-    char data[800];
-    snprintf(data, sizeof data, "%s/data.mdb", e.state);
-    struct stat sb;
-    double state_bytes = stat(data, &sb) == 0 ? (double)sb.st_blocks * 512 : 0;
-    printf("throughput: %u events, %u entities, default windows, six features\n",
-           o->events, o->entities);
-    printf("  wall %.2f s (%.0f events/s), CPU %.2f s (%.0f events per CPU-second)\n", wall,
-           o->events / wall, cpu, o->events / cpu);
-    printf("  %lld commits, commit p50 %.1f ms, p99 %.1f ms; %lld output records\n",
-           (long long)stat_int(st, "commits"),
-           json_real_value(json_object_get(cm, "p50")),
-           json_real_value(json_object_get(cm, "p99")), (long long)stat_int(st, "emitted"));
-    printf("  state: %lld entities, %.0f bytes each on disk\n", (long long)entities,
-           entities ? state_bytes / (double)entities : 0);
-    fprintf(json,
-            "  \"throughput\": {\"events\": %u, \"entities\": %lld, \"wall_s\": %.3f, "
-            "\"cpu_s\": %.3f, \"events_per_s\": %.0f, \"events_per_cpu_s\": %.0f, "
-            "\"commits\": %lld, \"commit_p50_ms\": %.2f, \"commit_p99_ms\": %.2f, "
-            "\"state_bytes_per_entity\": %.0f},\n",
-            o->events, (long long)entities, wall, cpu, o->events / wall, o->events / cpu,
-            (long long)stat_int(st, "commits"), json_real_value(json_object_get(cm, "p50")),
-            json_real_value(json_object_get(cm, "p99")),
-            entities ? state_bytes / (double)entities : 0);
-    json_decref(st);
-
-    /* 2: a restart reads the changelog's tail; a wiped state all of it. */
-    double w1, c1, w2, c2;
-    st = run_caught_up(&e, &w1, &c1);
-    int64_t tail = stat_int(st, "restored_records");
-    json_decref(st);
-    remove_flat_dir(e.state);
-    st = run_caught_up(&e, &w2, &c2);
-    int64_t full = stat_int(st, "restored_records");
-    json_decref(st);
-    printf("restart: with its state %.2f s (%lld changelog records read); wiped state "
-           "%.2f s (%lld records)\n",
-           w1, (long long)tail, w2, (long long)full);
-    fprintf(json,
-            "  \"restart\": {\"with_state_s\": %.3f, \"with_state_records\": %lld, "
-            "\"wiped_s\": %.3f, \"wiped_records\": %lld},\n",
-            w1, (long long)tail, w2, (long long)full);
-    remove_flat_dir(e.state);
-    delete_topics(p, e.prefix);
-    rd_kafka_destroy(p);
-    fstore_conf_destroy(e.conf);
+    return json_object_size(json_object_get(j, "partitions"));
 }
 
-/* ---- 3: freshness ---- */
-
-typedef struct watch {
-    rd_kafka_t *c;
-    int64_t *sent_us; /* by event number; 0 not yet */
-    unsigned n;
-    fs_hist h;
-    unsigned seen;
-    volatile int stop;
+/* fstore_aggregator_run() on a thread of its own. */
+typedef struct {
+    fstore_aggregator_t *a;
+    int until_caught_up;
+    fstore_err_t err;
+    char msg[1024];
+    _Atomic int done;
+    int joined;
     pthread_t th;
-} watch;
+} runner_t;
 
-static int64_t mono_us(void) { return (int64_t)(now_ns() / 1000); }
-
-/* Records, per event number in the key ("f<rate>-<n>"), the first
- * consumption's delay after its produce call. */
-static void *watch_main(void *arg)
+static void *runner_main(void *arg)
 {
-    watch *w = arg;
-    uint8_t *got = calloc(w->n, 1);
-    while (!w->stop) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->c, 10);
-        if (!m)
-            continue;
-        int64_t now = mono_us();
-        if (!m->err && m->key_len > 0) {
-            const char *dash = memchr(m->key, '-', m->key_len);
-            unsigned i = dash ? (unsigned)strtoul(dash + 1, NULL, 10) : w->n;
-            if (i < w->n && !got[i] && w->sent_us[i]) {
-                got[i] = 1;
-                w->seen++;
-                fs_hist_add(&w->h, (uint64_t)(now - w->sent_us[i]));
-            }
+    runner_t *r = arg;
+    r->err = fstore_aggregator_run(r->a, r->until_caught_up,
+                                   r->until_caught_up ? RUN_TIMEOUT_MS : -1,
+                                   r->msg, sizeof r->msg);
+    atomic_store(&r->done, 1);
+    return NULL;
+}
+
+static void runner_start(runner_t *r, fstore_aggregator_t *a,
+                         int until_caught_up)
+{
+    memset(r, 0, sizeof *r);
+    r->a = a;
+    r->until_caught_up = until_caught_up;
+    if (pthread_create(&r->th, NULL, runner_main, r) != 0)
+        die("pthread_create failed");
+}
+
+static void runner_join(runner_t *r, const char *what)
+{
+    if (!r->joined)
+        pthread_join(r->th, NULL);
+    r->joined = 1;
+    fs_check(r->err, what, r->msg);
+}
+
+/* One aggregator from fstore_aggregator_new() until caught up. */
+typedef struct {
+    double ready_s;     /* every partition assigned and restored */
+    double caught_up_s; /* fstore_aggregator_run returned */
+    double cpu_s;       /* this process's CPU time over the run */
+    uint64_t events, restored, entities, commits, emitted;
+    double commit_p50, commit_p99, commit_max;
+} run_result;
+
+static void timed_run(const agg_case *c, run_result *r)
+{
+    memset(r, 0, sizeof *r);
+    double c0 = cpu_s();
+    uint64_t t0 = now_ns();
+    fstore_aggregator_t *a = agg_new(c);
+    runner_t run;
+    runner_start(&run, a, 1);
+    while (!atomic_load(&run.done)) {
+        sleep_ns(POLL_STATS_NS);
+        if (r->ready_s == 0) {
+            json_t *st = agg_stats(a);
+            if (stat_parts(st) == NPARTS)
+                r->ready_s = secs(now_ns() - t0);
+            json_decref(st);
         }
-        rd_kafka_message_destroy(m);
     }
-    free(got);
-    return NULL;
-}
-
-static void watch_start(watch *w, const opts *o, const char *topic, int64_t *sent,
-                        unsigned n)
-{
-    static const char *const props[] = {"group.id", "bench-aggregate-watch",
-                                        "isolation.level", "read_committed",
-                                        "fetch.wait.max.ms", "10",
-                                        "socket.nagle.disable", "true", NULL};
-    memset(w, 0, sizeof *w);
-    w->c = client(o->brokers, RD_KAFKA_CONSUMER, props);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(PARTS);
-    for (int p = 0; p < PARTS; p++)
-        rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_END;
-    rd_kafka_assign(w->c, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    w->sent_us = sent;
-    w->n = n;
-    pthread_create(&w->th, NULL, watch_main, w);
-}
-
-static void watch_stop(watch *w)
-{
-    w->stop = 1;
-    pthread_join(w->th, NULL);
-    rd_kafka_consumer_close(w->c);
-    rd_kafka_destroy(w->c);
-}
-
-static void *agg_thread(void *arg)
-{
-    char err[1024];
-    if (fstore_aggregator_run(arg, 0, -1, err, sizeof err))
-        fprintf(stderr, "bench_aggregate: aggregator: %s\n", err);
-    return NULL;
-}
-
-static void phase_freshness(const opts *o, const char *dir, unsigned rate, FILE *json,
-                            int last)
-{
-    agg_env e;
-    char name[32];
-    snprintf(name, sizeof name, "f%u", rate);
-    env_init(&e, o, name, dir);
-    static const char *const pprops[] = {"linger.ms", "0", "socket.nagle.disable", "true",
-                                         "partitioner", "murmur2_random", NULL};
-    rd_kafka_t *p = client(o->brokers, RD_KAFKA_PRODUCER, pprops);
-    char events[256], features[256];
-    snprintf(events, sizeof events, "%s-events", e.prefix);
-    snprintf(features, sizeof features, "%s-features", e.prefix);
-    create_topic(p, events);
-    fstore_aggregator_t *a = agg_new(&e);
-    pthread_t th;
-    pthread_create(&th, NULL, agg_thread, a);
-    /* Wait for the aggregator's partitions before measuring. */
-    for (int i = 0; i < 300; i++) {
-        json_t *st = agg_stats(a);
-        size_t n = json_object_size(json_object_get(st, "partitions"));
-        json_decref(st);
-        if (n == PARTS)
-            break;
-        usleep(100000);
-    }
-    unsigned n = rate * o->seconds;
-    int64_t *sent = calloc(n, sizeof *sent);
-    watch out, kafka;
-    watch_start(&out, o, features, sent, n);
-    watch_start(&kafka, o, events, sent, n);
-    sleep(2); /* the watchers' assignments */
-    int64_t t0 = mono_us();
-    for (unsigned i = 0; i < n; i++) {
-        int64_t due = t0 + (int64_t)i * 1000000 / rate;
-        while (mono_us() < due)
-            rd_kafka_poll(p, 0);
-        char key[48];
-        uint8_t v[64];
-        snprintf(key, sizeof key, "f%u-%u", rate, i);
-        size_t len = encode_event(v, wall_ms(), (double)(i % 100), "fr");
-        sent[i] = mono_us();
-        produce(p, events, key, v, len);
-        rd_kafka_poll(p, 0);
-    }
-    rd_kafka_flush(p, 30000);
-    for (int i = 0; i < 100 && (out.seen < n || kafka.seen < n); i++)
-        usleep(100000);
-    watch_stop(&out);
-    watch_stop(&kafka);
-    fstore_aggregator_stop(a);
-    pthread_join(th, NULL);
+    runner_join(&run, "fstore_aggregator_run");
+    r->caught_up_s = secs(now_ns() - t0);
+    r->cpu_s = cpu_s() - c0;
+    /* With nothing to read, the run checks that it caught up right after
+     * the last partition is restored, and may end between two polls: ready
+     * is then the end, an upper bound. */
+    if (r->ready_s == 0)
+        r->ready_s = r->caught_up_s;
+    json_t *st = agg_stats(a);
+    r->events = stat_u(st, "events");
+    r->restored = stat_u(st, "restored_records");
+    r->entities = stat_u(st, "entities");
+    r->commits = stat_u(st, "commits");
+    r->emitted = stat_u(st, "emitted");
+    r->commit_p50 = stat_commit(st, "p50");
+    r->commit_p99 = stat_commit(st, "p99");
+    r->commit_max = stat_commit(st, "max");
+    json_decref(st);
     fstore_aggregator_destroy(a);
-    printf("freshness at %u events/s, %u s: event -> feature record p50 %.1f ms, "
-           "p99 %.1f ms (%u/%u seen); Kafka produce -> consume p50 %.1f ms, p99 %.1f ms\n",
-           rate, o->seconds, fs_hist_quantile(&out.h, 0.5) / 1e3,
-           fs_hist_quantile_high(&out.h, 0.99) / 1e3, out.seen, n,
-           fs_hist_quantile(&kafka.h, 0.5) / 1e3,
-           fs_hist_quantile_high(&kafka.h, 0.99) / 1e3);
-    fprintf(json,
-            "    {\"rate\": %u, \"events\": %u, \"seen\": %u, \"p50_ms\": %.2f, "
-            "\"p99_ms\": %.2f, \"kafka_p50_ms\": %.2f, \"kafka_p99_ms\": %.2f}%s\n",
-            rate, n, out.seen, fs_hist_quantile(&out.h, 0.5) / 1e3,
-            fs_hist_quantile_high(&out.h, 0.99) / 1e3,
-            fs_hist_quantile(&kafka.h, 0.5) / 1e3,
-            fs_hist_quantile_high(&kafka.h, 0.99) / 1e3, last ? "" : ",");
-    free(sent);
-    remove_flat_dir(e.state);
-    delete_topics(p, e.prefix);
-    rd_kafka_destroy(p);
-    fstore_conf_destroy(e.conf);
 }
 
-/* ---- main ---- */
+/* ---- 1: load and throughput --------------------------------------------- */
 
-static void usage(void)
+typedef struct {
+    double load_s;
+    uint64_t distinct;
+    run_result run;
+    uint64_t state_bytes;
+} throughput_t;
+
+static void load_events(const char *topic, throughput_t *t)
+{
+    producer_t p;
+    producer_init(&p, topic, LOAD_LINGER_MS, NULL, "fstore-bench-agg-load");
+    uint8_t *has = xcalloc(opt.entities, 1);
+    static const char *const countries[] = {"fr", "de", "it", "es"};
+    uint64_t rng = 7, t0 = now_ns();
+    int64_t ts = wall_ms() - 86400000;
+    char key[KEY_STRIDE];
+    uint8_t v[64];
+    for (unsigned i = 0; i < opt.events; i++) {
+        uint32_t id = (uint32_t)(splitmix64(&rng) % opt.entities);
+        t->distinct += !has[id];
+        has[id] = 1;
+        key_of(key, id);
+        ts += EVENT_STEP_MS;
+        size_t n = encode_event(v, ts, unit(&rng) * 100, countries[i % 4]);
+        produce(&p, key, v, n);
+        if ((i & 1023) == 0) {
+            rd_kafka_poll(p.rk, 0);
+            producer_check(&p);
+        }
+    }
+    producer_flush(&p);
+    t->load_s = secs(now_ns() - t0);
+    if (p.delivered != opt.events)
+        die("%" PRIu64 " of %u events were delivered to %s", p.delivered,
+            opt.events, topic);
+    producer_free(&p);
+    free(has);
+}
+
+static void phase_throughput(agg_case *c, throughput_t *t)
+{
+    fprintf(stderr, "producing %u events over %u entities to %s...\n",
+            opt.events, opt.entities, c->input);
+    load_events(c->input, t);
+    fprintf(stderr, "  %.1f s, %.0f events/s; %" PRIu64 " distinct entities\n",
+            t->load_s, opt.events / t->load_s, t->distinct);
+    fprintf(stderr, "throughput: aggregating until caught up...\n");
+    timed_run(c, &t->run);
+    t->state_bytes = dir_disk_bytes(c->state);
+    if (t->run.events != opt.events)
+        die("throughput: the aggregator read %" PRIu64
+            " events, %u were produced",
+            t->run.events, opt.events);
+    fprintf(stderr, "  %.2f s wall, %.2f s CPU, %" PRIu64 " entities\n",
+            t->run.caught_up_s, t->run.cpu_s, t->run.entities);
+}
+
+/* ---- 2: restart after SIGKILL ------------------------------------------- */
+
+typedef struct {
+    /* The child's last report: events and entities committed, commits. */
+    uint64_t events, entities, commits;
+    double seconds;         /* fork -> SIGKILL */
+    double after_commit_ms; /* since the report of its last commit */
+    double delay_ms;        /* planned: commit interval + commit p50 / 2 */
+} killed_t;
+
+typedef struct {
+    killed_t killed;
+    run_result after_kill, after_clean, wiped;
+} restart_t;
+
+/* The child: aggregates @p c until killed, reporting its statistics on
+ * @p fd every REPORT_MS as "S events entities commits commit_p50_ms" (the
+ * figures of its commits), or "E message" when the aggregator fails. Never
+ * returns. */
+static void child_main(const agg_case *c, int fd, pid_t parent)
+{
+    /* Dies with the bench, however the bench ends; the work directory is
+     * the parent's to remove. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1); /* the parent died before prctl */
+    W.made_work = 0;
+    char err[1024] = "";
+    fstore_aggregator_t *a = NULL;
+    fstore_err_t e = fstore_aggregator_new(c->spec, W.work, c->state, c->conf,
+                                           &a, err, sizeof err);
+    if (e != FSTORE_OK) {
+        dprintf(fd, "E fstore_aggregator_new: %s: %s\n", fstore_err_name(e),
+                err);
+        _exit(1);
+    }
+    runner_t run;
+    runner_start(&run, a, 0);
+    for (;;) {
+        sleep_ns(REPORT_MS * 1000000ull);
+        if (atomic_load(&run.done)) {
+            dprintf(fd, "E fstore_aggregator_run returned: %s: %s\n",
+                    fstore_err_name(run.err), run.msg);
+            _exit(1);
+        }
+        char *txt = NULL;
+        if (fstore_aggregator_stats_json(a, &txt) != FSTORE_OK)
+            continue;
+        json_t *st = json_loads(txt, 0, NULL);
+        fstore_free(txt);
+        if (st == NULL)
+            continue;
+        dprintf(fd, "S %lld %lld %lld %.3f\n",
+                (long long)json_integer_value(json_object_get(st, "events")),
+                (long long)json_integer_value(json_object_get(st, "entities")),
+                (long long)json_integer_value(json_object_get(st, "commits")),
+                json_number_value(
+                    json_object_get(json_object_get(st, "commit_ms"), "p50")));
+        json_decref(st);
+    }
+}
+
+/* aggregate.commit_ms of @p c's configuration (its default when unset). */
+static double commit_interval_ms(const agg_case *c)
+{
+    char buf[32];
+    size_t size = sizeof buf;
+    if (fstore_conf_get(c->conf, "aggregate.commit_ms", buf, &size) ==
+        FSTORE_OK)
+        return atof(buf);
+    return 100;
+}
+
+/* Forks the child and reads its reports. Once KILL_ENTITIES of the
+ * @p distinct entities are in its committed state, it waits one commit
+ * interval and half a median commit more, so that the SIGKILL falls in a
+ * transaction (in its commit when commits take longer than reading), and
+ * kills the child. */
+static void run_and_kill(const agg_case *c, uint64_t distinct, killed_t *k)
+{
+    const uint64_t kill_entities = (uint64_t)(KILL_ENTITIES * (double)distinct);
+    int fds[2];
+    if (pipe(fds) != 0)
+        die("pipe: %s", strerror(errno));
+    fflush(stdout);
+    fflush(stderr);
+    uint64_t t0 = now_ns();
+    pid_t parent = getpid(), pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(fds[0]);
+        child_main(c, fds[1], parent);
+    }
+    close(fds[1]);
+    char buf[4096];
+    size_t len = 0;
+    uint64_t deadline = t0 + (uint64_t)RUN_TIMEOUT_MS * 1000000ull;
+    uint64_t kill_at = 0, commit_seen = 0, commits = 0;
+    for (;;) {
+        uint64_t now = now_ns();
+        if (kill_at != 0 && now >= kill_at)
+            break;
+        if (now > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            die("restart: the child had not committed %" PRIu64
+                " entities after %d s",
+                kill_entities, RUN_TIMEOUT_MS / 1000);
+        }
+        int wait_ms = kill_at != 0 ? (int)((kill_at - now) / 1000000u) : 1000;
+        struct pollfd pfd = {fds[0], POLLIN, 0};
+        int n = poll(&pfd, 1, wait_ms);
+        if (n < 0 && errno != EINTR)
+            die("poll: %s", strerror(errno));
+        if (n <= 0)
+            continue;
+        ssize_t got = read(fds[0], buf + len, sizeof buf - 1 - len);
+        if (got <= 0) {
+            int st = 0;
+            waitpid(pid, &st, 0);
+            die("restart: the aggregating child ended before it was killed "
+                "(status %d)",
+                st);
+        }
+        len += (size_t)got;
+        buf[len] = '\0';
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n')) != NULL) {
+            *nl = '\0';
+            if (line[0] == 'E') {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                die("restart: the aggregating child failed: %s", line + 2);
+            }
+            unsigned long long ev, en, cm;
+            double p50;
+            if (sscanf(line, "S %llu %llu %llu %lf", &ev, &en, &cm, &p50) ==
+                4) {
+                k->events = ev;
+                k->entities = en;
+                k->commits = cm;
+                if (cm != commits) {
+                    commits = cm;
+                    commit_seen = now_ns();
+                }
+                if (ev >= opt.events) {
+                    kill(pid, SIGKILL);
+                    waitpid(pid, NULL, 0);
+                    die("restart: the child committed all %u events before it "
+                        "was killed: not mid-stream (give more --events for "
+                        "these --entities)",
+                        opt.events);
+                }
+                if (kill_at == 0 && en >= kill_entities) {
+                    k->delay_ms = commit_interval_ms(c) + p50 / 2;
+                    kill_at = now_ns() + (uint64_t)(k->delay_ms * 1e6);
+                }
+            }
+            line = nl + 1;
+        }
+        len -= (size_t)(line - buf);
+        memmove(buf, line, len);
+    }
+    kill(pid, SIGKILL);
+    uint64_t t = now_ns();
+    k->seconds = secs(t - t0);
+    k->after_commit_ms = ms(t - commit_seen);
+    close(fds[0]);
+    int st = 0;
+    if (waitpid(pid, &st, 0) != pid || !WIFSIGNALED(st) ||
+        WTERMSIG(st) != SIGKILL)
+        die("restart: the aggregating child did not die by SIGKILL (status %d)",
+            st);
+}
+
+static void phase_restart(agg_case *c, uint64_t distinct, restart_t *r)
 {
     fprintf(stderr,
-            "usage: bench_aggregate --brokers HOST:PORT [--events N] [--entities E]\n"
-            "          [--rates R1,R2] [--seconds S] [--json FILE]\n"
-            "  --events N     events of the throughput run (default 1000000)\n"
-            "  --entities E   entities they are spread over (default 100000)\n"
-            "  --rates R,...  freshness rates in events/s (default 1000,10000)\n"
-            "  --seconds S    seconds per freshness rate (default 10)\n"
-            "  --json FILE    also write the figures as JSON\n");
-    exit(2);
+            "restart: aggregating the same events in a child process, to be "
+            "SIGKILLed in a transaction once %.0f %% of the entities are "
+            "committed...\n",
+            KILL_ENTITIES * 100);
+    run_and_kill(c, distinct, &r->killed);
+    fprintf(stderr,
+            "  killed after %.2f s, %.0f ms after its last commit: %" PRIu64
+            " events and %" PRIu64 " entities committed, %" PRIu64 " commits\n",
+            r->killed.seconds, r->killed.after_commit_ms, r->killed.events,
+            r->killed.entities, r->killed.commits);
+    fprintf(stderr, "restart on the state the SIGKILL left...\n");
+    timed_run(c, &r->after_kill);
+    fprintf(stderr, "restart after a clean stop...\n");
+    timed_run(c, &r->after_clean);
+    fprintf(stderr, "restart on a wiped state directory (full restore)...\n");
+    rm_tree(c->state);
+    timed_run(c, &r->wiped);
+}
+
+/* ---- 3: freshness ------------------------------------------------------- */
+
+enum { P_KAFKA, P_OUTPUT, P_STORE };
+static const char *const PATH_ID[PATHS] = {"kafka", "output", "store"};
+static const char *const PATH_NAME[PATHS] = {
+    "Kafka produce -> consume (the event)", "event -> feature record consumed",
+    "event -> visible in a tailing store"};
+
+typedef struct {
+    uint64_t *seen; /* ns, when first seen; 0 not yet */
+    _Atomic uint64_t nseen;
+    fs_hist h;
+} path_t;
+
+typedef struct {
+    size_t total; /* events, the warm-up ones first */
+    uint64_t *sent;
+    _Atomic size_t produced;
+    _Atomic uint64_t done_at; /* every delivery confirmed at, or 0 */
+    path_t path[PATHS];
+    rd_kafka_t *consumer[2]; /* events topic, output topic */
+    fstore_store_t *store;
+    const fstore_table_t *table;
+} fresh_t;
+
+typedef struct {
+    unsigned rate;
+    uint64_t produced;
+    double produce_s, achieved, busy_pct, cpu_pct, broker_pct;
+    uint64_t seen[PATHS];
+    fs_hist h[PATHS];
+    uint64_t commits;
+    double commit_p50, commit_p99, apply_p99;
+} fresh_result;
+
+static int fresh_finished(fresh_t *F)
+{
+    int all = 1;
+    for (int i = 0; i < PATHS; i++)
+        all &= atomic_load(&F->path[i].nseen) == F->total;
+    if (all)
+        return 1;
+    uint64_t done = atomic_load(&F->done_at);
+    return done != 0 && now_ns() - done > SEEN_TIMEOUT_S * 1000000000ull;
+}
+
+static void fresh_mark(fresh_t *F, path_t *p, uint32_t i, uint64_t t)
+{
+    /* produced is stored (release) after sent[i]: a record cannot arrive
+     * before its produce call. */
+    if (i >= atomic_load_explicit(&F->produced, memory_order_acquire) ||
+        p->seen[i] != 0)
+        return;
+    p->seen[i] = t;
+    atomic_fetch_add(&p->nseen, 1);
+}
+
+typedef struct {
+    fresh_t *F;
+    int which; /* P_KAFKA or P_OUTPUT */
+} consumer_job;
+
+static void *consumer_main(void *arg)
+{
+    consumer_job *j = arg;
+    fresh_t *F = j->F;
+    rd_kafka_t *rk = F->consumer[j->which];
+    while (!fresh_finished(F)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
+        uint64_t t = now_ns();
+        if (m == NULL)
+            continue;
+        if (m->err)
+            die("freshness: consuming %s: %s", rd_kafka_topic_name(m->rkt),
+                rd_kafka_message_errstr(m));
+        uint32_t id = id_of(m->key, m->key_len);
+        if (id < F->total)
+            fresh_mark(F, &F->path[j->which], id, t);
+        rd_kafka_message_destroy(m);
+    }
+    return NULL;
+}
+
+/* Refreshes a reader every CHECK_PAUSE_NS; when the table's applied offsets
+ * moved, looks up every event produced and not seen yet. The time after a
+ * refresh is the time its finds are first visible. */
+static void *store_main(void *arg)
+{
+    fresh_t *F = arg;
+    path_t *p = &F->path[P_STORE];
+    fstore_reader_t *rd;
+    fs_check(fstore_reader_new(F->store, &rd), "fstore_reader_new", NULL);
+    size_t lo = 0;
+    int64_t last_sum = -2;
+    char key[KEY_STRIDE];
+    while (!fresh_finished(F)) {
+        fs_check(fstore_reader_refresh(rd), "fstore_reader_refresh",
+                 fstore_reader_errmsg(rd));
+        uint64_t t = now_ns();
+        int32_t parts[NPARTS * 2];
+        int64_t offs[NPARTS * 2], sum = 0;
+        size_t count = 0;
+        fs_check(fstore_reader_offsets(rd, F->table, parts, offs, NPARTS * 2,
+                                       &count),
+                 "fstore_reader_offsets", fstore_reader_errmsg(rd));
+        for (size_t i = 0; i < count && i < NPARTS * 2; i++)
+            sum += offs[i] + 1;
+        if (sum != last_sum) {
+            last_sum = sum;
+            size_t n = atomic_load_explicit(&F->produced, memory_order_acquire);
+            for (size_t i = lo; i < n; i++) {
+                if (p->seen[i] != 0)
+                    continue;
+                const fstore_row_t *row;
+                key_of(key, (uint32_t)i);
+                fstore_err_t err = fstore_get(rd, F->table, key, KEY_LEN, &row);
+                if (err == FSTORE_NOT_FOUND)
+                    continue;
+                if (err != FSTORE_OK)
+                    die("freshness: fstore_get %s: %s (%s)", key,
+                        fstore_err_name(err), fstore_reader_errmsg(rd));
+                p->seen[i] = t;
+                atomic_fetch_add(&p->nseen, 1);
+            }
+            while (lo < n && p->seen[lo] != 0)
+                lo++;
+        }
+        /* A tight loop would take a core from the aggregator, the tailer
+         * and the broker it measures (all share this machine). */
+        sleep_ns(CHECK_PAUSE_NS);
+    }
+    fstore_reader_destroy(rd);
+    return NULL;
+}
+
+/* Opens a store in @p dir tailing @p c's output topic with the output
+ * schema the aggregator wrote; returns it ready. */
+static fstore_store_t *store_open(const agg_case *c, const char *dir,
+                                  size_t rows, const fstore_table_t **table)
+{
+    char path[4400], errstr[512] = "";
+    snprintf(path, sizeof path, "%s/%d.avsc", c->schemas, OUTPUT_ID);
+    char *schema = read_file(path);
+    fstore_conf_t *conf = bench_conf_new(bench_map_size((unsigned)rows, 1024));
+    bench_conf_set(conf, "kafka.bootstrap.servers", opt.brokers);
+    bench_conf_set(conf, "log.level", "3");
+    fstore_store_t *store;
+    fs_check(fstore_store_open(dir, conf, &store, errstr, sizeof errstr),
+             "fstore_store_open", errstr);
+    fstore_conf_destroy(conf);
+    fs_check(
+        fstore_schema_register(store, OUTPUT_ID, schema, errstr, sizeof errstr),
+        "fstore_schema_register", errstr);
+    fs_check(fstore_table_create(store, "features", schema,
+                                 FSTORE_FORMAT_CONFLUENT, -1, table, errstr,
+                                 sizeof errstr),
+             "fstore_table_create", errstr);
+    free(schema);
+    fs_check(
+        fstore_tail_add(store, *table, c->output, NULL, errstr, sizeof errstr),
+        "fstore_tail_add", errstr);
+    fs_check(fstore_tail_start(store, errstr, sizeof errstr),
+             "fstore_tail_start", errstr);
+    fs_check(fstore_tail_wait_ready(store, KAFKA_TIMEOUT_MS),
+             "fstore_tail_wait_ready", NULL);
+    return store;
+}
+
+/* The tailer's apply_ms p99 since it started (docs/stats.md). */
+static double store_apply_p99(fstore_store_t *store)
+{
+    char *txt = NULL;
+    fs_check(fstore_stats_json(store, &txt), "fstore_stats_json", NULL);
+    json_t *root = json_loads(txt, 0, NULL);
+    fstore_free(txt);
+    json_t *v = json_object_get(json_object_get(root, "apply_ms"), "p99");
+    if (!json_is_number(v))
+        die("fstore_stats_json has no apply_ms.p99 (see docs/stats.md)");
+    double d = json_number_value(v);
+    json_decref(root);
+    return d;
+}
+
+static void tail_check(fstore_store_t *store, const char *when)
+{
+    char msg[1024] = "";
+    fstore_err_t err = fstore_tail_error(store, msg, sizeof msg);
+    if (err != FSTORE_OK)
+        die("%s: the tailer stopped: %s: %s", when, fstore_err_name(err),
+            msg[0] ? msg : fstore_strerror(err));
+}
+
+static void phase_freshness(unsigned rate, fresh_result *R)
+{
+    char name[32];
+    snprintf(name, sizeof name, "f%u", rate);
+    agg_case c;
+    case_init(&c, name, NULL);
+    case_topics(&c, 1);
+    fprintf(stderr,
+            "freshness at %u events/s, %.1f s: starting the aggregator...\n",
+            rate, opt.seconds);
+    fstore_aggregator_t *a = agg_new(&c);
+    runner_t run;
+    runner_start(&run, a, 0);
+    uint64_t deadline = now_ns() + KAFKA_TIMEOUT_MS * 1000000ull;
+    for (;;) {
+        json_t *st = agg_stats(a);
+        size_t n = stat_parts(st);
+        json_decref(st);
+        if (n == NPARTS)
+            break;
+        if (atomic_load(&run.done))
+            runner_join(&run, "fstore_aggregator_run");
+        if (now_ns() > deadline)
+            die("freshness: the aggregator had not taken its partitions after "
+                "%d s",
+                KAFKA_TIMEOUT_MS / 1000);
+        sleep_ns(10000000);
+    }
+
+    fresh_t F;
+    memset(&F, 0, sizeof F);
+    F.total = WARM_EVENTS + (size_t)(rate * opt.seconds + 0.5);
+    F.sent = xcalloc(F.total, sizeof *F.sent);
+    for (int i = 0; i < PATHS; i++)
+        F.path[i].seen = xcalloc(F.total, sizeof *F.path[i].seen);
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s/%s-store", W.work, name);
+    F.store = store_open(&c, dir, F.total, &F.table);
+    F.consumer[P_KAFKA] = rk_watcher("fstore-bench-agg-events", c.input);
+    F.consumer[P_OUTPUT] = rk_watcher("fstore-bench-agg-output", c.output);
+    pthread_t th[PATHS];
+    consumer_job jobs[2] = {{&F, P_KAFKA}, {&F, P_OUTPUT}};
+    for (int i = 0; i < 2; i++)
+        if (pthread_create(&th[i], NULL, consumer_main, &jobs[i]) != 0)
+            die("pthread_create failed");
+    if (pthread_create(&th[P_STORE], NULL, store_main, &F) != 0)
+        die("pthread_create failed");
+
+    producer_t p;
+    producer_init(&p, c.input, FRESH_LINGER_MS, FRESH_NAGLE_DISABLE,
+                  "fstore-bench-agg-fresh");
+    char key[KEY_STRIDE];
+    uint8_t v[64];
+    uint64_t t0 = now_ns(), first = 0, last = 0;
+    cpu_sample m0 = {0, 0};
+    double c0 = 0, b0 = 0;
+    for (size_t i = 0; i < F.total; i++) {
+        if (i < WARM_EVENTS) {
+            sleep_until(t0 + i * 1000000u); /* 1 ms apart */
+        } else {
+            if (i == WARM_EVENTS) {
+                /* The clients, the aggregator and the tailer are connected
+                 * and warm once the warm-up events went every way. */
+                uint64_t end = now_ns() + WARM_TIMEOUT_S * 1000000000ull;
+                for (int k = 0; k < PATHS; k++)
+                    while (atomic_load(&F.path[k].nseen) < WARM_EVENTS) {
+                        rd_kafka_poll(p.rk, 1);
+                        producer_check(&p);
+                        tail_check(F.store, "freshness warm-up");
+                        if (atomic_load(&run.done))
+                            runner_join(&run, "fstore_aggregator_run");
+                        if (now_ns() > end)
+                            die("freshness at %u/s: the %d warm-up events were "
+                                "not seen (%s) within %d s",
+                                rate, WARM_EVENTS, PATH_NAME[k],
+                                WARM_TIMEOUT_S);
+                    }
+                t0 = now_ns();
+                m0 = machine_cpu();
+                c0 = cpu_s();
+                b0 = opt.broker_pid ? proc_cpu_s(opt.broker_pid) : 0;
+            }
+            sleep_until(t0 +
+                        (uint64_t)((double)(i - WARM_EVENTS) * 1e9 / rate));
+        }
+        key_of(key, (uint32_t)i);
+        size_t len = encode_event(v, wall_ms(), (double)(i % 100), "fr");
+        uint64_t t = now_ns();
+        F.sent[i] = t;
+        atomic_store_explicit(&F.produced, i + 1, memory_order_release);
+        produce(&p, key, v, len);
+        rd_kafka_poll(p.rk, 0);
+        if (i == WARM_EVENTS)
+            first = t;
+        last = t;
+    }
+    cpu_sample m1 = machine_cpu();
+    double c1 = cpu_s(), b1 = opt.broker_pid ? proc_cpu_s(opt.broker_pid) : 0;
+    producer_flush(&p);
+    atomic_store(&F.done_at, now_ns());
+    for (int i = 0; i < PATHS; i++)
+        pthread_join(th[i], NULL);
+    tail_check(F.store, "freshness");
+    if (atomic_load(&run.done)) /* it stopped on an error: say which */
+        runner_join(&run, "fstore_aggregator_run");
+
+    memset(R, 0, sizeof *R);
+    R->rate = rate;
+    R->produced = F.total - WARM_EVENTS;
+    R->produce_s = secs(last - first);
+    R->achieved =
+        R->produce_s > 0 ? (double)(R->produced - 1) / R->produce_s : 0;
+    R->busy_pct = busy_pct(m0, m1);
+    R->cpu_pct = R->produce_s > 0 ? 100.0 * (c1 - c0) / R->produce_s : 0;
+    R->broker_pct = R->produce_s > 0 ? 100.0 * (b1 - b0) / R->produce_s : 0;
+    for (int k = 0; k < PATHS; k++) {
+        path_t *pa = &F.path[k];
+        for (size_t i = WARM_EVENTS; i < F.total; i++)
+            if (pa->seen[i] != 0) {
+                R->seen[k]++;
+                fs_hist_add(&R->h[k], pa->seen[i] > F.sent[i]
+                                          ? pa->seen[i] - F.sent[i]
+                                          : 0);
+            }
+        if (R->seen[k] != R->produced) {
+            fprintf(stderr,
+                    "aggregate: FRESHNESS FAILURE (%s at %u events/s): %" PRIu64
+                    " of %" PRIu64
+                    " events were not seen within %d s of the last produce; "
+                    "first missing keys:\n",
+                    PATH_NAME[k], rate, R->produced - R->seen[k], R->produced,
+                    SEEN_TIMEOUT_S);
+            for (size_t i = WARM_EVENTS, shown = 0; i < F.total && shown < 10;
+                 i++)
+                if (pa->seen[i] == 0) {
+                    fprintf(stderr, "  user:%09u\n", (unsigned)i);
+                    shown++;
+                }
+            die("%s: events produced but never seen: the latency figures would "
+                "be wrong",
+                PATH_NAME[k]);
+        }
+    }
+    json_t *st = agg_stats(a);
+    R->commits = stat_u(st, "commits");
+    R->commit_p50 = stat_commit(st, "p50");
+    R->commit_p99 = stat_commit(st, "p99");
+    json_decref(st);
+    R->apply_p99 = store_apply_p99(F.store);
+
+    fstore_aggregator_stop(a);
+    runner_join(&run, "fstore_aggregator_run");
+    fstore_aggregator_destroy(a);
+    producer_free(&p);
+    for (int i = 0; i < 2; i++) {
+        rd_kafka_consumer_close(F.consumer[i]);
+        rd_kafka_destroy(F.consumer[i]);
+    }
+    fs_check(fstore_tail_stop(F.store), "fstore_tail_stop", NULL);
+    fstore_store_close(F.store);
+    rm_tree(dir);
+    free(F.sent);
+    for (int i = 0; i < PATHS; i++)
+        free(F.path[i].seen);
+    case_free(&c);
+}
+
+/* ---- reporting ---------------------------------------------------------- */
+
+typedef struct {
+    throughput_t tp;
+    restart_t rs;
+    fresh_result fresh[MAX_RATES];
+    ratio_t ratios[4 + 2 * MAX_RATES];
+    int nratios;
+} report_t;
+
+static double pms(const fs_hist *h, double q)
+{
+    return ms(fs_hist_quantile_high(h, q));
+}
+
+static double per_s(const run_result *r)
+{
+    return ratio((double)opt.events, r->caught_up_s);
+}
+
+static double per_cpu_s(const run_result *r)
+{
+    return ratio((double)opt.events, r->cpu_s);
+}
+
+static void add_ratio(report_t *R, const char *id, const char *what,
+                      double value, const char *target, int at_least,
+                      double goal)
+{
+    ratio_t r = {id, what, value, target, at_least, goal};
+    R->ratios[R->nratios++] = r;
+}
+
+static void compute(report_t *R)
+{
+    add_ratio(R, "aggregate_events_per_cpu_s",
+              "aggregation: events per CPU-second (this process)",
+              per_cpu_s(&R->tp.run), ">= 100000", 1, 100000);
+    add_ratio(R, "restart_ready_wiped_over_sigkill",
+              "restart: time to ready, wiped state / after SIGKILL",
+              ratio(R->rs.wiped.ready_s, R->rs.after_kill.ready_s), NULL, 0, 0);
+    for (int r = 0; r < opt.nrates; r++) {
+        static char ids[MAX_RATES][64], whats[MAX_RATES][112];
+        const fresh_result *f = &R->fresh[r];
+        snprintf(ids[r], sizeof ids[r], "fresh_p99_store_over_kafka_at_%u",
+                 f->rate);
+        snprintf(whats[r], sizeof whats[r],
+                 "freshness at %u/s: p99 event -> visible in the store / Kafka",
+                 f->rate);
+        add_ratio(R, ids[r], whats[r],
+                  ratio((double)fs_hist_quantile_high(&f->h[P_STORE], .99),
+                        (double)fs_hist_quantile_high(&f->h[P_KAFKA], .99)),
+                  NULL, 0, 0);
+        if (f->rate == 10000)
+            add_ratio(R, "fresh_store_p99_ms_at_10000",
+                      "event -> visible in the store, p99 at 10k events/s (ms)",
+                      pms(&f->h[P_STORE], .99), "<= 50 ms", 0, 50.0);
+    }
+}
+
+static const char *saturation_note(const fresh_result *f)
+{
+    if (f->achieved < 0.95 * f->rate)
+        return "the producer fell behind the target: the machine is saturated";
+    if (f->busy_pct >= 90)
+        return "the machine's CPUs were nearly all busy: saturated";
+    return "";
+}
+
+static void print_restart_row(FILE *f, int md, const char *name,
+                              const run_result *r, const char *entities)
+{
+    if (md)
+        fprintf(f, "| %s | %.3f | %.3f | %" PRIu64 " | %" PRIu64 " | %s |\n",
+                name, r->ready_s, r->caught_up_s, r->restored, r->events,
+                entities);
+    else
+        fprintf(f, "  %-40s %8.3f %10.3f %12" PRIu64 " %10" PRIu64 " %10s\n",
+                name, r->ready_s, r->caught_up_s, r->restored, r->events,
+                entities);
+}
+
+static void print_tables(FILE *f, int md, const report_t *R)
+{
+    const throughput_t *t = &R->tp;
+    const run_result *tr = &t->run;
+    double per_entity = ratio((double)t->state_bytes, (double)tr->entities);
+    if (md) {
+        fprintf(f,
+                "### Throughput (%u events over %u entities, %" PRIu64
+                " of them with events; %d partitions, default windows, "
+                "six features)\n\n"
+                "| figure | value |\n|---|--:|\n",
+                opt.events, opt.entities, t->distinct, NPARTS);
+        fprintf(f,
+                "| producing the events (linger.ms=" LOAD_LINGER_MS
+                ") | %.2f s, %.0f events/s |\n",
+                t->load_s, ratio(opt.events, t->load_s));
+        fprintf(
+            f,
+            "| aggregating until caught up, wall | %.2f s, %.0f events/s |\n",
+            tr->caught_up_s, per_s(tr));
+        fprintf(f,
+                "| CPU of this process (librdkafka's threads included) | %.2f "
+                "s, %.0f events per CPU-second |\n",
+                tr->cpu_s, per_cpu_s(tr));
+        fprintf(f, "| start until every partition is assigned | %.3f s |\n",
+                tr->ready_s);
+        fprintf(f,
+                "| transactions | %" PRIu64
+                ", commit p50 %.1f ms, p99 %.1f ms, max %.1f ms |\n",
+                tr->commits, tr->commit_p50, tr->commit_p99, tr->commit_max);
+        fprintf(f, "| feature records produced | %" PRIu64 " |\n", tr->emitted);
+        fprintf(
+            f, "| local state on disk | %" PRIu64 " bytes, %.0f per entity |\n",
+            t->state_bytes, per_entity);
+    } else {
+        fprintf(f,
+                "throughput: %u events over %u entities (%" PRIu64
+                " with events), %d partitions, default windows, six features\n",
+                opt.events, opt.entities, t->distinct, NPARTS);
+        fprintf(f,
+                "  producing (linger.ms=" LOAD_LINGER_MS
+                "): %.2f s, %.0f events/s\n",
+                t->load_s, ratio(opt.events, t->load_s));
+        fprintf(
+            f,
+            "  aggregating until caught up: %.2f s wall (%.0f events/s), %.2f "
+            "s CPU (%.0f events per CPU-second); partitions assigned after "
+            "%.3f s\n",
+            tr->caught_up_s, per_s(tr), tr->cpu_s, per_cpu_s(tr), tr->ready_s);
+        fprintf(f,
+                "  %" PRIu64
+                " transactions, commit p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
+                "%" PRIu64 " feature records\n",
+                tr->commits, tr->commit_p50, tr->commit_p99, tr->commit_max,
+                tr->emitted);
+        fprintf(f,
+                "  local state: %" PRIu64 " bytes on disk, %.0f per entity\n",
+                t->state_bytes, per_entity);
+    }
+
+    const restart_t *rs = &R->rs;
+    char ents[32];
+    snprintf(ents, sizeof ents, "%" PRIu64, rs->after_kill.entities);
+    if (md)
+        fprintf(
+            f,
+            "\n### Restart (%" PRIu64 " entities; the aggregating process was "
+            "SIGKILLed after %.2f s, %.0f ms after its last commit, with "
+            "%" PRIu64 " of %u events and %" PRIu64
+            " entities in its committed state after %" PRIu64 " commits)\n\n"
+            "| restart | ready s | caught up s | changelog records restored "
+            "| events read | entities after |\n"
+            "|---|--:|--:|--:|--:|--:|\n",
+            t->distinct, rs->killed.seconds, rs->killed.after_commit_ms,
+            rs->killed.events, opt.events, rs->killed.entities,
+            rs->killed.commits);
+    else
+        fprintf(f,
+                "\nrestart: %" PRIu64
+                " entities; the aggregating process was SIGKILLed "
+                "after %.2f s, %.0f ms after its last commit, with %" PRIu64
+                " of %u events and %" PRIu64
+                " entities in its committed state after %" PRIu64 " commits\n"
+                "  %-40s %8s %10s %12s %10s %10s\n",
+                t->distinct, rs->killed.seconds, rs->killed.after_commit_ms,
+                rs->killed.events, opt.events, rs->killed.entities,
+                rs->killed.commits, "restart", "ready s", "caught up s",
+                "restored", "events", "entities");
+    print_restart_row(f, md, "after SIGKILL, its state directory",
+                      &rs->after_kill, ents);
+    print_restart_row(f, md, "after a clean stop, its state directory",
+                      &rs->after_clean, md ? "" : "-");
+    print_restart_row(f, md, "wiped state directory (full restore)", &rs->wiped,
+                      md ? "" : "-");
+    fprintf(f,
+            "%sready = from fstore_aggregator_new() until every partition is "
+            "assigned and restored from the changelog (statistics polled every "
+            "1 ms; with nothing left to read, the run may end between two "
+            "polls, and ready is then its end); caught up = until "
+            "fstore_aggregator_run(until_caught_up) returned. Events read: "
+            "after the SIGKILL, every event the dead process had not "
+            "committed: those of its open transaction, and the rest of the "
+            "stream. The kill came one commit interval and half a median "
+            "commit (%.0f ms) after the first report of %.0f %% of the "
+            "entities committed. The changelog is as young as the run: it "
+            "holds every state written (%.1f records per entity here), not yet "
+            "compacted to one per entity.\n",
+            md ? "\n" : "  ", rs->killed.delay_ms, KILL_ENTITIES * 100,
+            ratio((double)rs->wiped.restored, (double)t->distinct));
+
+    if (md)
+        fprintf(f,
+                "\n### Freshness (an event of a new entity each, %.1f s per "
+                "rate; producer linger.ms=" FRESH_LINGER_MS
+                ", socket.nagle.disable=" FRESH_NAGLE_DISABLE
+                "; consumers and tailer read_committed, "
+                "fetch.wait.max.ms=" FETCH_WAIT_MS ")\n\n"
+                "| rate target | path | seen | p50 ms | p99 ms | p999 ms "
+                "| max ms |\n"
+                "|--:|---|--:|--:|--:|--:|--:|\n",
+                opt.seconds);
+    else
+        fprintf(f,
+                "\nfreshness: an event of a new entity each, %.1f s per rate; "
+                "producer linger.ms=" FRESH_LINGER_MS
+                ", socket.nagle.disable=" FRESH_NAGLE_DISABLE
+                "; consumers and tailer read_committed, "
+                "fetch.wait.max.ms=" FETCH_WAIT_MS
+                "\n  %8s %-38s %8s %8s %8s %8s %8s\n",
+                opt.seconds, "target/s", "path", "seen", "p50 ms", "p99 ms",
+                "p999 ms", "max ms");
+    for (int r = 0; r < opt.nrates; r++) {
+        const fresh_result *x = &R->fresh[r];
+        for (int k = 0; k < PATHS; k++)
+            fprintf(f,
+                    md ? "| %u | %s | %" PRIu64
+                         " | %.2f | %.2f | %.2f | %.2f |\n"
+                       : "  %8u %-38s %8" PRIu64 " %8.2f %8.2f %8.2f %8.2f\n",
+                    x->rate, PATH_NAME[k], x->seen[k], pms(&x->h[k], .5),
+                    pms(&x->h[k], .99), pms(&x->h[k], .999), ms(x->h[k].max));
+    }
+    if (md)
+        fprintf(f, "\n| rate target | achieved events/s | machine CPU busy "
+                   "| this process | broker | transactions | commit p50 ms "
+                   "| commit p99 ms | tailer apply p99 ms | |\n"
+                   "|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
+    else
+        fprintf(f, "  %8s %10s %7s %7s %8s %8s %10s %10s %10s\n", "target/s",
+                "achieved/s", "busy %", "proc %", "broker %", "commits",
+                "commit p50", "commit p99", "apply p99");
+    for (int r = 0; r < opt.nrates; r++) {
+        const fresh_result *x = &R->fresh[r];
+        char broker[32];
+        if (opt.broker_pid)
+            snprintf(broker, sizeof broker, md ? "%.0f %%" : "%.0f",
+                     x->broker_pct);
+        else
+            snprintf(broker, sizeof broker, "-");
+        if (md)
+            fprintf(f,
+                    "| %u | %.0f | %.0f %% | %.0f %% | %s | %" PRIu64
+                    " | %.1f | %.1f | %.2f | %s |\n",
+                    x->rate, x->achieved, x->busy_pct, x->cpu_pct, broker,
+                    x->commits, x->commit_p50, x->commit_p99, x->apply_p99,
+                    saturation_note(x));
+        else
+            fprintf(f,
+                    "  %8u %10.0f %7.0f %7.0f %8s %8" PRIu64
+                    " %10.1f %10.1f %10.2f %s\n",
+                    x->rate, x->achieved, x->busy_pct, x->cpu_pct, broker,
+                    x->commits, x->commit_p50, x->commit_p99, x->apply_p99,
+                    saturation_note(x));
+    }
+    fprintf(f,
+            "%slatency = when the event was consumed from the events topic "
+            "(Kafka), its feature record consumed from the output topic, or "
+            "its entity first found by a reader of the tailing store refreshed "
+            "every 0.1 ms - the time taken just before the event's produce "
+            "call. Every event was seen on every path. CPU while the events "
+            "were produced: machine busy = all CPUs of the machine "
+            "(/proc/stat; whatever else runs on it included), this process "
+            "(aggregator, tailer, consumers, producer) and the broker in %% of "
+            "one CPU. The aggregator's commits and the tailer's apply_ms "
+            "(docs/stats.md) cover the whole case.\n",
+            md ? "\n" : "  ");
+
+    print_ratios(f, md, R->ratios, R->nratios, 62);
+}
+
+static void json_run(FILE *f, const char *name, const run_result *r,
+                     int with_entities, const char *tail)
+{
+    fprintf(f,
+            "    \"%s\": {\"ready_s\": %.4f, \"caught_up_s\": %.4f, "
+            "\"restored_records\": "
+            "%" PRIu64 ", \"events_read\": %" PRIu64,
+            name, r->ready_s, r->caught_up_s, r->restored, r->events);
+    if (with_entities)
+        fprintf(f, ", \"entities\": %" PRIu64 ", \"commits\": %" PRIu64,
+                r->entities, r->commits);
+    fprintf(f, "}%s\n", tail);
+}
+
+static void json_path(FILE *f, const char *name, uint64_t seen,
+                      const fs_hist *h, const char *tail)
+{
+    fprintf(f,
+            "     \"%s\": {\"seen\": %" PRIu64 ", \"samples\": %" PRIu64
+            ", \"mean_ms\": %.4f, \"p50_ms\": %.4f, \"p99_ms\": %.4f, "
+            "\"p999_ms\": %.4f, "
+            "\"max_ms\": %.4f}%s\n",
+            name, seen, h->count, fs_hist_mean(h) / 1e6, pms(h, .5),
+            pms(h, .99), pms(h, .999), ms(h->max), tail);
+}
+
+static void write_json(const report_t *R)
+{
+    FILE *f = fopen(opt.json, "w");
+    if (f == NULL)
+        die("%s: %s", opt.json, strerror(errno));
+    const throughput_t *t = &R->tp;
+    const run_result *tr = &t->run;
+    fprintf(f,
+            "{\n  \"bench\": \"aggregate\",\n  \"fstore_version\": \"%s\",\n"
+            "  \"librdkafka_version\": \"%s\",\n  \"events\": %u,\n  "
+            "\"entities\": %u,\n"
+            "  \"partitions\": %d,\n  \"seconds_per_case\": %.2f,\n"
+            "  \"spec\": \"windows 5m/1m 1h/5m 1d/1h; count, sum, mean, "
+            "min, max of amount, last country\",\n",
+            fstore_version_str(), rd_kafka_version_str(), opt.events,
+            opt.entities, NPARTS, opt.seconds);
+    fprintf(f,
+            "  \"load\": {\"events\": %u, \"distinct_entities\": %" PRIu64
+            ", \"seconds\": %.4f, \"events_per_s\": %.1f},\n",
+            opt.events, t->distinct, t->load_s, ratio(opt.events, t->load_s));
+    fprintf(f,
+            "  \"throughput\": {\"events\": %" PRIu64
+            ", \"wall_s\": %.4f, \"cpu_s\": %.4f, "
+            "\"events_per_s\": %.1f, \"events_per_cpu_s\": %.1f, "
+            "\"ready_s\": %.4f, "
+            "\"commits\": %" PRIu64
+            ", \"commit_p50_ms\": %.3f, \"commit_p99_ms\": %.3f, "
+            "\"commit_max_ms\": %.3f, \"emitted\": %" PRIu64
+            ", \"entities\": %" PRIu64 ", \"state_bytes\": %" PRIu64
+            ", \"state_bytes_per_entity\": %.1f},\n",
+            tr->events, tr->caught_up_s, tr->cpu_s, per_s(tr), per_cpu_s(tr),
+            tr->ready_s, tr->commits, tr->commit_p50, tr->commit_p99,
+            tr->commit_max, tr->emitted, tr->entities, t->state_bytes,
+            ratio((double)t->state_bytes, (double)tr->entities));
+    const restart_t *rs = &R->rs;
+    fprintf(f,
+            "  \"restart\": {\n    \"entities\": %" PRIu64 ",\n"
+            "    \"killed\": {\"seconds_before_kill\": %.4f, "
+            "\"ms_after_last_commit\": %.1f, \"planned_delay_ms\": %.1f, "
+            "\"events_at_kill\": %" PRIu64 ", \"entities_at_kill\": %" PRIu64
+            ", \"commits_at_kill\": %" PRIu64 "},\n",
+            t->distinct, rs->killed.seconds, rs->killed.after_commit_ms,
+            rs->killed.delay_ms, rs->killed.events, rs->killed.entities,
+            rs->killed.commits);
+    json_run(f, "after_sigkill", &rs->after_kill, 1, ",");
+    json_run(f, "after_clean_stop", &rs->after_clean, 0, ",");
+    json_run(f, "wiped", &rs->wiped, 0, ",");
+    fprintf(f, "    \"ratio_ready_wiped_over_sigkill\": %.4f\n  },\n",
+            ratio(rs->wiped.ready_s, rs->after_kill.ready_s));
+    fprintf(f, "  \"freshness\": [\n");
+    for (int r = 0; r < opt.nrates; r++) {
+        const fresh_result *x = &R->fresh[r];
+        fprintf(f,
+                "    {\"rate\": %u, \"produced\": %" PRIu64
+                ", \"achieved_rate\": %.1f, "
+                "\"machine_busy_pct\": %.1f, \"process_cpu_pct\": %.1f, ",
+                x->rate, x->produced, x->achieved, x->busy_pct, x->cpu_pct);
+        if (opt.broker_pid)
+            fprintf(f, "\"broker_cpu_pct\": %.1f, ", x->broker_pct);
+        fprintf(f,
+                "\"aggregator_commits\": %" PRIu64
+                ", \"aggregator_commit_p50_ms\": %.3f, "
+                "\"aggregator_commit_p99_ms\": %.3f, "
+                "\"tailer_apply_p99_ms\": %.3f,\n",
+                x->commits, x->commit_p50, x->commit_p99, x->apply_p99);
+        for (int k = 0; k < PATHS; k++)
+            json_path(f, PATH_ID[k], x->seen[k], &x->h[k],
+                      k + 1 < PATHS ? "," : "");
+        fprintf(f, "    }%s\n", r + 1 < opt.nrates ? "," : "");
+    }
+    fprintf(f, "  ],\n  \"ratios\": {\n");
+    json_ratios(f, R->ratios, R->nratios, 4);
+    fprintf(f, "  }\n}\n");
+    if (fclose(f) != 0)
+        die("%s: write failed", opt.json);
+}
+
+static void write_hists(const report_t *R)
+{
+    char path[4400], label[160];
+    if (mkdir(opt.hist_dir, 0755) != 0 && errno != EEXIST)
+        die("mkdir %s: %s", opt.hist_dir, strerror(errno));
+    for (int r = 0; r < opt.nrates; r++) {
+        const fresh_result *x = &R->fresh[r];
+        for (int k = 0; k < PATHS; k++) {
+            snprintf(path, sizeof path, "%s/agg_fresh_%s_%u.dat", opt.hist_dir,
+                     PATH_ID[k], x->rate);
+            snprintf(label, sizeof label, "%s, %u/s", PATH_NAME[k], x->rate);
+            h_write_dat(&x->h[k], path, label);
+        }
+    }
 }
 
 int main(int argc, char **argv)
 {
-    bench_set_prog("bench_aggregate");
-    opts o = {NULL, NULL, 1000000, 100000, 10, {1000, 10000}, 2};
-    static const struct option lo[] = {{"brokers", 1, NULL, 'b'}, {"events", 1, NULL, 'n'},
-                                       {"entities", 1, NULL, 'e'}, {"rates", 1, NULL, 'r'},
-                                       {"seconds", 1, NULL, 's'}, {"json", 1, NULL, 'j'},
-                                       {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        switch (c) {
-        case 'b': o.brokers = optarg; break;
-        case 'n': o.events = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'e': o.entities = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 's': o.seconds = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'j': o.json = optarg; break;
-        case 'r': {
-            o.nrates = 0;
-            for (char *s = optarg; *s && o.nrates < 8;) {
-                o.rates[o.nrates++] = (unsigned)strtoul(s, &s, 10);
-                s += *s == ',';
-            }
-            break;
-        }
-        default: usage();
-        }
+    bench_set_prog("aggregate");
+    parse_args(argc, argv);
+    W.made_work = bench_make_parent(W.work, sizeof W.work, opt.dir,
+                                    "fstore-bench-aggregate-XXXXXX");
+    if (W.made_work)
+        atexit(cleanup_work);
+    snprintf(W.run, sizeof W.run, "fstore-bench-agg-%u-%ld", (unsigned)getpid(),
+             (long)time(NULL));
+    char path[4400];
+    snprintf(path, sizeof path, "%s/events.avsc", W.work);
+    write_file(path, events_schema);
+    static report_t R; /* histograms: keep off the stack */
+
+    printf("aggregate: fstore %s, librdkafka %s, broker %s; work in %s\n\n",
+           fstore_version_str(), rd_kafka_version_str(), opt.brokers, W.work);
+    fflush(stdout);
+
+    agg_case tp, kill;
+    case_init(&tp, "tp", NULL);
+    case_topics(&tp, 1);
+    phase_throughput(&tp, &R.tp);
+    case_free(&tp);
+    case_init(&kill, "kill", tp.input);
+    case_topics(&kill, 0);
+    phase_restart(&kill, R.tp.distinct, &R.rs);
+    case_free(&kill);
+    for (int r = 0; r < opt.nrates; r++)
+        phase_freshness(opt.rates[r], &R.fresh[r]);
+    delete_topics();
+    compute(&R);
+
+    print_tables(stdout, 0, &R);
+    if (opt.markdown != NULL) {
+        FILE *md = fopen(opt.markdown, "w");
+        if (md == NULL)
+            die("%s: %s", opt.markdown, strerror(errno));
+        print_tables(md, 1, &R);
+        if (fclose(md) != 0)
+            die("%s: write failed", opt.markdown);
     }
-    if (!o.brokers || !o.events || !o.entities || !o.seconds || !o.nrates)
-        usage();
-    char dir[] = "/tmp/fstore-bench-aggregate-XXXXXX";
-    if (!mkdtemp(dir))
-        die("mkdtemp: %s", strerror(errno));
-    FILE *json = o.json ? fopen(o.json, "w") : fopen("/dev/null", "w");
-    if (!json)
-        die("opening %s", o.json);
-    fprintf(json, "{\n");
-    phase_throughput(&o, dir, json);
-    fprintf(json, "  \"freshness\": [\n");
-    for (int i = 0; i < o.nrates; i++)
-        phase_freshness(&o, dir, o.rates[i], json, i == o.nrates - 1);
-    fprintf(json, "  ]\n}\n");
-    fclose(json);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_aggregate: could not remove %s\n", dir);
+    if (opt.hist_dir != NULL)
+        write_hists(&R);
+    if (opt.json != NULL) {
+        write_json(&R);
+        printf("figures written to %s\n", opt.json);
+    }
     return 0;
 }

@@ -8,7 +8,13 @@ positive numbers too. Under "ingest" (bench_ingest) every number must be
 finite and positive, the figures listed in INGEST_FIGURES must be there, for
 the bootstrap, the size, both read cases and both paths (Kafka, fstore) at
 every freshness rate of the run, and every produced record must have been
-seen. Exit 0 when all pass, 1 otherwise, naming each."""
+seen. Under "aggregate" (bench_aggregate) every figure must be a finite
+number, never negative; those listed in AGG_FIGURES must be there and
+positive, those in AGG_COUNTS there and at least 0 (a restart may restore
+nothing), and at every freshness rate of the run each path (Kafka, the
+feature record, the tailing store) must hold the figures of AGG_PATH and
+have seen every produced event. Exit 0 when all pass, 1 otherwise, naming
+each."""
 import json
 import math
 import sys
@@ -43,6 +49,52 @@ INGEST_FIGURES = (
 # Per freshness rate, per path.
 FRESH_FIGURES = ("produced", "seen", "achieved_rate", "samples", "mean_ms",
                  "p50_ms", "p99_ms", "p999_ms", "max_ms")
+
+
+# Paths below "aggregate" that must hold a finite positive number.
+AGG_FIGURES = (
+    "events", "entities", "partitions", "seconds_per_case",
+    "load.events", "load.distinct_entities", "load.seconds", "load.events_per_s",
+    "throughput.events", "throughput.wall_s", "throughput.cpu_s",
+    "throughput.events_per_s", "throughput.events_per_cpu_s",
+    "throughput.ready_s", "throughput.commits", "throughput.commit_p50_ms",
+    "throughput.commit_p99_ms", "throughput.commit_max_ms",
+    "throughput.emitted", "throughput.entities", "throughput.state_bytes",
+    "throughput.state_bytes_per_entity",
+    "restart.entities", "restart.killed.seconds_before_kill",
+    "restart.killed.ms_after_last_commit", "restart.killed.planned_delay_ms",
+    "restart.killed.events_at_kill", "restart.killed.entities_at_kill",
+    "restart.killed.commits_at_kill",
+    "restart.after_sigkill.ready_s", "restart.after_sigkill.caught_up_s",
+    "restart.after_sigkill.events_read", "restart.after_sigkill.entities",
+    "restart.after_sigkill.commits",
+    "restart.after_clean_stop.ready_s", "restart.after_clean_stop.caught_up_s",
+    "restart.wiped.ready_s", "restart.wiped.caught_up_s",
+    "restart.wiped.restored_records",
+    "restart.ratio_ready_wiped_over_sigkill",
+    "ratios.aggregate_events_per_cpu_s.value",
+    "ratios.restart_ready_wiped_over_sigkill.value",
+)
+# Paths below "aggregate" that must hold a finite number >= 0: a restart
+# after SIGKILL or a clean stop usually restores nothing, and one after a
+# clean stop or on a wiped state reads no event.
+AGG_COUNTS = (
+    "restart.after_sigkill.restored_records",
+    "restart.after_clean_stop.restored_records",
+    "restart.after_clean_stop.events_read",
+    "restart.wiped.events_read",
+)
+# Per aggregation freshness rate: the case, then each path.
+AGG_FRESH = ("produced", "achieved_rate", "machine_busy_pct",
+             "process_cpu_pct", "aggregator_commits",
+             "aggregator_commit_p50_ms", "aggregator_commit_p99_ms",
+             "tailer_apply_p99_ms")
+AGG_PATHS = ("kafka", "output", "store")
+AGG_PATH = ("seen", "samples", "mean_ms", "p50_ms", "p99_ms", "p999_ms",
+            "max_ms")
+# Text fields of the "aggregate" section; every other leaf is a number
+# (booleans only as the ratios' "met").
+AGG_TEXT = ("bench", "fstore_version", "librdkafka_version", "spec")
 
 
 def at(doc, path):
@@ -98,6 +150,63 @@ def check_ingest(ing, rates, bad):
                            f"produced records seen")
 
 
+def number(v):
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)
+            and math.isfinite(v))
+
+
+def check_aggregate(agg, rates, bad):
+    """bad += what is wrong with the "aggregate" section."""
+    for p, v in leaves(agg):
+        key = p.rsplit(".", 1)[-1]
+        if p.startswith(".ratios.") and key in ("what", "target", "met"):
+            continue
+        if p[1:] in AGG_TEXT:
+            if not isinstance(v, str):
+                bad.append(f"aggregate{p}: {v!r} (expected text)")
+        elif not number(v):
+            bad.append(f"aggregate{p}: {v!r} (expected a finite number)")
+        elif v < 0:
+            bad.append(f"aggregate{p}: {v} (expected a figure >= 0)")
+    for p in AGG_FIGURES:
+        v = at(agg, p)
+        if not positive(v):
+            bad.append(f"aggregate.{p}: {'missing' if v is None else v}"
+                       " (expected a finite positive figure)")
+    for p in AGG_COUNTS:
+        if not number(at(agg, p)):
+            bad.append(f"aggregate.{p}: missing")
+    fresh = agg.get("freshness")
+    if not isinstance(fresh, list) or not fresh:
+        bad.append("aggregate.freshness: no figures")
+        return
+    seen_rates = [f.get("rate") for f in fresh if isinstance(f, dict)]
+    for r in rates:
+        if r not in seen_rates:
+            bad.append(f"aggregate.freshness: no case at rate {r}")
+    for i, f in enumerate(fresh):
+        where = f"aggregate.freshness[{i}]"
+        if not isinstance(f, dict):
+            bad.append(f"{where}: not an object")
+            continue
+        for k in AGG_FRESH:
+            if not positive(f.get(k)):
+                bad.append(f"{where}.{k}: {f.get(k)!r} (expected a finite "
+                           "positive figure)")
+        for side in AGG_PATHS:
+            s = f.get(side)
+            if not isinstance(s, dict):
+                bad.append(f"{where}.{side}: missing")
+                continue
+            for k in AGG_PATH:
+                if not positive(s.get(k)):
+                    bad.append(f"{where}.{side}.{k}: {s.get(k)!r} (expected a "
+                               "finite positive figure)")
+            if s.get("seen") != f.get("produced"):
+                bad.append(f"{where}.{side}: {s.get('seen')} of "
+                           f"{f.get('produced')} produced events seen")
+
+
 def leaves(x, path=""):
     if isinstance(x, dict):
         for k, v in x.items():
@@ -118,6 +227,9 @@ def main(path):
         if p.startswith(".ingest.") and v is not None:
             numbers += isinstance(v, (int, float)) and not isinstance(v, bool)
             continue  # check_ingest: every number there must be positive
+        if p.startswith(".aggregate."):
+            numbers += number(v)
+            continue  # check_aggregate: every leaf there is checked
         if v is None:
             bad.append(f"{p}: missing")
         elif isinstance(v, bool) or isinstance(v, str):
@@ -128,11 +240,14 @@ def main(path):
                 bad.append(f"{p}: {v}")
             elif any(w in last for w in COUNTED) and v <= 0:
                 bad.append(f"{p}: {v} (expected a positive figure)")
-    for section in ("baselines", "get_bench", "ingest"):
+    for section in ("baselines", "get_bench", "ingest", "aggregate"):
         if not doc.get(section):
             bad.append(f"{section}: no figures")
     if doc.get("ingest"):
         check_ingest(doc["ingest"], doc.get("ingest_rates") or [], bad)
+    if doc.get("aggregate"):
+        check_aggregate(doc["aggregate"], doc.get("aggregate_rates") or [],
+                        bad)
     if numbers < 50:
         bad.append(f"only {numbers} figures in {path}")
     for b in bad:

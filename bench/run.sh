@@ -3,24 +3,35 @@
 # bench_baselines (fstore vs raw LMDB, RocksDB and Redis; it starts and stops
 # its own redis-server on a free loopback port), bench_get_bench, then
 # bench_ingest (bootstrap vs librdkafka consume-only, store size, reads during
-# ingest, produce -> visible vs Kafka's own latency) against a real Kafka
-# broker that this script starts (tests/kafka/broker.sh) and always stops.
-# Writes bench/results/<date>-<host>.json (every figure), .md (the tables) and
-# -point.png / -batch.png / -freshness.png / -ingest-reads.png (latency
-# distributions, gnuplot).
+# ingest, produce -> visible vs Kafka's own latency), then bench_aggregate
+# (aggregation throughput, restart after SIGKILL vs a full restore, event ->
+# feature record -> visible in a tailing store vs Kafka's own latency)
+# against a real Kafka broker that this script starts (tests/kafka/broker.sh)
+# and always stops. Writes bench/results/<date>-<host>.json (every figure),
+# .md (the tables) and -point.png / -batch.png / -freshness.png /
+# -ingest-reads.png / -aggregate-freshness.png (latency distributions,
+# gnuplot).
 #
 # Usage: bench/run.sh [--quick] [--rows N] [--seconds S] [--ingest-records N]
-#                     [--ingest-seconds S] [--rates R1,R2,...] [--no-build]
-#                     [--check]
+#                     [--ingest-seconds S] [--rates R1,R2,...]
+#                     [--agg-events N] [--agg-entities E] [--agg-rates R1,...]
+#                     [--no-build] [--check]
 #   --quick             50,000 rows and 0.5 s per lookup case; 20,000 ingest
-#                       records, rates 1000,5000, 2 s per ingest case
+#                       records, rates 1000,5000, 2 s per ingest case;
+#                       aggregation of 300,000 events over 50,000 entities,
+#                       rates 1000,5000
 #   --check             then fail unless every measurement produced a number
 #                       (bench/check_results.py; never a speed judgement)
 #   --rows N            rows to load for the lookups (default 1,000,000)
 #   --seconds S         measuring time per lookup case (default 2)
 #   --ingest-records N  entities produced and bootstrapped (default 1,000,000)
-#   --ingest-seconds S  measuring time per ingest case (default 10)
+#   --ingest-seconds S  measuring time per ingest case and per aggregation
+#                       freshness rate (default 10)
 #   --rates R1,R2,...   freshness rates, records/s (default 1000,10000,50000)
+#   --agg-entities E    entities of the aggregation runs (default 1,000,000)
+#   --agg-events N      events over them (default 4 x E)
+#   --agg-rates R1,...  aggregation freshness rates, events/s (default
+#                       1000,10000)
 #   --no-build          use the existing build/release
 # Expects the dependencies from scripts/setup.sh (redis-server, librocksdb-dev,
 # libhiredis-dev, gnuplot-nox, Java and kcat for the broker, whose jars
@@ -34,37 +45,52 @@ SECS=2
 IREC=1000000
 ISECS=10
 RATES=1000,10000,50000
+AENT=1000000
+AEV=
+ARATES=1000,10000
 BUILD=1
 CHECK=0
 while [ $# -gt 0 ]; do
     case "$1" in
-    --quick) ROWS=50000; SECS=0.5; IREC=20000; ISECS=2; RATES=1000,5000 ;;
+    --quick) ROWS=50000; SECS=0.5; IREC=20000; ISECS=2; RATES=1000,5000
+             AENT=50000; AEV=300000; ARATES=1000,5000 ;;
     --rows) ROWS="$2"; shift ;;
     --seconds) SECS="$2"; shift ;;
     --ingest-records) IREC="$2"; shift ;;
     --ingest-seconds) ISECS="$2"; shift ;;
     --rates) RATES="$2"; shift ;;
+    --agg-entities) AENT="$2"; shift ;;
+    --agg-events) AEV="$2"; shift ;;
+    --agg-rates) ARATES="$2"; shift ;;
     --no-build) BUILD=0 ;;
     --check) CHECK=1 ;;
-    -h|--help) sed -n '2,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,40s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
 done
+# Validate the sizes' shape here; the benches check their ranges.
+for v in "$ROWS" "$IREC" "$AENT" ${AEV:+"$AEV"}; do
+    [[ $v =~ ^[0-9]+$ ]] || { echo "run: '$v' is not a count (try --help)" >&2; exit 2; }
+done
+for v in "$RATES" "$ARATES"; do
+    [[ $v =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "run: '$v' is not a list of rates R1,R2,... (try --help)" >&2; exit 2; }
+done
+[ -n "$AEV" ] || AEV=$((4 * AENT))
 
 if [ "$BUILD" = 1 ]; then
     bash "$ROOT/scripts/build.sh" release >&2
 fi
 BIN="$ROOT/build/release/bench"
-for b in bench_baselines bench_get_bench bench_ingest; do
+for b in bench_baselines bench_get_bench bench_ingest bench_aggregate; do
     [ -x "$BIN/$b" ] || { echo "run: $BIN/$b missing (is librocksdb-dev/libhiredis-dev installed? see scripts/setup.sh)" >&2; exit 1; }
 done
 command -v redis-server >/dev/null || { echo "run: redis-server not found (scripts/setup.sh installs it)" >&2; exit 1; }
 command -v gnuplot >/dev/null || { echo "run: gnuplot not found (scripts/setup.sh installs gnuplot-nox)" >&2; exit 1; }
 BROKER_SH="$ROOT/tests/kafka/broker.sh"
-[ -x "$BROKER_SH" ] || { echo "run: $BROKER_SH missing; the ingest bench needs it to start a Kafka broker" >&2; exit 1; }
+[ -x "$BROKER_SH" ] || { echo "run: $BROKER_SH missing; the ingest and aggregate benches need it to start a Kafka broker" >&2; exit 1; }
 # What the broker needs, checked now rather than after the lookup benches.
-command -v "${JAVA:-java}" >/dev/null || { echo "run: ${JAVA:-java} not found; the Kafka broker of the ingest bench needs Java 17+ (scripts/setup.sh installs it)" >&2; exit 1; }
+command -v "${JAVA:-java}" >/dev/null || { echo "run: ${JAVA:-java} not found; the Kafka broker of the ingest and aggregate benches needs Java 17+ (scripts/setup.sh installs it)" >&2; exit 1; }
 command -v "${KCAT:-kcat}" >/dev/null || { echo "run: ${KCAT:-kcat} not found; tests/kafka/broker.sh needs it (scripts/setup.sh installs it)" >&2; exit 1; }
 
 OUT="$ROOT/bench/results"
@@ -76,11 +102,11 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/fstore-bench-run-XXXXXX")"
 KAFKA_DIR="$WORK/kafka"
 # The broker (once started) is stopped on every way out: normal end, a
 # failing command, Ctrl-C, or a timeout's SIGTERM.
-INGEST_PID=
+BENCH_PID=
 cleanup() {
-    if [ -n "$INGEST_PID" ] && kill -0 "$INGEST_PID" 2>/dev/null; then
-        kill "$INGEST_PID" 2>/dev/null || true
-        wait "$INGEST_PID" 2>/dev/null || true
+    if [ -n "$BENCH_PID" ] && kill -0 "$BENCH_PID" 2>/dev/null; then
+        kill "$BENCH_PID" 2>/dev/null || true
+        wait "$BENCH_PID" 2>/dev/null || true
     fi
     if [ -d "$KAFKA_DIR" ]; then
         "$BROKER_SH" stop --dir "$KAFKA_DIR" >/dev/null 2>&1 ||
@@ -92,7 +118,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-echo "run: $ROWS rows, $SECS s per lookup case; ingest: $IREC records, rates $RATES, $ISECS s per case; results in $STEM.{json,md}" >&2
+echo "run: $ROWS rows, $SECS s per lookup case; ingest: $IREC records, rates $RATES, $ISECS s per case; aggregate: $AEV events over $AENT entities, rates $ARATES; results in $STEM.{json,md}" >&2
 "$BIN/bench_baselines" --rows "$ROWS" --seconds "$SECS" \
     --dir "$WORK/stores-baselines" --json "$WORK/baselines.json" \
     --markdown "$WORK/baselines.md" --hist-dir "$WORK/hist" \
@@ -105,20 +131,38 @@ echo
 
 # The broker starts only now, so that its JVM does not share the CPUs with
 # the lookup benches.
-echo "run: starting a Kafka broker for bench_ingest ($BROKER_SH start --dir $KAFKA_DIR)" >&2
+echo "run: starting a Kafka broker for bench_ingest and bench_aggregate ($BROKER_SH start --dir $KAFKA_DIR)" >&2
 if ! BROKERS="$("$BROKER_SH" start --dir "$KAFKA_DIR")" || [ -z "$BROKERS" ]; then
-    echo "run: the Kafka broker did not start (see broker.sh's messages above; scripts/setup.sh installs Java and kcat, and '$BROKER_SH fetch' the jars); the ingest figures cannot be measured without it" >&2
+    echo "run: the Kafka broker did not start (see broker.sh's messages above; scripts/setup.sh installs Java and kcat, and '$BROKER_SH fetch' the jars); the ingest and aggregate figures cannot be measured without it" >&2
     exit 1
 fi
-# In the background with `wait`, so that a signal reaches the trap (which
-# stops the broker) at once rather than when the bench ends.
+# bench_aggregate reports the broker's CPU time beside its freshness cases.
+BROKER_PID="$(cat "$KAFKA_DIR/pid" 2>/dev/null || true)"
+if ! [[ $BROKER_PID =~ ^[0-9]+$ ]] || ! kill -0 "$BROKER_PID" 2>/dev/null; then
+    echo "run: $KAFKA_DIR/pid names no running broker; the broker's CPU time cannot be reported" >&2
+    exit 1
+fi
+# Each bench runs in the background with `wait`, so that a signal reaches
+# the trap (which stops the broker) at once rather than when the bench ends.
 "$BIN/bench_ingest" --brokers "$BROKERS" --records "$IREC" \
     --rates "$RATES" --seconds "$ISECS" --dir "$WORK/stores-ingest" \
     --json "$WORK/ingest.json" --markdown "$WORK/ingest.md" \
     --hist-dir "$WORK/hist" > >(tee "$WORK/ingest.txt") &
-INGEST_PID=$!
-wait "$INGEST_PID"
-INGEST_PID=
+BENCH_PID=$!
+wait "$BENCH_PID"
+BENCH_PID=
+rm -rf "$WORK/stores-ingest"
+echo
+AGG_T0=$SECONDS
+"$BIN/bench_aggregate" --brokers "$BROKERS" --broker-pid "$BROKER_PID" \
+    --entities "$AENT" --events "$AEV" --rates "$ARATES" --seconds "$ISECS" \
+    --dir "$WORK/stores-aggregate" --json "$WORK/aggregate.json" \
+    --markdown "$WORK/aggregate.md" --hist-dir "$WORK/hist" \
+    > >(tee "$WORK/aggregate.txt") &
+BENCH_PID=$!
+wait "$BENCH_PID"
+BENCH_PID=
+echo "run: bench_aggregate took $((SECONDS - AGG_T0)) s" >&2
 "$BROKER_SH" stop --dir "$KAFKA_DIR" >&2
 rm -rf "$KAFKA_DIR"
 
@@ -142,9 +186,12 @@ json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
     printf '"rows": %s,\n"seconds_per_case": %s,\n' "$ROWS" "$SECS"
     printf '"ingest_records": %s,\n"ingest_seconds_per_case": %s,\n"ingest_rates": [%s],\n' \
         "$IREC" "$ISECS" "$RATES"
+    printf '"aggregate_events": %s,\n"aggregate_entities": %s,\n"aggregate_rates": [%s],\n' \
+        "$AEV" "$AENT" "$ARATES"
     printf '"baselines": '; cat "$WORK/baselines.json"
     printf ',\n"get_bench": '; cat "$WORK/get_bench.json"
     printf ',\n"ingest": '; cat "$WORK/ingest.json"
+    printf ',\n"aggregate": '; cat "$WORK/aggregate.json"
     printf '}\n'
 } > "$STEM.json"
 
@@ -186,6 +233,14 @@ for r in ${RATES//,/ }; do # one colour per rate; Kafka dashed, fstore solid
 done
 plot "$STEM-freshness.png" "produce -> seen: Kafka consumer vs fstore reader, $IREC entities ($HOST, $DATE)" \
     'latency per record (ms, log scale)' 1e6 "${FRESH_IDS[@]}"
+AGG_IDS=()
+n=0
+for r in ${ARATES//,/ }; do # one colour per rate; Kafka dashed, output dotted, store solid
+    n=$((n + 1))
+    AGG_IDS+=("agg_fresh_kafka_$r:lc $n dt 2" "agg_fresh_output_$r:lc $n dt 3" "agg_fresh_store_$r:lc $n")
+done
+plot "$STEM-aggregate-freshness.png" "event -> consumed (Kafka), -> feature record consumed, -> visible in a tailing store ($HOST, $DATE)" \
+    'latency per event (ms, log scale)' 1e6 "${AGG_IDS[@]}"
 plot "$STEM-ingest-reads.png" "fstore_get + 4 columns, read-only vs during 10k updates/s, $IREC entities ($HOST, $DATE)" \
     "$NS" 1 ingest_reads_read_only ingest_reads_during
 
@@ -195,8 +250,8 @@ plot "$STEM-ingest-reads.png" "fstore_get + 4 columns, read-only vs during 10k u
     echo "- commit: $COMMIT"
     echo "- machine: $CPU, $NCPU CPUs, $MEM, $KERNEL"
     echo "- compiler: $CC_VER (Release build)"
-    echo "- lookups: $ROWS rows, $SECS s per case; ingest: $IREC records, rates $RATES records/s, $ISECS s per case"
-    echo "- command: \`bench/run.sh --rows $ROWS --seconds $SECS --ingest-records $IREC --ingest-seconds $ISECS --rates $RATES\`"
+    echo "- lookups: $ROWS rows, $SECS s per case; ingest: $IREC records, rates $RATES records/s, $ISECS s per case; aggregate: $AEV events over $AENT entities, rates $ARATES events/s"
+    echo "- command: \`bench/run.sh --rows $ROWS --seconds $SECS --ingest-records $IREC --ingest-seconds $ISECS --rates $RATES --agg-entities $AENT --agg-events $AEV --agg-rates $ARATES\`"
     echo "- figures: \`$(basename "$STEM").json\`"
     echo
     echo "## fstore against its baselines (bench_baselines)"
@@ -228,9 +283,17 @@ plot "$STEM-ingest-reads.png" "fstore_get + 4 columns, read-only vs during 10k u
     echo "![freshness latency]($(basename "$STEM")-freshness.png)"
     echo
     echo "![reads during ingest]($(basename "$STEM")-ingest-reads.png)"
+    echo
+    echo "## Aggregation against the same broker (bench_aggregate)"
+    echo
+    echo "fstore_aggregator_* with the spec of docs/aggregate.md (default windows, six features), 4 partitions, on topics created for the run."
+    echo
+    cat "$WORK/aggregate.md"
+    echo
+    echo "![aggregation freshness]($(basename "$STEM")-aggregate-freshness.png)"
 } > "$STEM.md"
 
-echo "run: wrote $STEM.json, $STEM.md, $STEM-point.png, $STEM-batch.png, $STEM-freshness.png, $STEM-ingest-reads.png" >&2
+echo "run: wrote $STEM.json, $STEM.md, $STEM-point.png, $STEM-batch.png, $STEM-freshness.png, $STEM-ingest-reads.png, $STEM-aggregate-freshness.png" >&2
 if [ "$CHECK" = 1 ]; then
     python3 "$ROOT/bench/check_results.py" "$STEM.json"
 fi
