@@ -89,7 +89,8 @@ static fstore_err_t fs_read_tail(fstore_aggregator_t *a, int32_t p, int64_t star
 }
 
 /* The changelog partition's watermarks. A topic just created has no
- * leader for a moment: such answers are waited out (30 s at most). */
+ * leader for a moment, and the client's metadata may not know its
+ * partitions yet: such answers are waited out (30 s at most). */
 static rd_kafka_resp_err_t fs_watermarks(fstore_aggregator_t *a, int32_t p, int64_t *lo,
                                          int64_t *hi)
 {
@@ -99,7 +100,9 @@ static rd_kafka_resp_err_t fs_watermarks(fstore_aggregator_t *a, int32_t p, int6
                                               10000);
         if (ke != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
             ke != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
-            ke != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+            ke != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+            ke != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
+            ke != RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
             break;
         struct timespec ts = {0, 200000000L};
         nanosleep(&ts, NULL);
