@@ -36,7 +36,7 @@ typedef struct demo_args {
     uint64_t entities, records;
     int records_set, live_ms, partitions, keep, quiet;
     int store_only, commit_ms, batch;
-    const char *model;
+    const char *model, *json;
     double rate; /* < 0: the mode's default */
     const char *store, *brokers, *topic;
     char **props; /* the -X values, in order */
@@ -70,8 +70,9 @@ void cmd_demo_usage(FILE *out)
 {
     fputs(
         "Usage: fstore demo [--entities N] [--seconds S] [--rate R] [--commit-ms MS]\n"
-        "                   [--batch N] [--model FILE] [--partitions P] [--store DIR]\n"
-        "                   [--keep] [--brokers B] [-X PROP=VALUE ...] [-q]\n"
+        "                   [--batch N] [--model FILE] [--json FILE] [--partitions P]\n"
+        "                   [--store DIR] [--keep] [--brokers B] [-X PROP=VALUE ...]\n"
+        "                   [-q]\n"
         "       fstore demo --store-only [--entities N] [--records N] [--seconds S]\n"
         "                   [--rate R] [--partitions P] [--store DIR] [--keep]\n"
         "                   [--brokers B [--topic T]] [-X PROP=VALUE ...] [-q]\n\n"
@@ -100,6 +101,7 @@ void cmd_demo_usage(FILE *out)
         "  --batch N        requests per micro-batch, at most (default 64)\n"
         "  --model FILE     the model (default: the shipped\n"
         "                   examples/pipeline/model.json)\n"
+        "  --json FILE      also write every figure of the pipeline to FILE as JSON\n"
         "  --records N      --store-only: records of the bootstrap (default 3 x\n"
         "                   entities)\n"
         "  --partitions P   partitions of the topics (default 4)\n"
@@ -172,6 +174,7 @@ static int demo_parse(int argc, char **argv, demo_args *a)
         {"commit-ms", required_argument, NULL, 'C'},
         {"batch", required_argument, NULL, 'B'},
         {"model", required_argument, NULL, 'M'},
+        {"json", required_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -221,6 +224,7 @@ static int demo_parse(int argc, char **argv, demo_args *a)
             a->batch = (int)v;
             break;
         case 'M': a->model = optarg; break;
+        case 'J': a->json = optarg; break;
         case 'X':
             if (!strchr(optarg, '=') || *optarg == '=')
                 return tool_usage(CMD, "-X wants PROP=VALUE, not '%s'", optarg);
@@ -238,9 +242,9 @@ static int demo_parse(int argc, char **argv, demo_args *a)
     if (a->topic && !a->brokers)
         return tool_usage(CMD, "--topic needs --brokers (the mock cluster "
                                "always uses fstore-demo)");
-    if (a->store_only && (a->commit_ms || a->batch || a->model))
-        return tool_usage(CMD, "--commit-ms, --batch and --model are for the "
-                               "pipeline, not --store-only");
+    if (a->store_only && (a->commit_ms || a->batch || a->model || a->json))
+        return tool_usage(CMD, "--commit-ms, --batch, --model and --json are for "
+                               "the pipeline, not --store-only");
     if (!a->store_only && (a->topic || a->records_set))
         return tool_usage(CMD, "--topic and --records are for --store-only");
     /* The mode's defaults. */
@@ -821,6 +825,7 @@ int cmd_demo(int argc, char **argv)
             .batch = r->a.batch,
             .brokers = r->a.brokers,
             .model = r->a.model,
+            .json = r->a.json,
             .dir = r->a.store,
             .keep = r->a.keep,
             .quiet = r->a.quiet,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -901,6 +902,58 @@ static void pipe_report(pipe_run *r)
             r->star_score, r->star_as_of);
 }
 
+static json_t *hist_json(const fs_hist *h, double div)
+{
+    return json_pack("{s:f, s:f, s:f, s:I}", "p50", (double)fs_hist_quantile(h, 0.5) / div,
+                     "p99", (double)fs_hist_quantile(h, 0.99) / div, "max",
+                     (double)h->max / div, "count", (json_int_t)h->count);
+}
+
+/* Every figure of the run as JSON into a->json (for the benchmarks). */
+static int pipe_json(pipe_run *r)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    json_t *as = stats_of(agg_stats, r->agg);
+    json_t *ss = stats_of(store_stats, r->store);
+    tail_figures tf;
+    if (tail_figures_read(r->store, &tf))
+        tf.records = -1;
+    uint64_t timed = r->produced - r->warm;
+    json_t *root = json_pack(
+        "{s:s, s:s, s:f, s:f, s:f, s:I, s:i, s:i, s:i,"
+        " s:{s:o, s:o, s:o, s:o, s:o},"
+        " s:{s:I, s:I, s:I, s:I},"
+        " s:o, s:{s:I, s:f},"
+        " s:{s:I, s:I, s:f, s:o, s:o},"
+        " s:{s:I, s:I, s:I}, s:f}",
+        "mode", "pipeline", "cluster", r->k.mock ? "mock" : "brokers", "rate", r->a->rate,
+        "achieved_rate", (double)timed / r->run_s, "seconds", r->run_s, "users",
+        (json_int_t)r->a->users, "commit_ms", r->a->commit_ms, "batch", r->a->batch,
+        "partitions", r->k.partitions, "latency_ms", "kafka", hist_json(&r->h_kafka, 1e3),
+        "committed", hist_json(&r->h_commit, 1e3), "visible", hist_json(&r->h_visible, 1e3),
+        "prediction", hist_json(&r->h_pred, 1e3), "produce_ack", hist_json(&r->h_ack, 1e3),
+        "events", "produced", (json_int_t)timed, "warmup", (json_int_t)r->warm, "late",
+        (json_int_t)r->late, "minutes_late", (json_int_t)r->slow, "aggregate",
+        as ? as : json_null(), "store", "applied", (json_int_t)tf.records, "apply_p99_ms",
+        jnum(ss, "apply_ms", "p99"), "scoring", "requests",
+        (json_int_t)atomic_load(&r->predicted), "batches", (json_int_t)r->h_batch.count,
+        "batch_mean", fs_hist_mean(&r->h_batch), "lookup_us", hist_json(&r->h_lookup, 1),
+        "model_us", hist_json(&r->h_model, 1), "predictions", "delivered",
+        (json_int_t)atomic_load(&r->delivered), "stale", (json_int_t)atomic_load(&r->stale),
+        "failed", (json_int_t)atomic_load(&r->failed_pred), "process_cpu_s", cpu);
+    json_decref(ss);
+    if (!root || json_dump_file(root, r->a->json, JSON_INDENT(1))) {
+        json_decref(root);
+        tool_msg(CMD, "cannot write --json %s: %s", r->a->json, strerror(errno));
+        return TOOL_FAIL;
+    }
+    json_decref(root);
+    return TOOL_OK;
+}
+
 /* ---- the run ------------------------------------------------------------ */
 
 static void pipe_stop_threads(pipe_run *r)
@@ -1023,6 +1076,8 @@ int demo_pipeline(const pipe_args *a)
             rc = tool_fail(CMD, r->agg_err, r->agg_msg, "the aggregator stopped");
         } else {
             pipe_report(r);
+            if (r->a->json)
+                rc = pipe_json(r);
         }
     }
     return pipe_end(r, rc);

@@ -24,6 +24,7 @@ typedef struct pipe_args {
     const char *brokers; /* NULL: the in-process mock cluster */
     const char *model;  /* a model file, or NULL for the shipped one */
     const char *dir;    /* work directory, or NULL for a temporary one */
+    const char *json;   /* write every figure there as JSON, or NULL */
     int keep, quiet;
     char **props; /* -X PROP=VALUE for the store and the aggregator */
     int nprops;
