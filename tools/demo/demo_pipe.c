@@ -945,6 +945,11 @@ static int pipe_json(pipe_run *r)
         (json_int_t)atomic_load(&r->delivered), "stale", (json_int_t)atomic_load(&r->stale),
         "failed", (json_int_t)atomic_load(&r->failed_pred), "process_cpu_s", cpu);
     json_decref(ss);
+    json_object_set_new(root, "topics",
+                        json_pack("{s:s, s:s, s:s, s:s}", "events", r->t_events, "features",
+                                  r->t_features, "changelog", r->t_state, "predictions",
+                                  r->t_pred));
+    json_object_set_new(root, "dir", json_string(r->dir));
     if (!root || json_dump_file(root, r->a->json, JSON_INDENT(1))) {
         json_decref(root);
         tool_msg(CMD, "cannot write --json %s: %s", r->a->json, strerror(errno));
