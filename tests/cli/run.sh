@@ -345,7 +345,7 @@ check demo_store_not_empty 1 "^fstore demo: --store .* is not empty" plain \
     "$F" demo --store-only --store "$S"
 check demo_records_store_only 2 "^fstore demo: --topic and --records are for --store-only" \
     plain "$F" demo --records 10
-check demo_batch_pipeline_only 2 "^fstore demo: --commit-ms, --batch and --model are for the pipeline" \
+check demo_batch_pipeline_only 2 "^fstore demo: --commit-ms, --batch, --model and --json are for the pipeline" \
     plain "$F" demo --store-only --batch 8
 check demo_bad_commit_ms 2 "^fstore demo: --commit-ms wants 1 to 60000" plain \
     "$F" demo --commit-ms 0
