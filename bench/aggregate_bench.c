@@ -67,13 +67,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "bench_common.h"
-
-#include <jansson.h>
-#include <librdkafka/rdkafka.h>
+#include "bench_kafka.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -89,9 +85,8 @@
 #include <unistd.h>
 
 #include "support/avro_enc.h"
-#include "support/kafka_admin.h"
+#include "support/files.h"
 
-#define NPARTS 4
 #define WRITER_ID 1 /* the events' writer schema */
 #define OUTPUT_ID 2 /* the output schema (output.schema_id) */
 #define MAX_RATES 8
@@ -104,11 +99,7 @@
 #define RUN_TIMEOUT_MS 1800000 /* bound on one aggregation run */
 #define WARM_EVENTS 20         /* uncounted events before a freshness case */
 #define WARM_TIMEOUT_S 60      /* bound on the warm-up events' arrival */
-#define SEEN_TIMEOUT_S 30      /* bound on an event's produce -> seen */
 #define CHECK_PAUSE_NS 100000L /* store checker: pause between rounds */
-#define KAFKA_TIMEOUT_MS 30000
-/* fstore's tailer default, used by every consumer */
-#define FETCH_WAIT_MS "10"
 #define LOAD_LINGER_MS "20"
 #define FRESH_LINGER_MS "0"
 #define FRESH_NAGLE_DISABLE "true"
@@ -158,39 +149,6 @@ static void usage(const char *argv0)
     exit(2);
 }
 
-static unsigned parse_uint(const char *name, const char *v, unsigned long lo,
-                           unsigned long hi)
-{
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno || end == v || *end != '\0' || n < lo || n > hi)
-        die("%s wants an integer in [%lu, %lu]", name, lo, hi);
-    return (unsigned)n;
-}
-
-static void parse_rates(const char *v)
-{
-    opt.nrates = 0;
-    const char *p = v;
-    while (*p) {
-        char *end;
-        unsigned long r = strtoul(p, &end, 10);
-        if (end == p || (*end != ',' && *end != '\0') || r < 1 ||
-            r > 1000000ul || opt.nrates == MAX_RATES)
-            die("--rates wants up to %d comma-separated integers in [1, "
-                "1000000], e.g. 1000,10000",
-                MAX_RATES);
-        for (int i = 0; i < opt.nrates; i++)
-            if (opt.rates[i] == r)
-                die("--rates lists %lu twice", r);
-        opt.rates[opt.nrates++] = (unsigned)r;
-        p = *end == ',' ? end + 1 : end;
-    }
-    if (opt.nrates == 0)
-        die("--rates wants at least one rate");
-}
-
 static void parse_args(int argc, char **argv)
 {
     for (int i = 1; i < argc; i += 2) {
@@ -201,11 +159,11 @@ static void parse_args(int argc, char **argv)
         if (strcmp(a, "--brokers") == 0)
             opt.brokers = v;
         else if (strcmp(a, "--events") == 0)
-            opt.events = parse_uint(a, v, 50000, 1000000000ul);
+            opt.events = bench_parse_uint(a, v, 50000, 1000000000ul);
         else if (strcmp(a, "--entities") == 0)
-            opt.entities = parse_uint(a, v, 100, 100000000ul);
+            opt.entities = bench_parse_uint(a, v, 100, 100000000ul);
         else if (strcmp(a, "--rates") == 0)
-            parse_rates(v);
+            opt.nrates = bench_parse_rates(v, opt.rates, MAX_RATES, 1000000ul);
         else if (strcmp(a, "--seconds") == 0) {
             opt.seconds = atof(v);
             if (!(opt.seconds >= 0.1 && opt.seconds <= 3600))
@@ -219,7 +177,7 @@ static void parse_args(int argc, char **argv)
         else if (strcmp(a, "--hist-dir") == 0)
             opt.hist_dir = v;
         else if (strcmp(a, "--broker-pid") == 0)
-            opt.broker_pid = (int)parse_uint(a, v, 1, 4194304);
+            opt.broker_pid = (int)bench_parse_uint(a, v, 1, 4194304);
         else
             usage(argv[0]);
     }
@@ -240,30 +198,6 @@ static void parse_args(int argc, char **argv)
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static double secs(uint64_t ns)
-{
-    return (double)ns / 1e9;
-}
-
-static double ms(uint64_t ns)
-{
-    return (double)ns / 1e6;
-}
-
-static void sleep_ns(uint64_t ns)
-{
-    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static void sleep_until(uint64_t when)
-{
-    uint64_t now = now_ns();
-    if (when > now)
-        sleep_ns(when - now);
-}
-
 static double cpu_s(void)
 {
     struct timespec ts;
@@ -276,14 +210,6 @@ static int64_t wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (p == NULL)
-        die("out of memory (%zu x %zu bytes)", n, size);
-    return p;
 }
 
 /* The machine's CPU time from /proc/stat's first line: busy and total
@@ -337,27 +263,6 @@ static double busy_pct(cpu_sample a, cpu_sample b)
                : 0.0;
 }
 
-/* "user:%09u" of @p id into @p buf (KEY_STRIDE bytes). */
-static void key_of(char *buf, uint32_t id)
-{
-    snprintf(buf, KEY_STRIDE, "user:%09u", id);
-}
-
-/* The id of a key "user:%09u", or UINT32_MAX for any other key. */
-static uint32_t id_of(const void *key, size_t len)
-{
-    const char *k = key;
-    if (key == NULL || len != KEY_LEN || memcmp(k, "user:", 5) != 0)
-        return UINT32_MAX;
-    uint32_t id = 0;
-    for (size_t i = 5; i < KEY_LEN; i++) {
-        if (k[i] < '0' || k[i] > '9')
-            return UINT32_MAX;
-        id = id * 10 + (uint32_t)(k[i] - '0');
-    }
-    return id;
-}
-
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -387,98 +292,15 @@ static char *read_file(const char *path)
     return buf;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void rm_tree(const char *path)
-{
-    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ---- Kafka clients ------------------------------------------------------ */
 
-static void rk_log(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf)
-{
-    (void)rk;
-    if (level <= 3)
-        fprintf(stderr, "aggregate: librdkafka %s: %s\n", fac, buf);
-}
-
-static void rk_set(rd_kafka_conf_t *c, const char *name, const char *value)
-{
-    char errstr[512];
-    if (rd_kafka_conf_set(c, name, value, errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK)
-        die("librdkafka property %s=%s: %s", name, value, errstr);
-}
-
-static rd_kafka_conf_t *rk_conf(const char *client_id)
-{
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    if (c == NULL)
-        die("rd_kafka_conf_new: out of memory");
-    rk_set(c, "bootstrap.servers", opt.brokers);
-    rk_set(c, "client.id", client_id);
-    rd_kafka_conf_set_log_cb(c, rk_log);
-    return c;
-}
-
-static rd_kafka_t *rk_new(rd_kafka_type_t type, rd_kafka_conf_t *c,
-                          const char *what)
-{
-    char errstr[512];
-    rd_kafka_t *rk = rd_kafka_new(type, c, errstr, sizeof errstr);
-    if (rk == NULL)
-        die("creating the %s: %s", what, errstr);
-    return rk;
-}
-
-/* A consumer reading as the tailer does (read_committed, its
- * fetch.wait.max.ms), committing nothing; assigned @p topic's partitions
- * at their high watermarks, so that it sees what comes next. */
+/* A consumer reading as the tailer does (bench_kafka's rk_consumer),
+ * assigned @p topic's partitions at their high watermarks, so that it sees
+ * what comes next. */
 static rd_kafka_t *rk_watcher(const char *id, const char *topic)
 {
-    rd_kafka_conf_t *c = rk_conf(id);
-    rk_set(c, "group.id", id);
-    rk_set(c, "enable.auto.commit", "false");
-    rk_set(c, "enable.partition.eof", "false");
-    rk_set(c, "auto.offset.reset", "error");
-    rk_set(c, "isolation.level", "read_committed");
-    rk_set(c, "fetch.wait.max.ms", FETCH_WAIT_MS);
-    rd_kafka_t *rk = rk_new(RD_KAFKA_CONSUMER, c, "watching consumer");
-    rd_kafka_topic_partition_list_t *l =
-        rd_kafka_topic_partition_list_new(NPARTS);
-    for (int32_t q = 0; q < NPARTS; q++) {
-        int64_t lo, hi;
-        rd_kafka_resp_err_t e;
-        /* A topic just created has no leader for a moment. */
-        for (int tries = 0;; tries++) {
-            e = rd_kafka_query_watermark_offsets(rk, topic, q, &lo, &hi,
-                                                 KAFKA_TIMEOUT_MS);
-            if ((e != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
-                 e != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
-                 e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) ||
-                tries == 150)
-                break;
-            sleep_ns(200000000);
-        }
-        if (e)
-            die("watermarks of %s [%d]: %s", topic, q, rd_kafka_err2str(e));
-        rd_kafka_topic_partition_list_add(l, topic, q)->offset = hi;
-    }
-    rd_kafka_poll_set_consumer(rk);
-    rd_kafka_resp_err_t e = rd_kafka_assign(rk, l);
-    if (e)
-        die("assigning %s: %s", topic, rd_kafka_err2str(e));
-    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_t *rk = rk_consumer(id, "watching consumer");
+    rk_assign_end(rk, topic, "watching consumer");
     return rk;
 }
 
@@ -494,141 +316,23 @@ static void note_topic(const char *name)
 }
 
 /* Creates topics @p names[0..n) of NPARTS partitions, compacted from
- * @p first_compacted on, and waits for their leaders. */
+ * @p first_compacted on, waits for their leaders, and notes them for
+ * delete_topics(). */
 static void create_topics(const char *const *names, int n, int first_compacted)
 {
-    static const char *const compact[] = {"cleanup.policy=compact", NULL};
-    rd_kafka_t *rk = rk_new(RD_KAFKA_PRODUCER,
-                            rk_conf("fstore-bench-agg-admin"), "admin client");
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, 10000);
-    if (e)
-        die("no answer from the Kafka broker at %s within 10 s (%s); start one "
-            "with BROKERS=$(tests/kafka/broker.sh start) and pass --brokers "
-            "$BROKERS",
-            opt.brokers, rd_kafka_err2str(e));
-    rd_kafka_metadata_destroy(md);
-    sup_topic t[3];
-    for (int i = 0; i < n; i++)
-        t[i] = (sup_topic){names[i], NPARTS, 1,
-                           i >= first_compacted ? compact : NULL};
-    char why[512];
-    if (sup_create_topics(rk, t, n, 0, KAFKA_TIMEOUT_MS, why, sizeof why) < 0)
-        die("creating the bench topics: %s", why);
+    bench_create_topics(names, n, first_compacted);
     for (int i = 0; i < n; i++)
         note_topic(names[i]);
-    rd_kafka_destroy(rk);
 }
 
 /* Deletes the run's topics; a failure only warns. */
 static void delete_topics(void)
 {
-    if (g_ntopics == 0)
-        return;
-    rd_kafka_t *rk = rk_new(RD_KAFKA_PRODUCER,
-                            rk_conf("fstore-bench-agg-admin"), "admin client");
     const char *names[MAX_TOPICS];
     for (int i = 0; i < g_ntopics; i++)
         names[i] = g_topics[i];
-    char why[512];
-    if (sup_delete_topics(rk, names, g_ntopics, KAFKA_TIMEOUT_MS, why,
-                          sizeof why))
-        fprintf(stderr,
-                "aggregate: warning: deleting the bench topics: %s; they may "
-                "stay on the broker\n",
-                why);
-    rd_kafka_destroy(rk);
+    bench_delete_topics(names, g_ntopics);
     g_ntopics = 0;
-}
-
-/* A producer of one topic. Delivery reports run on the thread that polls
- * it, which is the one thread that produces. */
-typedef struct {
-    rd_kafka_t *rk;
-    const char *topic;
-    uint64_t delivered, failed;
-    char first_error[256];
-} producer_t;
-
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
-                        void *opaque)
-{
-    (void)rk;
-    producer_t *p = opaque;
-    if (m->err) {
-        if (p->failed++ == 0)
-            snprintf(p->first_error, sizeof p->first_error, "%s",
-                     rd_kafka_err2str(m->err));
-        return;
-    }
-    p->delivered++;
-}
-
-static void producer_init(producer_t *p, const char *topic,
-                          const char *linger_ms, const char *nagle_disable,
-                          const char *client_id)
-{
-    memset(p, 0, sizeof *p);
-    p->topic = topic;
-    rd_kafka_conf_t *c = rk_conf(client_id);
-    /* The Java client's partitioner, as the aggregator's output uses. */
-    rk_set(c, "partitioner", "murmur2_random");
-    rk_set(c, "enable.idempotence", "true");
-    rk_set(c, "linger.ms", linger_ms);
-    if (nagle_disable != NULL)
-        rk_set(c, "socket.nagle.disable", nagle_disable);
-    rk_set(c, "message.timeout.ms", "120000");
-    rk_set(c, "queue.buffering.max.messages", "1000000");
-    rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
-    rd_kafka_conf_set_opaque(c, p);
-    p->rk = rk_new(RD_KAFKA_PRODUCER, c, "producer");
-}
-
-static void producer_check(producer_t *p)
-{
-    char errstr[512];
-    if (p->failed)
-        die("%" PRIu64
-            " deliveries to topic %s failed, the first with: %s (is the broker "
-            "at %s still running?)",
-            p->failed, p->topic, p->first_error, opt.brokers);
-    if (rd_kafka_fatal_error(p->rk, errstr, sizeof errstr))
-        die("producer to %s: fatal error: %s", p->topic, errstr);
-}
-
-static void produce(producer_t *p, const char *key, const void *value,
-                    size_t len)
-{
-    uint64_t deadline = now_ns() + 120 * 1000000000ull;
-    for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_TOPIC(p->topic),
-            RD_KAFKA_V_KEY((void *)(uintptr_t)key, (size_t)KEY_LEN),
-            RD_KAFKA_V_VALUE((void *)(uintptr_t)value, len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-            return;
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || now_ns() > deadline)
-            die("producing to topic %s: %s", p->topic, rd_kafka_err2str(e));
-        rd_kafka_poll(p->rk, 10);
-        producer_check(p);
-    }
-}
-
-static void producer_flush(producer_t *p)
-{
-    rd_kafka_resp_err_t e = rd_kafka_flush(p->rk, 120000);
-    producer_check(p);
-    if (e)
-        die("waiting for deliveries to topic %s: %s (%d events still queued)",
-            p->topic, rd_kafka_err2str(e), rd_kafka_outq_len(p->rk));
-}
-
-static void producer_free(producer_t *p)
-{
-    if (p->rk != NULL)
-        rd_kafka_destroy(p->rk);
-    p->rk = NULL;
 }
 
 /* The Confluent-framed Avro value of one event. */
@@ -661,7 +365,7 @@ static struct {
 static void cleanup_work(void)
 {
     if (W.made_work)
-        rm_tree(W.work);
+        sup_rm_tree(W.work);
 }
 
 /* One aggregation: its spec, topics, state and schemas directories. */
@@ -733,7 +437,7 @@ static void case_free(agg_case *c)
 {
     fstore_conf_destroy(c->conf);
     c->conf = NULL;
-    rm_tree(c->state);
+    sup_rm_tree(c->state);
 }
 
 /* A new aggregator of @p c (the events' schema is read from the work
@@ -896,16 +600,15 @@ static void load_events(const char *topic, throughput_t *t)
         key_of(key, id);
         ts += EVENT_STEP_MS;
         size_t n = encode_event(v, ts, unit(&rng) * 100, countries[i % 4]);
-        produce(&p, key, v, n);
-        if ((i & 1023) == 0) {
-            rd_kafka_poll(p.rk, 0);
-            producer_check(&p);
-        }
+        produce(&p, key, v, n, id);
+        if ((i & 1023) == 0)
+            producer_poll(&p, 0);
     }
     producer_flush(&p);
     t->load_s = secs(now_ns() - t0);
-    if (p.delivered != opt.events)
-        die("%" PRIu64 " of %u events were delivered to %s", p.delivered,
+    uint64_t delivered = atomic_load(&p.delivered);
+    if (delivered != opt.events)
+        die("%" PRIu64 " of %u events were delivered to %s", delivered,
             opt.events, topic);
     producer_free(&p);
     free(has);
@@ -1123,34 +826,27 @@ static void phase_restart(agg_case *c, uint64_t distinct, restart_t *r)
     fprintf(stderr, "restart after a clean stop...\n");
     timed_run(c, &r->after_clean);
     fprintf(stderr, "restart on a wiped state directory (full restore)...\n");
-    rm_tree(c->state);
+    sup_rm_tree(c->state);
     timed_run(c, &r->wiped);
 }
 
 /* ---- 3: freshness ------------------------------------------------------- */
 
 enum { P_KAFKA, P_OUTPUT, P_STORE };
+_Static_assert(PATHS <= FRESH_MAX_PATHS, "a fresh_t holds every path");
 static const char *const PATH_ID[PATHS] = {"kafka", "output", "store"};
 static const char *const PATH_NAME[PATHS] = {
     "Kafka produce -> consume (the event)", "event -> feature record consumed",
     "event -> visible in a tailing store"};
 
+/* A freshness case's run (bench_kafka's fresh_t, keys from 0) on paths
+ * P_KAFKA and P_OUTPUT, watched by consumers, and P_STORE, watched by
+ * store_main() in the tailing store. */
 typedef struct {
-    uint64_t *seen; /* ns, when first seen; 0 not yet */
-    _Atomic uint64_t nseen;
-    fs_hist h;
-} path_t;
-
-typedef struct {
-    size_t total; /* events, the warm-up ones first */
-    uint64_t *sent;
-    _Atomic size_t produced;
-    _Atomic uint64_t done_at; /* every delivery confirmed at, or 0 */
-    path_t path[PATHS];
-    rd_kafka_t *consumer[2]; /* events topic, output topic */
+    fresh_t F;
     fstore_store_t *store;
     const fstore_table_t *table;
-} fresh_t;
+} watch_t;
 
 typedef struct {
     unsigned rate;
@@ -1162,97 +858,32 @@ typedef struct {
     double commit_p50, commit_p99, apply_p99;
 } fresh_result;
 
-static int fresh_finished(fresh_t *F)
-{
-    int all = 1;
-    for (int i = 0; i < PATHS; i++)
-        all &= atomic_load(&F->path[i].nseen) == F->total;
-    if (all)
-        return 1;
-    uint64_t done = atomic_load(&F->done_at);
-    return done != 0 && now_ns() - done > SEEN_TIMEOUT_S * 1000000000ull;
-}
-
-static void fresh_mark(fresh_t *F, path_t *p, uint32_t i, uint64_t t)
-{
-    /* produced is stored (release) after sent[i]: a record cannot arrive
-     * before its produce call. */
-    if (i >= atomic_load_explicit(&F->produced, memory_order_acquire) ||
-        p->seen[i] != 0)
-        return;
-    p->seen[i] = t;
-    atomic_fetch_add(&p->nseen, 1);
-}
-
-typedef struct {
-    fresh_t *F;
-    int which; /* P_KAFKA or P_OUTPUT */
-} consumer_job;
-
-static void *consumer_main(void *arg)
-{
-    consumer_job *j = arg;
-    fresh_t *F = j->F;
-    rd_kafka_t *rk = F->consumer[j->which];
-    while (!fresh_finished(F)) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
-        uint64_t t = now_ns();
-        if (m == NULL)
-            continue;
-        if (m->err)
-            die("freshness: consuming %s: %s", rd_kafka_topic_name(m->rkt),
-                rd_kafka_message_errstr(m));
-        uint32_t id = id_of(m->key, m->key_len);
-        if (id < F->total)
-            fresh_mark(F, &F->path[j->which], id, t);
-        rd_kafka_message_destroy(m);
-    }
-    return NULL;
-}
-
 /* Refreshes a reader every CHECK_PAUSE_NS; when the table's applied offsets
  * moved, looks up every event produced and not seen yet. The time after a
  * refresh is the time its finds are first visible. */
 static void *store_main(void *arg)
 {
-    fresh_t *F = arg;
-    path_t *p = &F->path[P_STORE];
+    watch_t *w = arg;
+    fresh_path_t *p = &w->F.path[P_STORE];
     fstore_reader_t *rd;
-    fs_check(fstore_reader_new(F->store, &rd), "fstore_reader_new", NULL);
+    fs_check(fstore_reader_new(w->store, &rd), "fstore_reader_new", NULL);
     size_t lo = 0;
     int64_t last_sum = -2;
-    char key[KEY_STRIDE];
-    while (!fresh_finished(F)) {
+    while (!fresh_finished(&w->F)) {
         fs_check(fstore_reader_refresh(rd), "fstore_reader_refresh",
                  fstore_reader_errmsg(rd));
         uint64_t t = now_ns();
         int32_t parts[NPARTS * 2];
         int64_t offs[NPARTS * 2], sum = 0;
         size_t count = 0;
-        fs_check(fstore_reader_offsets(rd, F->table, parts, offs, NPARTS * 2,
+        fs_check(fstore_reader_offsets(rd, w->table, parts, offs, NPARTS * 2,
                                        &count),
                  "fstore_reader_offsets", fstore_reader_errmsg(rd));
         for (size_t i = 0; i < count && i < NPARTS * 2; i++)
             sum += offs[i] + 1;
         if (sum != last_sum) {
             last_sum = sum;
-            size_t n = atomic_load_explicit(&F->produced, memory_order_acquire);
-            for (size_t i = lo; i < n; i++) {
-                if (p->seen[i] != 0)
-                    continue;
-                const fstore_row_t *row;
-                key_of(key, (uint32_t)i);
-                fstore_err_t err = fstore_get(rd, F->table, key, KEY_LEN, &row);
-                if (err == FSTORE_NOT_FOUND)
-                    continue;
-                if (err != FSTORE_OK)
-                    die("freshness: fstore_get %s: %s (%s)", key,
-                        fstore_err_name(err), fstore_reader_errmsg(rd));
-                p->seen[i] = t;
-                atomic_fetch_add(&p->nseen, 1);
-            }
-            while (lo < n && p->seen[lo] != 0)
-                lo++;
+            lo = fresh_lookup(p, rd, w->table, lo, t);
         }
         /* A tight loop would take a core from the aggregator, the tailer
          * and the broker it measures (all share this machine). */
@@ -1295,30 +926,6 @@ static fstore_store_t *store_open(const agg_case *c, const char *dir,
     return store;
 }
 
-/* The tailer's apply_ms p99 since it started (docs/stats.md). */
-static double store_apply_p99(fstore_store_t *store)
-{
-    char *txt = NULL;
-    fs_check(fstore_stats_json(store, &txt), "fstore_stats_json", NULL);
-    json_t *root = json_loads(txt, 0, NULL);
-    fstore_free(txt);
-    json_t *v = json_object_get(json_object_get(root, "apply_ms"), "p99");
-    if (!json_is_number(v))
-        die("fstore_stats_json has no apply_ms.p99 (see docs/stats.md)");
-    double d = json_number_value(v);
-    json_decref(root);
-    return d;
-}
-
-static void tail_check(fstore_store_t *store, const char *when)
-{
-    char msg[1024] = "";
-    fstore_err_t err = fstore_tail_error(store, msg, sizeof msg);
-    if (err != FSTORE_OK)
-        die("%s: the tailer stopped: %s: %s", when, fstore_err_name(err),
-            msg[0] ? msg : fstore_strerror(err));
-}
-
 static void phase_freshness(unsigned rate, fresh_result *R)
 {
     char name[32];
@@ -1348,23 +955,22 @@ static void phase_freshness(unsigned rate, fresh_result *R)
         sleep_ns(10000000);
     }
 
-    fresh_t F;
-    memset(&F, 0, sizeof F);
-    F.total = WARM_EVENTS + (size_t)(rate * opt.seconds + 0.5);
-    F.sent = xcalloc(F.total, sizeof *F.sent);
-    for (int i = 0; i < PATHS; i++)
-        F.path[i].seen = xcalloc(F.total, sizeof *F.path[i].seen);
+    watch_t w;
+    fresh_t *F = &w.F;
+    size_t total = WARM_EVENTS + (size_t)(rate * opt.seconds + 0.5);
+    fresh_init(F, PATHS, total);
+    fresh_reset(F, 0, total);
     char dir[4400];
     snprintf(dir, sizeof dir, "%s/%s-store", W.work, name);
-    F.store = store_open(&c, dir, F.total, &F.table);
-    F.consumer[P_KAFKA] = rk_watcher("fstore-bench-agg-events", c.input);
-    F.consumer[P_OUTPUT] = rk_watcher("fstore-bench-agg-output", c.output);
+    w.store = store_open(&c, dir, total, &w.table);
+    F->path[P_KAFKA].consumer = rk_watcher("fstore-bench-agg-events", c.input);
+    F->path[P_OUTPUT].consumer =
+        rk_watcher("fstore-bench-agg-output", c.output);
     pthread_t th[PATHS];
-    consumer_job jobs[2] = {{&F, P_KAFKA}, {&F, P_OUTPUT}};
-    for (int i = 0; i < 2; i++)
-        if (pthread_create(&th[i], NULL, consumer_main, &jobs[i]) != 0)
+    for (int k = P_KAFKA; k <= P_OUTPUT; k++)
+        if (pthread_create(&th[k], NULL, fresh_consumer_main, &F->path[k]) != 0)
             die("pthread_create failed");
-    if (pthread_create(&th[P_STORE], NULL, store_main, &F) != 0)
+    if (pthread_create(&th[P_STORE], NULL, store_main, &w) != 0)
         die("pthread_create failed");
 
     producer_t p;
@@ -1375,7 +981,7 @@ static void phase_freshness(unsigned rate, fresh_result *R)
     uint64_t t0 = now_ns(), first = 0, last = 0;
     cpu_sample m0 = {0, 0};
     double c0 = 0, b0 = 0;
-    for (size_t i = 0; i < F.total; i++) {
+    for (size_t i = 0; i < F->total; i++) {
         if (i < WARM_EVENTS) {
             sleep_until(t0 + i * 1000000u); /* 1 ms apart */
         } else {
@@ -1384,10 +990,9 @@ static void phase_freshness(unsigned rate, fresh_result *R)
                  * and warm once the warm-up events went every way. */
                 uint64_t end = now_ns() + WARM_TIMEOUT_S * 1000000000ull;
                 for (int k = 0; k < PATHS; k++)
-                    while (atomic_load(&F.path[k].nseen) < WARM_EVENTS) {
-                        rd_kafka_poll(p.rk, 1);
-                        producer_check(&p);
-                        tail_check(F.store, "freshness warm-up");
+                    while (atomic_load(&F->path[k].nseen) < WARM_EVENTS) {
+                        producer_poll(&p, 1);
+                        bench_tail_check(w.store, "freshness warm-up");
                         if (atomic_load(&run.done))
                             runner_join(&run, "fstore_aggregator_run");
                         if (now_ns() > end)
@@ -1407,10 +1012,10 @@ static void phase_freshness(unsigned rate, fresh_result *R)
         key_of(key, (uint32_t)i);
         size_t len = encode_event(v, wall_ms(), (double)(i % 100), "fr");
         uint64_t t = now_ns();
-        F.sent[i] = t;
-        atomic_store_explicit(&F.produced, i + 1, memory_order_release);
-        produce(&p, key, v, len);
-        rd_kafka_poll(p.rk, 0);
+        F->sent[i] = t;
+        atomic_store_explicit(&F->produced, i + 1, memory_order_release);
+        produce(&p, key, v, len, (uint32_t)i);
+        producer_poll(&p, 0);
         if (i == WARM_EVENTS)
             first = t;
         last = t;
@@ -1418,71 +1023,47 @@ static void phase_freshness(unsigned rate, fresh_result *R)
     cpu_sample m1 = machine_cpu();
     double c1 = cpu_s(), b1 = opt.broker_pid ? proc_cpu_s(opt.broker_pid) : 0;
     producer_flush(&p);
-    atomic_store(&F.done_at, now_ns());
+    atomic_store(&F->done_at, now_ns());
     for (int i = 0; i < PATHS; i++)
         pthread_join(th[i], NULL);
-    tail_check(F.store, "freshness");
+    bench_tail_check(w.store, "freshness");
     if (atomic_load(&run.done)) /* it stopped on an error: say which */
         runner_join(&run, "fstore_aggregator_run");
 
     memset(R, 0, sizeof *R);
     R->rate = rate;
-    R->produced = F.total - WARM_EVENTS;
+    R->produced = F->total - WARM_EVENTS;
     R->produce_s = secs(last - first);
     R->achieved =
         R->produce_s > 0 ? (double)(R->produced - 1) / R->produce_s : 0;
     R->busy_pct = busy_pct(m0, m1);
     R->cpu_pct = R->produce_s > 0 ? 100.0 * (c1 - c0) / R->produce_s : 0;
     R->broker_pct = R->produce_s > 0 ? 100.0 * (b1 - b0) / R->produce_s : 0;
-    for (int k = 0; k < PATHS; k++) {
-        path_t *pa = &F.path[k];
-        for (size_t i = WARM_EVENTS; i < F.total; i++)
-            if (pa->seen[i] != 0) {
-                R->seen[k]++;
-                fs_hist_add(&R->h[k], pa->seen[i] > F.sent[i]
-                                          ? pa->seen[i] - F.sent[i]
-                                          : 0);
-            }
-        if (R->seen[k] != R->produced) {
-            fprintf(stderr,
-                    "aggregate: FRESHNESS FAILURE (%s at %u events/s): %" PRIu64
-                    " of %" PRIu64
-                    " events were not seen within %d s of the last produce; "
-                    "first missing keys:\n",
-                    PATH_NAME[k], rate, R->produced - R->seen[k], R->produced,
-                    SEEN_TIMEOUT_S);
-            for (size_t i = WARM_EVENTS, shown = 0; i < F.total && shown < 10;
-                 i++)
-                if (pa->seen[i] == 0) {
-                    fprintf(stderr, "  user:%09u\n", (unsigned)i);
-                    shown++;
-                }
-            die("%s: events produced but never seen: the latency figures would "
-                "be wrong",
-                PATH_NAME[k]);
-        }
-    }
+    for (int k = 0; k < PATHS; k++)
+        R->seen[k] = fresh_collect(&F->path[k], WARM_EVENTS, &R->h[k],
+                                   PATH_NAME[k], rate, "events");
     json_t *st = agg_stats(a);
     R->commits = stat_u(st, "commits");
     R->commit_p50 = stat_commit(st, "p50");
     R->commit_p99 = stat_commit(st, "p99");
     json_decref(st);
-    R->apply_p99 = store_apply_p99(F.store);
+    double apply[4];
+    bench_apply_ms(w.store, apply);
+    R->apply_p99 = apply[1];
 
     fstore_aggregator_stop(a);
     runner_join(&run, "fstore_aggregator_run");
     fstore_aggregator_destroy(a);
     producer_free(&p);
-    for (int i = 0; i < 2; i++) {
-        rd_kafka_consumer_close(F.consumer[i]);
-        rd_kafka_destroy(F.consumer[i]);
-    }
-    fs_check(fstore_tail_stop(F.store), "fstore_tail_stop", NULL);
-    fstore_store_close(F.store);
-    rm_tree(dir);
-    free(F.sent);
-    for (int i = 0; i < PATHS; i++)
-        free(F.path[i].seen);
+    for (int k = 0; k < PATHS; k++)
+        if (F->path[k].consumer != NULL) {
+            rd_kafka_consumer_close(F->path[k].consumer);
+            rd_kafka_destroy(F->path[k].consumer);
+        }
+    fs_check(fstore_tail_stop(w.store), "fstore_tail_stop", NULL);
+    fstore_store_close(w.store);
+    sup_rm_tree(dir);
+    fresh_free(F);
     case_free(&c);
 }
 
@@ -1492,14 +1073,8 @@ typedef struct {
     throughput_t tp;
     restart_t rs;
     fresh_result fresh[MAX_RATES];
-    ratio_t ratios[4 + 2 * MAX_RATES];
-    int nratios;
+    ratios_t ratios;
 } report_t;
-
-static double pms(const fs_hist *h, double q)
-{
-    return ms(fs_hist_quantile_high(h, q));
-}
 
 static double per_s(const run_result *r)
 {
@@ -1511,20 +1086,12 @@ static double per_cpu_s(const run_result *r)
     return ratio((double)opt.events, r->cpu_s);
 }
 
-static void add_ratio(report_t *R, const char *id, const char *what,
-                      double value, const char *target, int at_least,
-                      double goal)
-{
-    ratio_t r = {id, what, value, target, at_least, goal};
-    R->ratios[R->nratios++] = r;
-}
-
 static void compute(report_t *R)
 {
-    add_ratio(R, "aggregate_events_per_cpu_s",
+    add_ratio(&R->ratios, "aggregate_events_per_cpu_s",
               "aggregation: events per CPU-second (this process)",
               per_cpu_s(&R->tp.run), ">= 100000", 1, 100000);
-    add_ratio(R, "restart_ready_wiped_over_sigkill",
+    add_ratio(&R->ratios, "restart_ready_wiped_over_sigkill",
               "restart: time to ready, wiped state / after SIGKILL",
               ratio(R->rs.wiped.ready_s, R->rs.after_kill.ready_s), NULL, 0, 0);
     for (int r = 0; r < opt.nrates; r++) {
@@ -1535,12 +1102,12 @@ static void compute(report_t *R)
         snprintf(whats[r], sizeof whats[r],
                  "freshness at %u/s: p99 event -> visible in the store / Kafka",
                  f->rate);
-        add_ratio(R, ids[r], whats[r],
+        add_ratio(&R->ratios, ids[r], whats[r],
                   ratio((double)fs_hist_quantile_high(&f->h[P_STORE], .99),
                         (double)fs_hist_quantile_high(&f->h[P_KAFKA], .99)),
                   NULL, 0, 0);
         if (f->rate == 10000)
-            add_ratio(R, "fresh_store_p99_ms_at_10000",
+            add_ratio(&R->ratios, "fresh_store_p99_ms_at_10000",
                       "event -> visible in the store, p99 at 10k events/s (ms)",
                       pms(&f->h[P_STORE], .99), "<= 50 ms", 0, 50.0);
     }
@@ -1568,8 +1135,9 @@ static void print_restart_row(FILE *f, int md, const char *name,
                 entities);
 }
 
-static void print_tables(FILE *f, int md, const report_t *R)
+static void print_tables(FILE *f, int md, const void *report)
 {
+    const report_t *R = report;
     const throughput_t *t = &R->tp;
     const run_result *tr = &t->run;
     double per_entity = ratio((double)t->state_bytes, (double)tr->entities);
@@ -1662,21 +1230,22 @@ static void print_tables(FILE *f, int md, const report_t *R)
                       &rs->after_clean, md ? "" : "-");
     print_restart_row(f, md, "wiped state directory (full restore)", &rs->wiped,
                       md ? "" : "-");
-    fprintf(f,
-            "%sready = from fstore_aggregator_new() until every partition is "
-            "assigned and restored from the changelog (statistics polled every "
-            "1 ms; with nothing left to read, the run may end between two "
-            "polls, and ready is then its end); caught up = until "
-            "fstore_aggregator_run(until_caught_up) returned. Events read: "
-            "after the SIGKILL, every event the dead process had not "
-            "committed: those of its open transaction, and the rest of the "
-            "stream. The kill came one commit interval and half a median "
-            "commit (%.0f ms) after the first report of %.0f %% of the "
-            "entities committed. The changelog is as young as the run: it "
-            "holds every state written (%.1f records per entity here), not yet "
-            "compacted to one per entity.\n",
-            md ? "\n" : "  ", rs->killed.delay_ms, KILL_ENTITIES * 100,
-            ratio((double)rs->wiped.restored, (double)t->distinct));
+    print_note(
+        f, md,
+        "ready = from fstore_aggregator_new() until every partition is "
+        "assigned and restored from the changelog (statistics polled every "
+        "1 ms; with nothing left to read, the run may end between two "
+        "polls, and ready is then its end); caught up = until "
+        "fstore_aggregator_run(until_caught_up) returned. Events read: "
+        "after the SIGKILL, every event the dead process had not "
+        "committed: those of its open transaction, and the rest of the "
+        "stream. The kill came one commit interval and half a median "
+        "commit (%.0f ms) after the first report of %.0f %% of the "
+        "entities committed. The changelog is as young as the run: it "
+        "holds every state written (%.1f records per entity here), not yet "
+        "compacted to one per entity.\n",
+        rs->killed.delay_ms, KILL_ENTITIES * 100,
+        ratio((double)rs->wiped.restored, (double)t->distinct));
 
     if (md)
         fprintf(f,
@@ -1726,35 +1295,29 @@ static void print_tables(FILE *f, int md, const report_t *R)
                      x->broker_pct);
         else
             snprintf(broker, sizeof broker, "-");
-        if (md)
-            fprintf(f,
-                    "| %u | %.0f | %.0f %% | %.0f %% | %s | %" PRIu64
-                    " | %.1f | %.1f | %.2f | %s |\n",
-                    x->rate, x->achieved, x->busy_pct, x->cpu_pct, broker,
-                    x->commits, x->commit_p50, x->commit_p99, x->apply_p99,
-                    saturation_note(x));
-        else
-            fprintf(f,
-                    "  %8u %10.0f %7.0f %7.0f %8s %8" PRIu64
-                    " %10.1f %10.1f %10.2f %s\n",
-                    x->rate, x->achieved, x->busy_pct, x->cpu_pct, broker,
-                    x->commits, x->commit_p50, x->commit_p99, x->apply_p99,
-                    saturation_note(x));
+        fprintf(f,
+                md ? "| %u | %.0f | %.0f %% | %.0f %% | %s | %" PRIu64
+                     " | %.1f | %.1f | %.2f | %s |\n"
+                   : "  %8u %10.0f %7.0f %7.0f %8s %8" PRIu64
+                     " %10.1f %10.1f %10.2f %s\n",
+                x->rate, x->achieved, x->busy_pct, x->cpu_pct, broker,
+                x->commits, x->commit_p50, x->commit_p99, x->apply_p99,
+                saturation_note(x));
     }
-    fprintf(f,
-            "%slatency = when the event was consumed from the events topic "
-            "(Kafka), its feature record consumed from the output topic, or "
-            "its entity first found by a reader of the tailing store refreshed "
-            "every 0.1 ms - the time taken just before the event's produce "
-            "call. Every event was seen on every path. CPU while the events "
-            "were produced: machine busy = all CPUs of the machine "
-            "(/proc/stat; whatever else runs on it included), this process "
-            "(aggregator, tailer, consumers, producer) and the broker in %% of "
-            "one CPU. The aggregator's commits and the tailer's apply_ms "
-            "(docs/stats.md) cover the whole case.\n",
-            md ? "\n" : "  ");
+    print_note(
+        f, md,
+        "latency = when the event was consumed from the events topic "
+        "(Kafka), its feature record consumed from the output topic, or "
+        "its entity first found by a reader of the tailing store refreshed "
+        "every 0.1 ms - the time taken just before the event's produce "
+        "call. Every event was seen on every path. CPU while the events "
+        "were produced: machine busy = all CPUs of the machine "
+        "(/proc/stat; whatever else runs on it included), this process "
+        "(aggregator, tailer, consumers, producer) and the broker in %% of "
+        "one CPU. The aggregator's commits and the tailer's apply_ms "
+        "(docs/stats.md) cover the whole case.\n");
 
-    print_ratios(f, md, R->ratios, R->nratios, 62);
+    print_ratios(f, md, R->ratios.r, R->ratios.n, 62);
 }
 
 static void json_run(FILE *f, const char *name, const run_result *r,
@@ -1783,11 +1346,9 @@ static void json_path(FILE *f, const char *name, uint64_t seen,
             pms(h, .99), pms(h, .999), ms(h->max), tail);
 }
 
-static void write_json(const report_t *R)
+static void write_json(FILE *f, const void *report)
 {
-    FILE *f = fopen(opt.json, "w");
-    if (f == NULL)
-        die("%s: %s", opt.json, strerror(errno));
+    const report_t *R = report;
     const throughput_t *t = &R->tp;
     const run_result *tr = &t->run;
     fprintf(f,
@@ -1854,24 +1415,19 @@ static void write_json(const report_t *R)
         fprintf(f, "    }%s\n", r + 1 < opt.nrates ? "," : "");
     }
     fprintf(f, "  ],\n  \"ratios\": {\n");
-    json_ratios(f, R->ratios, R->nratios, 4);
+    json_ratios(f, R->ratios.r, R->ratios.n, 4);
     fprintf(f, "  }\n}\n");
-    if (fclose(f) != 0)
-        die("%s: write failed", opt.json);
 }
 
 static void write_hists(const report_t *R)
 {
-    char path[4400], label[160];
-    if (mkdir(opt.hist_dir, 0755) != 0 && errno != EEXIST)
-        die("mkdir %s: %s", opt.hist_dir, strerror(errno));
     for (int r = 0; r < opt.nrates; r++) {
         const fresh_result *x = &R->fresh[r];
         for (int k = 0; k < PATHS; k++) {
-            snprintf(path, sizeof path, "%s/agg_fresh_%s_%u.dat", opt.hist_dir,
-                     PATH_ID[k], x->rate);
+            char name[64], label[160];
+            snprintf(name, sizeof name, "agg_fresh_%s_%u", PATH_ID[k], x->rate);
             snprintf(label, sizeof label, "%s, %u/s", PATH_NAME[k], x->rate);
-            h_write_dat(&x->h[k], path, label);
+            h_write_dat_in(&x->h[k], opt.hist_dir, name, label);
         }
     }
 }
@@ -1880,6 +1436,8 @@ int main(int argc, char **argv)
 {
     bench_set_prog("aggregate");
     parse_args(argc, argv);
+    bench_kafka_t k = {opt.brokers, NULL, 0, "fstore-bench-agg-admin", 0};
+    bench_kafka_init(&k);
     W.made_work = bench_make_parent(W.work, sizeof W.work, opt.dir,
                                     "fstore-bench-aggregate-XXXXXX");
     if (W.made_work)
@@ -1909,20 +1467,9 @@ int main(int argc, char **argv)
     delete_topics();
     compute(&R);
 
-    print_tables(stdout, 0, &R);
-    if (opt.markdown != NULL) {
-        FILE *md = fopen(opt.markdown, "w");
-        if (md == NULL)
-            die("%s: %s", opt.markdown, strerror(errno));
-        print_tables(md, 1, &R);
-        if (fclose(md) != 0)
-            die("%s: write failed", opt.markdown);
-    }
+    bench_tables(print_tables, &R, opt.markdown);
     if (opt.hist_dir != NULL)
         write_hists(&R);
-    if (opt.json != NULL) {
-        write_json(&R);
-        printf("figures written to %s\n", opt.json);
-    }
+    bench_json(write_json, &R, opt.json);
     return 0;
 }

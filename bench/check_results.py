@@ -111,48 +111,63 @@ def at(doc, path):
     return x
 
 
+def numeric(v):
+    """An int or a float, not a bool."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def number(v):
+    return numeric(v) and math.isfinite(v)
+
+
 def positive(v):
-    return (isinstance(v, (int, float)) and not isinstance(v, bool)
-            and math.isfinite(v) and v > 0)
+    return number(v) and v > 0
+
+
+def fresh_cases(sec, name, rates, bad):
+    """The freshness cases of section `name` (bad += a rate of the run
+    without one); [] with a problem when there are none."""
+    fresh = sec.get("freshness")
+    if not isinstance(fresh, list) or not fresh:
+        bad.append(f"{name}.freshness: no figures")
+        return []
+    seen_rates = [f.get("rate") for f in fresh if isinstance(f, dict)]
+    for r in rates:
+        if r not in seen_rates:
+            bad.append(f"{name}.freshness: no case at rate {r}")
+    return fresh
+
+
+def fresh_path(f, side, where, bad):
+    """The figures of path `side` of freshness case `f`, or None with a
+    problem."""
+    s = f.get(side) if isinstance(f, dict) else None
+    if not isinstance(s, dict):
+        bad.append(f"{where}.{side}: missing")
+        return None
+    return s
 
 
 def check_ingest(ing, rates, bad):
     """bad += what is wrong with the "ingest" section."""
     for p, v in leaves(ing):
-        if isinstance(v, (int, float)) and not isinstance(v, bool) \
-                and not positive(v):
+        if numeric(v) and not positive(v):
             bad.append(f"ingest{p}: {v} (expected a finite positive figure)")
     for p in INGEST_FIGURES:
-        v = at(ing, p)
-        if not isinstance(v, (int, float)) or isinstance(v, bool):
+        if not numeric(at(ing, p)):
             bad.append(f"ingest.{p}: missing")
-    fresh = ing.get("freshness")
-    if not isinstance(fresh, list) or not fresh:
-        bad.append("ingest.freshness: no figures")
-        return
-    seen_rates = [f.get("rate") for f in fresh if isinstance(f, dict)]
-    for r in rates:
-        if r not in seen_rates:
-            bad.append(f"ingest.freshness: no case at rate {r}")
-    for i, f in enumerate(fresh):
+    for i, f in enumerate(fresh_cases(ing, "ingest", rates, bad)):
+        where = f"ingest.freshness[{i}]"
         for side in ("kafka", "fstore"):
-            s = f.get(side) if isinstance(f, dict) else None
-            where = f"ingest.freshness[{i}].{side}"
-            if not isinstance(s, dict):
-                bad.append(f"{where}: missing")
+            s = fresh_path(f, side, where, bad)
+            if s is None:
                 continue
             for k in FRESH_FIGURES:
-                v = s.get(k)
-                if not isinstance(v, (int, float)) or isinstance(v, bool):
-                    bad.append(f"{where}.{k}: missing")
+                if not numeric(s.get(k)):
+                    bad.append(f"{where}.{side}.{k}: missing")
             if s.get("seen") != s.get("produced"):
-                bad.append(f"{where}: {s.get('seen')} of {s.get('produced')} "
-                           f"produced records seen")
-
-
-def number(v):
-    return (isinstance(v, (int, float)) and not isinstance(v, bool)
-            and math.isfinite(v))
+                bad.append(f"{where}.{side}: {s.get('seen')} of "
+                           f"{s.get('produced')} produced records seen")
 
 
 def check_aggregate(agg, rates, bad):
@@ -176,15 +191,7 @@ def check_aggregate(agg, rates, bad):
     for p in AGG_COUNTS:
         if not number(at(agg, p)):
             bad.append(f"aggregate.{p}: missing")
-    fresh = agg.get("freshness")
-    if not isinstance(fresh, list) or not fresh:
-        bad.append("aggregate.freshness: no figures")
-        return
-    seen_rates = [f.get("rate") for f in fresh if isinstance(f, dict)]
-    for r in rates:
-        if r not in seen_rates:
-            bad.append(f"aggregate.freshness: no case at rate {r}")
-    for i, f in enumerate(fresh):
+    for i, f in enumerate(fresh_cases(agg, "aggregate", rates, bad)):
         where = f"aggregate.freshness[{i}]"
         if not isinstance(f, dict):
             bad.append(f"{where}: not an object")
@@ -194,9 +201,8 @@ def check_aggregate(agg, rates, bad):
                 bad.append(f"{where}.{k}: {f.get(k)!r} (expected a finite "
                            "positive figure)")
         for side in AGG_PATHS:
-            s = f.get(side)
-            if not isinstance(s, dict):
-                bad.append(f"{where}.{side}: missing")
+            s = fresh_path(f, side, where, bad)
+            if s is None:
                 continue
             for k in AGG_PATH:
                 if not positive(s.get(k)):
@@ -225,7 +231,7 @@ def main(path):
     for p, v in leaves(doc):
         last = p.rsplit(".", 1)[-1].lower()
         if p.startswith(".ingest.") and v is not None:
-            numbers += isinstance(v, (int, float)) and not isinstance(v, bool)
+            numbers += numeric(v)
             continue  # check_ingest: every number there must be positive
         if p.startswith(".aggregate."):
             numbers += number(v)

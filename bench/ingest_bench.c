@@ -3,10 +3,10 @@
  * against a real Kafka broker, in one run on the same generated data:
  * bootstrap rate against librdkafka consume-only, store size against the
  * raw values, point lookups while the tailer applies updates, and produce ->
- * visible latency against Kafka's own produce -> consume latency. Measurement only: it prints figures and ratios
- * next to the targets and never judges them; it fails (exit 1) when a
- * measurement is not valid (a record never arrived, updates were not
- * applied, a client error).
+ * visible latency against Kafka's own produce -> consume latency. Measurement
+ * only: it prints figures and ratios next to the targets and never judges them;
+ * it fails (exit 1) when a measurement is not valid (a record never arrived,
+ * updates were not applied, a client error).
  *
  *   bench_ingest --brokers HOST:PORT [--records N] [--rates R1,R2,...]
  *                [--seconds S] [--dir DIR] [--json FILE] [--markdown FILE]
@@ -63,10 +63,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "bench_common.h"
-
-#include <jansson.h>
-#include <librdkafka/rdkafka.h>
+#include "bench_kafka.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -80,9 +77,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "support/kafka_admin.h"
-
-#define NPARTS 4
 #define MAX_RATES 16
 #define MAX_PROPS 16
 #define TABLE BENCH_TABLE
@@ -90,9 +84,6 @@
 #define REFRESH_EVERY 1024     /* lookups between reader refreshes */
 #define CHECK_PAUSE_NS 100000L /* freshness checker: pause between rounds */
 #define WARM_RECORDS 20        /* uncounted records before a freshness case */
-#define SEEN_TIMEOUT_S 30      /* bound on a record's produce -> seen */
-#define KAFKA_TIMEOUT_MS 30000 /* admin requests, metadata, watermarks */
-#define FETCH_WAIT_MS "10"     /* fstore's tailer default, used on both sides */
 #define LOAD_LINGER_MS "5"
 #define FRESH_LINGER_MS "0"
 /* librdkafka leaves Nagle's algorithm on by default; the Java client always
@@ -152,25 +143,6 @@ static void usage(const char *argv0)
     exit(2);
 }
 
-static void parse_rates(const char *v)
-{
-    opt.nrates = 0;
-    const char *p = v;
-    while (*p) {
-        char *end;
-        unsigned long r = strtoul(p, &end, 10);
-        if (end == p || (*end != ',' && *end != '\0') || r < 1 ||
-            r > 10000000ul || opt.nrates == MAX_RATES)
-            die("--rates wants up to %d comma-separated integers in "
-                "[1, 10000000], e.g. 1000,10000,50000",
-                MAX_RATES);
-        opt.rates[opt.nrates++] = (unsigned)r;
-        p = *end == ',' ? end + 1 : end;
-    }
-    if (opt.nrates == 0)
-        die("--rates wants at least one rate");
-}
-
 /* Adds @p v, the NAME=VALUE of option @p a, to @p list of @p *n. */
 static void add_prop(const char *a, const char *v, const char **list, int *n)
 {
@@ -179,16 +151,6 @@ static void add_prop(const char *a, const char *v, const char **list, int *n)
         die("%s wants NAME=VALUE without quotes or backslashes (at most %d)", a,
             MAX_PROPS);
     list[(*n)++] = v;
-}
-
-/* The NAME of @p prop, a NAME=VALUE, after @p prefix into @p name; returns
- * its VALUE. */
-static const char *prop_split(const char *prop, const char *prefix, char *name,
-                              size_t size)
-{
-    size_t n = (size_t)(strchr(prop, '=') - prop);
-    snprintf(name, size, "%s%.*s", prefix, (int)n, prop);
-    return prop + n + 1;
 }
 
 static void parse_args(int argc, char **argv)
@@ -202,13 +164,9 @@ static void parse_args(int argc, char **argv)
         if (strcmp(a, "--brokers") == 0) {
             opt.brokers = v;
         } else if (strcmp(a, "--records") == 0) {
-            char *end;
-            unsigned long n = strtoul(v, &end, 10);
-            if (*end != '\0' || n < 1000 || n > 100000000ul)
-                die("--records wants an integer in [1000, 100000000]");
-            opt.records = (unsigned)n;
+            opt.records = bench_parse_uint(a, v, 1000, 100000000ul);
         } else if (strcmp(a, "--rates") == 0) {
-            parse_rates(v);
+            opt.nrates = bench_parse_rates(v, opt.rates, MAX_RATES, 10000000ul);
         } else if (strcmp(a, "--seconds") == 0) {
             opt.seconds = atof(v);
             if (!(opt.seconds >= 0.1 && opt.seconds <= 3600))
@@ -241,302 +199,7 @@ static void parse_args(int argc, char **argv)
             "keys; lower them");
 }
 
-/* ---- small helpers ------------------------------------------------------ */
-
 static volatile uint64_t g_sink; /* keeps reads from being optimised out */
-
-static double secs(uint64_t ns)
-{
-    return (double)ns / 1e9;
-}
-
-static void sleep_ns(uint64_t ns)
-{
-    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static void sleep_until(uint64_t when)
-{
-    uint64_t now = now_ns();
-    if (when > now)
-        sleep_ns(when - now);
-}
-
-/* "user:%09u" of @p id into @p buf (KEY_STRIDE bytes); returns KEY_LEN. */
-static size_t key_of(char *buf, uint32_t id)
-{
-    snprintf(buf, KEY_STRIDE, "user:%09u", id);
-    return KEY_LEN;
-}
-
-/* The id of a key "user:%09u", or UINT32_MAX for any other key. */
-static uint32_t id_of(const void *key, size_t len)
-{
-    const char *k = key;
-    if (key == NULL || len != KEY_LEN || memcmp(k, "user:", 5) != 0)
-        return UINT32_MAX;
-    uint32_t id = 0;
-    for (size_t i = 5; i < KEY_LEN; i++) {
-        if (k[i] < '0' || k[i] > '9')
-            return UINT32_MAX;
-        id = id * 10 + (uint32_t)(k[i] - '0');
-    }
-    return id;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (p == NULL)
-        die("out of memory (%zu x %zu bytes)", n, size);
-    return p;
-}
-
-/* ---- Kafka clients ------------------------------------------------------ */
-
-static void rk_log(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf)
-{
-    (void)rk;
-    if (level <= 3)
-        fprintf(stderr, "ingest: librdkafka %s: %s\n", fac, buf);
-}
-
-/* Transport errors are retried by librdkafka; say when the broker is gone,
- * and let the bounded waits of each phase fail the run with context. */
-static void rk_error(rd_kafka_t *rk, int err, const char *reason, void *op)
-{
-    (void)rk;
-    (void)op;
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
-        err == RD_KAFKA_RESP_ERR__FATAL)
-        fprintf(stderr,
-                "ingest: kafka: %s: %s (is the broker at %s still running?)\n",
-                rd_kafka_err2name((rd_kafka_resp_err_t)err), reason,
-                opt.brokers);
-}
-
-static void rk_set(rd_kafka_conf_t *c, const char *name, const char *value)
-{
-    char errstr[512];
-    if (rd_kafka_conf_set(c, name, value, errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK)
-        die("librdkafka property %s=%s: %s", name, value, errstr);
-}
-
-static rd_kafka_conf_t *rk_conf(const char *client_id)
-{
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    if (c == NULL)
-        die("rd_kafka_conf_new: out of memory");
-    rk_set(c, "bootstrap.servers", opt.brokers);
-    rk_set(c, "client.id", client_id);
-    for (int i = 0; i < opt.nprops; i++) {
-        char name[256];
-        const char *value = prop_split(opt.props[i], "", name, sizeof name);
-        rk_set(c, name, value);
-    }
-    rd_kafka_conf_set_log_cb(c, rk_log);
-    rd_kafka_conf_set_error_cb(c, rk_error);
-    return c;
-}
-
-/* Consumes @p c on success, as rd_kafka_new does. */
-static rd_kafka_t *rk_new(rd_kafka_type_t type, rd_kafka_conf_t *c,
-                          const char *what)
-{
-    char errstr[512];
-    rd_kafka_t *rk = rd_kafka_new(type, c, errstr, sizeof errstr);
-    if (rk == NULL)
-        die("creating the %s: %s", what, errstr);
-    return rk;
-}
-
-/* A consumer reading as the tailer does (read_committed, its
- * fetch.wait.max.ms), client and group @p id, committing nothing and
- * failing rather than resetting an offset; the caller assigns partitions. */
-static rd_kafka_t *rk_consumer(const char *id, const char *what)
-{
-    rd_kafka_conf_t *c = rk_conf(id);
-    rk_set(c, "group.id", id);
-    rk_set(c, "enable.auto.commit", "false");
-    rk_set(c, "enable.partition.eof", "false");
-    rk_set(c, "auto.offset.reset", "error");
-    rk_set(c, "isolation.level", "read_committed");
-    rk_set(c, "fetch.wait.max.ms", FETCH_WAIT_MS);
-    return rk_new(RD_KAFKA_CONSUMER, c, what);
-}
-
-/* Checks the broker answers at all, with a message saying what to do. */
-static void check_broker(rd_kafka_t *rk)
-{
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, 10000);
-    if (e)
-        die("no answer from the Kafka broker at %s within 10 s (%s); start "
-            "one with BROKERS=$(tests/kafka/broker.sh start) and pass "
-            "--brokers $BROKERS",
-            opt.brokers, rd_kafka_err2str(e));
-    rd_kafka_metadata_destroy(md);
-}
-
-/* Creates the compacted topics @p names[0..n) with NPARTS partitions and
- * waits until every partition has a leader. */
-static void create_topics(const char *const *names, int n)
-{
-    static const char *const configs[] = {"cleanup.policy=compact", NULL};
-    rd_kafka_t *rk = rk_new(RD_KAFKA_PRODUCER, rk_conf("fstore-bench-admin"),
-                            "admin client");
-    check_broker(rk);
-    sup_topic t[2];
-    for (int i = 0; i < n; i++)
-        t[i] = (sup_topic){names[i], NPARTS, 1, configs};
-    char why[512];
-    if (sup_create_topics(rk, t, n, 0, KAFKA_TIMEOUT_MS, why, sizeof why) < 0)
-        die("creating the bench topics: %s (the broker must allow "
-            "CreateTopics; bench/run.sh starts one that does)",
-            why);
-    rd_kafka_destroy(rk);
-}
-
-/* Deletes the run's topics; a failure only warns (the data is the broker's
- * to keep, and nothing measured depends on it). */
-static void delete_topics(const char *const *names, int n)
-{
-    rd_kafka_t *rk = rk_new(RD_KAFKA_PRODUCER, rk_conf("fstore-bench-admin"),
-                            "admin client");
-    char why[512];
-    if (sup_delete_topics(rk, names, n, KAFKA_TIMEOUT_MS, why, sizeof why))
-        fprintf(stderr,
-                "ingest: warning: deleting the bench topics: %s; they may "
-                "stay on the broker\n",
-                why);
-    rd_kafka_destroy(rk);
-}
-
-/* ---- producing ---------------------------------------------------------- */
-
-/* A producer of one topic. Delivery reports run on the thread that polls
- * it, which is the one thread that produces; others read the counters
- * after that thread is done (or atomically). */
-typedef struct {
-    rd_kafka_t *rk;
-    const char *topic;
-    _Atomic uint64_t delivered;
-    uint64_t failed;
-    char first_error[256];
-    int64_t max_offset[NPARTS]; /* highest delivered offset per partition */
-    /* Optional, per entity id: partition and offset of its last delivered
-     * record (the message opaque carries the id). */
-    int64_t *last_offset;
-    int32_t *last_partition;
-    unsigned nids;
-} producer_t;
-
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
-                        void *opaque)
-{
-    (void)rk;
-    producer_t *p = opaque;
-    if (m->err) {
-        if (p->failed++ == 0)
-            snprintf(p->first_error, sizeof p->first_error, "%s",
-                     rd_kafka_err2str(m->err));
-        return;
-    }
-    if (m->partition >= 0 && m->partition < NPARTS &&
-        m->offset > p->max_offset[m->partition])
-        p->max_offset[m->partition] = m->offset;
-    uint32_t id = (uint32_t)(uintptr_t)m->_private;
-    if (p->last_offset != NULL && id < p->nids &&
-        m->offset > p->last_offset[id]) {
-        p->last_offset[id] = m->offset;
-        p->last_partition[id] = m->partition;
-    }
-    atomic_fetch_add_explicit(&p->delivered, 1, memory_order_relaxed);
-}
-
-static void producer_init(producer_t *p, const char *topic,
-                          const char *linger_ms, const char *nagle_disable,
-                          const char *client_id)
-{
-    memset(p, 0, sizeof *p);
-    for (int i = 0; i < NPARTS; i++)
-        p->max_offset[i] = -1;
-    p->topic = topic;
-    rd_kafka_conf_t *c = rk_conf(client_id);
-    /* The Java client's partitioner: keys land where Kafka Streams and
-     * fstore_partition_for_key() put them. */
-    rk_set(c, "partitioner", "murmur2_random");
-    rk_set(c, "enable.idempotence", "true");
-    rk_set(c, "linger.ms", linger_ms);
-    if (nagle_disable != NULL)
-        rk_set(c, "socket.nagle.disable", nagle_disable);
-    rk_set(c, "message.timeout.ms", "120000");
-    rk_set(c, "queue.buffering.max.messages", "1000000");
-    rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
-    rd_kafka_conf_set_opaque(c, p);
-    p->rk = rk_new(RD_KAFKA_PRODUCER, c, "producer");
-}
-
-static void producer_check(producer_t *p)
-{
-    char errstr[512];
-    if (p->failed)
-        die("%" PRIu64 " deliveries to topic %s failed, the first with: %s "
-            "(is the broker at %s still running?)",
-            p->failed, p->topic, p->first_error, opt.brokers);
-    if (rd_kafka_fatal_error(p->rk, errstr, sizeof errstr))
-        die("producer to %s: fatal error: %s", p->topic, errstr);
-}
-
-static void producer_poll(producer_t *p, int timeout_ms)
-{
-    rd_kafka_poll(p->rk, timeout_ms);
-    producer_check(p);
-}
-
-/* Queues one record; waits (serving delivery reports) while the local
- * queue is full. @p id travels as the message opaque. */
-static void produce(producer_t *p, const char *key, const void *value,
-                    size_t len, uint32_t id)
-{
-    uint64_t deadline = now_ns() + 120 * 1000000000ull;
-    for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_TOPIC(p->topic),
-            RD_KAFKA_V_KEY((void *)(uintptr_t)key, (size_t)KEY_LEN),
-            RD_KAFKA_V_VALUE((void *)(uintptr_t)value, len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)id), RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-            return;
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || now_ns() > deadline)
-            die("producing to topic %s: %s", p->topic, rd_kafka_err2str(e));
-        producer_poll(p, 10);
-    }
-}
-
-/* Waits for every delivery (bounded) and fails on any error. */
-static void producer_flush(producer_t *p)
-{
-    rd_kafka_resp_err_t e = rd_kafka_flush(p->rk, 120000);
-    producer_check(p);
-    if (e)
-        die("waiting for deliveries to topic %s: %s (%d records still queued; "
-            "is the broker at %s still running?)",
-            p->topic, rd_kafka_err2str(e), rd_kafka_outq_len(p->rk),
-            opt.brokers);
-}
-
-static void producer_free(producer_t *p)
-{
-    if (p->rk != NULL)
-        rd_kafka_destroy(p->rk);
-    p->rk = NULL;
-}
 
 /* ---- the store ---------------------------------------------------------- */
 
@@ -572,34 +235,27 @@ static void make_dirs(void)
         die("%s already holds a bench store; use an empty --dir", B.work);
 }
 
+/* Sets the properties @p props[0..n), NAME=VALUE each, on @p conf as
+ * @p prefix NAME. */
+static void conf_props(fstore_conf_t *conf, const char *const *props, int n,
+                       const char *prefix)
+{
+    for (int i = 0; i < n; i++) {
+        char name[256];
+        const char *value = prop_split(props[i], prefix, name, sizeof name);
+        bench_conf_set(conf, name, value);
+    }
+}
+
 /* Opens (creating) the store with its table and writer schema 1. */
 static void store_open(void)
 {
     fstore_conf_t *conf = bench_conf_new(bench_map_size(opt.records, 2048u));
     bench_conf_set(conf, "kafka.bootstrap.servers", opt.brokers);
-    for (int i = 0; i < opt.nprops; i++) {
-        char name[256];
-        const char *value =
-            prop_split(opt.props[i], "kafka.", name, sizeof name);
-        bench_conf_set(conf, name, value);
-    }
-    for (int i = 0; i < opt.nfprops; i++) {
-        char name[256];
-        const char *value = prop_split(opt.fprops[i], "", name, sizeof name);
-        bench_conf_set(conf, name, value);
-    }
+    conf_props(conf, opt.props, opt.nprops, "kafka.");
+    conf_props(conf, opt.fprops, opt.nfprops, "");
     B.store = bench_store_open(B.dir, conf, &B.table);
     bench_point_cols(B.table, B.point_cols);
-}
-
-/* Fails with the tailer's own error when it stopped on one. */
-static void tail_check(const char *when)
-{
-    char msg[1024] = "";
-    fstore_err_t err = fstore_tail_error(B.store, msg, sizeof msg);
-    if (err != FSTORE_OK)
-        die("%s: the tailer stopped: %s: %s", when, fstore_err_name(err),
-            msg[0] ? msg : fstore_strerror(err));
 }
 
 /* Adds the table's topic and starts the tailer; returns the seconds from
@@ -622,7 +278,7 @@ static double tail_until_ready(int timeout_s)
            (waited += 5) < timeout_s)
         fprintf(stderr, "  not ready yet after %d s...\n", waited);
     uint64_t t1 = now_ns();
-    tail_check("waiting for the bootstrap");
+    bench_tail_check(B.store, "waiting for the bootstrap");
     if (err == FSTORE_ERR_TIMED_OUT)
         die("the store was not ready %d s after fstore_tail_start (the "
             "tailer's messages above, if any, say why)",
@@ -631,39 +287,10 @@ static double tail_until_ready(int timeout_s)
     return secs(t1 - t0);
 }
 
-/* The live statistics, parsed (json_decref() it). */
-static json_t *stats_load(void)
-{
-    char *txt = NULL;
-    fs_check(fstore_stats_json(B.store, &txt), "fstore_stats_json", NULL);
-    json_error_t jerr;
-    json_t *root = json_loads(txt, 0, &jerr);
-    if (root == NULL)
-        die("fstore_stats_json returned invalid JSON: %s", jerr.text);
-    fstore_free(txt);
-    return root;
-}
-
-/* The tailer's apply_ms (taken off the consumer -> visible) since it
- * started: p50, p99, p999, max in ms. */
-static void stats_apply(double out[4])
-{
-    json_t *root = stats_load(), *a = json_object_get(root, "apply_ms");
-    const char *const names[4] = {"p50", "p99", "p999", "max"};
-    for (int i = 0; i < 4; i++) {
-        json_t *v = json_object_get(a, names[i]);
-        if (!json_is_number(v))
-            die("fstore_stats_json has no apply_ms.%s (see docs/stats.md)",
-                names[i]);
-        out[i] = json_number_value(v);
-    }
-    json_decref(root);
-}
-
 /* tables.<TABLE>.counters.applied of the live stats. */
 static uint64_t stats_applied(void)
 {
-    json_t *root = stats_load();
+    json_t *root = bench_store_stats(B.store);
     json_t *v = json_object_get(
         json_object_get(json_object_get(json_object_get(root, "tables"), TABLE),
                         "counters"),
@@ -843,7 +470,8 @@ static run_t consume_only(uint64_t expect)
 /* The store's page use from its statistics (docs/stats.md, "store"). */
 static void stats_space(lmdb_usage_t *u)
 {
-    json_t *root = stats_load(), *st = json_object_get(root, "store");
+    json_t *root = bench_store_stats(B.store),
+           *st = json_object_get(root, "store");
     const char *const names[3] = {"page_size", "data_bytes", "free_bytes"};
     uint64_t v[3];
     for (int i = 0; i < 3; i++) {
@@ -982,7 +610,21 @@ typedef struct {
     _Atomic int stop;
     _Atomic uint64_t sent;
     uint8_t *touched; /* per entity: updated at least once */
+    /* Per entity: partition and offset of its last delivered update. */
+    int64_t *last_offset;
+    int32_t *last_partition;
 } updater_t;
+
+/* The update producer's on_delivered: notes entity @p id's last update. */
+static void note_update(producer_t *p, uint32_t id, int32_t partition,
+                        int64_t offset)
+{
+    updater_t *u = p->ctx;
+    if (id < opt.records && offset > u->last_offset[id]) {
+        u->last_offset[id] = offset;
+        u->last_partition[id] = partition;
+    }
+}
 
 /* Paced updates of random existing entities, each a new version of the
  * entity's values. */
@@ -1040,7 +682,7 @@ static void wait_applied(const producer_t *p, const char *what)
         }
         if (!behind)
             break;
-        tail_check(what);
+        bench_tail_check(B.store, what);
         if (now_ns() > deadline)
             die("%s: the store had not applied every delivered record %d s "
                 "after the last one",
@@ -1064,15 +706,15 @@ static uint64_t check_updates(const updater_t *u)
         fs_check(fstore_get(rd, B.table, key, KEY_LEN, &row), "fstore_get",
                  fstore_reader_errmsg(rd));
         checked++;
-        if (fstore_row_offset(row) != u->p.last_offset[id] ||
-            fstore_row_partition(row) != u->p.last_partition[id]) {
+        if (fstore_row_offset(row) != u->last_offset[id] ||
+            fstore_row_partition(row) != u->last_partition[id]) {
             if (wrong++ < 5)
                 fprintf(stderr,
                         "ingest: %.*s: row from [%d] offset %" PRId64
                         ", its last update is [%d] offset %" PRId64 "\n",
                         KEY_LEN, key, fstore_row_partition(row),
-                        fstore_row_offset(row), u->p.last_partition[id],
-                        u->p.last_offset[id]);
+                        fstore_row_offset(row), u->last_partition[id],
+                        u->last_offset[id]);
         }
     }
     fstore_reader_destroy(rd);
@@ -1098,17 +740,18 @@ static void reads_during_ingest(reads_result_t *res)
 
     fprintf(stderr, "reads, read-only, %.1f s...\n", opt.seconds);
     run_reads(&res->ro, &job);
-    tail_check("reads, read-only");
+    bench_tail_check(B.store, "reads, read-only");
 
     updater_t *u = xcalloc(1, sizeof *u);
     u->rate = UPDATE_RATE;
     u->touched = xcalloc(opt.records, 1);
     producer_init(&u->p, B.topic, LOAD_LINGER_MS, NULL, "fstore-bench-updates");
-    u->p.nids = opt.records;
-    u->p.last_offset = xcalloc(opt.records, sizeof *u->p.last_offset);
-    u->p.last_partition = xcalloc(opt.records, sizeof *u->p.last_partition);
+    u->p.on_delivered = note_update;
+    u->p.ctx = u;
+    u->last_offset = xcalloc(opt.records, sizeof *u->last_offset);
+    u->last_partition = xcalloc(opt.records, sizeof *u->last_partition);
     for (unsigned i = 0; i < opt.records; i++)
-        u->p.last_offset[i] = -1;
+        u->last_offset[i] = -1;
     fprintf(stderr, "reads while %.0f updates/s flow, %.1f s...\n", UPDATE_RATE,
             opt.seconds);
     pthread_t th;
@@ -1125,7 +768,7 @@ static void reads_during_ingest(reads_result_t *res)
     pthread_join(th, NULL);
     res->updates_total = atomic_load(&u->sent);
     res->updates_s = secs(now_ns() - u0);
-    tail_check("reads during ingest");
+    bench_tail_check(B.store, "reads during ingest");
     if (res->during.applied == 0)
         die("the tailer applied no record while %" PRIu64 " updates were "
             "produced during the read window: the reads-during-ingest figure "
@@ -1134,8 +777,8 @@ static void reads_during_ingest(reads_result_t *res)
     wait_applied(&u->p, "reads during ingest");
     res->checked = check_updates(u);
     producer_free(&u->p);
-    free(u->p.last_offset);
-    free(u->p.last_partition);
+    free(u->last_offset);
+    free(u->last_partition);
     free(u->touched);
     free(u);
     free(seq);
@@ -1151,93 +794,31 @@ typedef struct {
     fs_hist h;        /* produce -> seen, ns */
 } side_t;
 
+/* The two sides of a freshness case, as the JSON and the plots name them,
+ * and as the tables do. */
+enum { S_KAFKA, S_FSTORE, SIDES };
+static const char *const SIDE_ID[SIDES] = {"kafka", "fstore"};
+static const char *const SIDE_NAME[SIDES] = {"Kafka produce -> consume",
+                                             "fstore produce -> visible"};
+
 typedef struct {
-    side_t kafka, fstore;
+    side_t side[SIDES];
     double apply[4]; /* the tailer's apply_ms in the case: p50 p99 p999 max */
 } fresh_case_t;
 
-/* One freshness run: records [0, total) of keys base + i; the first
- * WARM_RECORDS are not counted. */
-typedef struct {
-    uint32_t base;
-    size_t total;
-    uint64_t *sent; /* ns, taken just before each produce call */
-    uint64_t *seen; /* ns, when first seen */
-    _Atomic size_t produced;
-    _Atomic uint64_t done_at; /* every delivery confirmed at, or 0 */
-    _Atomic uint64_t nseen;   /* written by the watching thread only */
-    rd_kafka_t *consumer;     /* the Kafka side */
-} fresh_t;
-
-static int fresh_finished(fresh_t *F)
-{
-    uint64_t done = atomic_load(&F->done_at);
-    if (atomic_load(&F->nseen) == F->total)
-        return 1;
-    return done != 0 && now_ns() - done > SEEN_TIMEOUT_S * 1000000000ull;
-}
-
-static void fresh_mark(fresh_t *F, uint32_t id, uint64_t t)
-{
-    if (id < F->base || id - F->base >= F->total)
-        return;
-    size_t i = id - F->base;
-    /* produced is stored (release) after sent[i]: this acquire makes
-     * sent[i] readable. A record cannot arrive before its produce call. */
-    if (i >= atomic_load_explicit(&F->produced, memory_order_acquire) ||
-        F->seen[i] != 0)
-        return;
-    F->seen[i] = t;
-    atomic_fetch_add(&F->nseen, 1);
-}
-
-static void *kafka_consumer_main(void *arg)
-{
-    fresh_t *F = arg;
-    while (!fresh_finished(F)) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(F->consumer, 50);
-        uint64_t t = now_ns();
-        if (m == NULL)
-            continue;
-        if (m->err)
-            die("consuming %s: %s", B.ktopic, rd_kafka_message_errstr(m));
-        fresh_mark(F, id_of(m->key, m->key_len), t);
-        rd_kafka_message_destroy(m);
-    }
-    return NULL;
-}
-
 /* Refreshes a reader every CHECK_PAUSE_NS and looks up every record produced
  * and not seen yet; the time after a refresh is the time its finds are
- * first visible. */
+ * first visible. Its argument: the run's one path. */
 static void *fstore_checker_main(void *arg)
 {
-    fresh_t *F = arg;
+    fresh_path_t *p = arg;
     fstore_reader_t *rd;
     fs_check(fstore_reader_new(B.store, &rd), "fstore_reader_new", NULL);
     size_t lo = 0;
-    char key[KEY_STRIDE];
-    while (!fresh_finished(F)) {
+    while (!fresh_finished(p->F)) {
         fs_check(fstore_reader_refresh(rd), "fstore_reader_refresh",
                  fstore_reader_errmsg(rd));
-        uint64_t t = now_ns();
-        size_t n = atomic_load_explicit(&F->produced, memory_order_acquire);
-        for (size_t i = lo; i < n; i++) {
-            if (F->seen[i] != 0)
-                continue;
-            const fstore_row_t *row;
-            key_of(key, F->base + (uint32_t)i);
-            fstore_err_t err = fstore_get(rd, B.table, key, KEY_LEN, &row);
-            if (err == FSTORE_NOT_FOUND)
-                continue;
-            if (err != FSTORE_OK)
-                die("freshness: fstore_get %s: %s (%s)", key,
-                    fstore_err_name(err), fstore_reader_errmsg(rd));
-            F->seen[i] = t;
-            atomic_fetch_add(&F->nseen, 1);
-        }
-        while (lo < n && F->seen[lo] != 0)
-            lo++;
+        lo = fresh_lookup(p, rd, B.table, lo, now_ns());
         /* A reader polling in a tight loop would take a core from the
          * tailer and the broker it measures (all share this machine):
          * poll every CHECK_PAUSE_NS, the resolution of these figures. */
@@ -1248,18 +829,15 @@ static void *fstore_checker_main(void *arg)
     return NULL;
 }
 
-/* Produces F->total records at @p rate (after the warm-up) while @p fn
- * watches for them; fills @p side. */
-static void fresh_run(fresh_t *F, producer_t *p, encoder_t *enc, unsigned rate,
-                      void *(*fn)(void *), side_t *side, const char *what)
+/* Produces @p total records of keys @p base + i at @p rate (after the
+ * warm-up) while @p fn watches for them on F's one path; fills @p side. */
+static void fresh_run(fresh_t *F, uint32_t base, size_t total, producer_t *p,
+                      encoder_t *enc, unsigned rate, void *(*fn)(void *),
+                      side_t *side, const char *what)
 {
     pthread_t th;
-    atomic_store(&F->produced, 0);
-    atomic_store(&F->done_at, 0);
-    atomic_store(&F->nseen, 0);
-    memset(F->sent, 0, F->total * sizeof *F->sent);
-    memset(F->seen, 0, F->total * sizeof *F->seen);
-    if (pthread_create(&th, NULL, fn, F) != 0)
+    fresh_reset(F, base, total);
+    if (pthread_create(&th, NULL, fn, &F->path[0]) != 0)
         die("pthread_create failed");
     char key[KEY_STRIDE];
     uint64_t t0 = now_ns(), first = 0, last = 0;
@@ -1274,7 +852,7 @@ static void fresh_run(fresh_t *F, producer_t *p, encoder_t *enc, unsigned rate,
                 /* The clients are connected and warm once the warm-up
                  * records have arrived. */
                 uint64_t deadline = now_ns() + SEEN_TIMEOUT_S * 1000000000ull;
-                while (atomic_load(&F->nseen) < WARM_RECORDS) {
+                while (atomic_load(&F->path[0].nseen) < WARM_RECORDS) {
                     producer_poll(p, 1);
                     if (now_ns() > deadline)
                         die("%s: the %d warm-up records were not seen within "
@@ -1303,31 +881,8 @@ static void fresh_run(fresh_t *F, producer_t *p, encoder_t *enc, unsigned rate,
     side->rate = rate;
     side->produced = F->total - WARM_RECORDS;
     side->produce_s = secs(last - first);
-    for (size_t i = WARM_RECORDS; i < F->total; i++)
-        if (F->seen[i] != 0) {
-            side->seen++;
-            /* seen >= sent: a snapshot taken before a produce call cannot
-             * hold its record; guard the unsigned difference anyway. */
-            fs_hist_add(&side->h,
-                        F->seen[i] > F->sent[i] ? F->seen[i] - F->sent[i] : 0);
-        }
-    if (side->seen != side->produced) {
-        fprintf(stderr,
-                "\ningest: FRESHNESS FAILURE (%s at %u records/s): %" PRIu64
-                " of %" PRIu64 " produced records were not seen within %d s "
-                "of the last produce; first missing keys:\n",
-                what, rate, side->produced - side->seen, side->produced,
-                SEEN_TIMEOUT_S);
-        for (size_t i = WARM_RECORDS, shown = 0; i < F->total && shown < 10;
-             i++)
-            if (F->seen[i] == 0) {
-                fprintf(stderr, "  user:%09u\n", F->base + (uint32_t)i);
-                shown++;
-            }
-        die("%s: records produced but never seen: the latency figures would "
-            "be wrong",
-            what);
-    }
+    side->seen = fresh_collect(&F->path[0], WARM_RECORDS, &side->h, what, rate,
+                               "records");
 }
 
 static void freshness(fresh_case_t *fc)
@@ -1339,30 +894,14 @@ static void freshness(fresh_case_t *fc)
         if (total > cap)
             cap = total;
     }
-    fresh_t F;
-    memset(&F, 0, sizeof F);
-    F.sent = xcalloc(cap, sizeof *F.sent);
-    F.seen = xcalloc(cap, sizeof *F.seen);
+    fresh_t F; /* one path: the Kafka consumer's, then the store's */
+    fresh_init(&F, 1, cap);
 
     /* Kafka's side: a plain consumer of the second topic, from its end. */
-    F.consumer =
+    rd_kafka_t *consumer =
         rk_consumer("fstore-bench-fresh-consumer", "freshness consumer");
-    rd_kafka_topic_partition_list_t *l =
-        rd_kafka_topic_partition_list_new(NPARTS);
-    for (int32_t q = 0; q < NPARTS; q++) {
-        int64_t lo, hi;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-            F.consumer, B.ktopic, q, &lo, &hi, KAFKA_TIMEOUT_MS);
-        if (e)
-            die("watermarks of %s [%d]: %s", B.ktopic, q, rd_kafka_err2str(e));
-        rd_kafka_topic_partition_list_add(l, B.ktopic, q)->offset = hi;
-    }
-    rd_kafka_poll_set_consumer(F.consumer);
-    rd_kafka_resp_err_t e = rd_kafka_assign(F.consumer, l);
-    if (e)
-        die("assigning %s to the freshness consumer: %s", B.ktopic,
-            rd_kafka_err2str(e));
-    rd_kafka_topic_partition_list_destroy(l);
+    rk_assign_end(consumer, B.ktopic, "freshness consumer");
+    F.path[0].consumer = consumer;
 
     producer_t pk, pf;
     producer_init(&pk, B.ktopic, FRESH_LINGER_MS, FRESH_NAGLE_DISABLE,
@@ -1374,49 +913,32 @@ static void freshness(fresh_case_t *fc)
     uint32_t next = opt.records;
     for (int r = 0; r < opt.nrates; r++) {
         unsigned rate = opt.rates[r];
-        F.total = WARM_RECORDS + (size_t)(rate * opt.seconds + 0.5);
-        fprintf(stderr,
-                "freshness at %u records/s, %.1f s: Kafka "
-                "produce -> consume...\n",
-                rate, opt.seconds);
-        F.base = next;
-        next += (uint32_t)F.total;
-        fresh_run(&F, &pk, &enc, rate, kafka_consumer_main, &fc[r].kafka,
-                  "Kafka produce -> consume");
-        fprintf(stderr,
-                "freshness at %u records/s, %.1f s: fstore "
-                "produce -> visible...\n",
-                rate, opt.seconds);
+        size_t total = WARM_RECORDS + (size_t)(rate * opt.seconds + 0.5);
+        fprintf(stderr, "freshness at %u records/s, %.1f s: %s...\n", rate,
+                opt.seconds, SIDE_NAME[S_KAFKA]);
+        fresh_run(&F, next, total, &pk, &enc, rate, fresh_consumer_main,
+                  &fc[r].side[S_KAFKA], SIDE_NAME[S_KAFKA]);
+        next += (uint32_t)total;
+        fprintf(stderr, "freshness at %u records/s, %.1f s: %s...\n", rate,
+                opt.seconds, SIDE_NAME[S_FSTORE]);
         /* A new tailer, so that its apply_ms covers this case alone. */
         store_reopen();
-        F.base = next;
-        next += (uint32_t)F.total;
-        fresh_run(&F, &pf, &enc, rate, fstore_checker_main, &fc[r].fstore,
-                  "fstore produce -> visible");
-        tail_check("freshness");
-        stats_apply(fc[r].apply);
+        fresh_run(&F, next, total, &pf, &enc, rate, fstore_checker_main,
+                  &fc[r].side[S_FSTORE], SIDE_NAME[S_FSTORE]);
+        next += (uint32_t)total;
+        bench_tail_check(B.store, "freshness");
+        bench_apply_ms(B.store, fc[r].apply);
     }
     encoder_free(&enc);
     producer_free(&pk);
     producer_free(&pf);
-    rd_kafka_consumer_close(F.consumer);
-    rd_kafka_destroy(F.consumer);
-    free(F.sent);
-    free(F.seen);
+    rd_kafka_consumer_close(consumer);
+    rd_kafka_destroy(consumer);
+    fresh_free(&F);
 }
 
 /* ---- reporting ------------------------------------------------------------
  */
-
-static double ms(uint64_t ns)
-{
-    return (double)ns / 1e6;
-}
-
-static double pms(const fs_hist *h, double q)
-{
-    return ms(fs_hist_quantile_high(h, q));
-}
 
 static double lookups_per_s(const reads_t *r)
 {
@@ -1428,23 +950,21 @@ static double side_rate(const side_t *s)
     return ratio((double)(s->produced > 1 ? s->produced - 1 : 0), s->produce_s);
 }
 
+/* p99 produce -> visible over Kafka's p99 produce -> consume. */
+static double fresh_p99_ratio(const fresh_case_t *f)
+{
+    return ratio((double)fs_hist_quantile_high(&f->side[S_FSTORE].h, .99),
+                 (double)fs_hist_quantile_high(&f->side[S_KAFKA].h, .99));
+}
+
 typedef struct {
     boot_t boot;
     reads_result_t reads;
     fresh_case_t fresh[MAX_RATES];
     double clk;
     double value_mean, used_per_entity, disk_per_entity, consume_mean;
-    ratio_t ratios[8 + MAX_RATES];
-    int nratios;
+    ratios_t ratios;
 } report_t;
-
-static void add_ratio(report_t *R, const char *id, const char *what,
-                      double value, const char *target, int at_least,
-                      double goal)
-{
-    ratio_t r = {id, what, value, target, at_least, goal};
-    R->ratios[R->nratios++] = r;
-}
 
 static void compute(report_t *R)
 {
@@ -1455,21 +975,21 @@ static void compute(report_t *R)
     R->disk_per_entity = (double)b->disk_bytes / (double)n;
     R->consume_mean =
         (run_rate(&b->consume[0]) + run_rate(&b->consume[1])) / 2.0;
-    add_ratio(R, "bootstrap_fstore_over_consume_only",
+    add_ratio(&R->ratios, "bootstrap_fstore_over_consume_only",
               "bootstrap: fstore / librdkafka consume-only (mean)",
               ratio(run_rate(&b->fstore), R->consume_mean), ">= 0.7", 1, 0.7);
-    add_ratio(R, "size_used_over_values",
+    add_ratio(&R->ratios, "size_used_over_values",
               "size: store pages in use / raw Avro values (unframed)",
               ratio(R->used_per_entity, R->value_mean), "<= 1.5", 0, 1.5);
-    add_ratio(R, "size_disk_over_values",
+    add_ratio(&R->ratios, "size_disk_over_values",
               "size: store on disk / raw Avro values (unframed)",
               ratio(R->disk_per_entity, R->value_mean), NULL, 0, 0);
     add_ratio(
-        R, "reads_during_over_read_only",
+        &R->ratios, "reads_during_over_read_only",
         "reads: lookups/s during ingest / read-only",
         ratio(lookups_per_s(&R->reads.during), lookups_per_s(&R->reads.ro)),
         ">= 0.9", 1, 0.9);
-    add_ratio(R, "reads_p99_during_over_read_only",
+    add_ratio(&R->ratios, "reads_p99_during_over_read_only",
               "reads: p99 during ingest / read-only",
               ratio((double)fs_hist_quantile_high(&R->reads.during.h, .99),
                     (double)fs_hist_quantile_high(&R->reads.ro.h, .99)),
@@ -1481,14 +1001,11 @@ static void compute(report_t *R)
                  opt.rates[r]);
         snprintf(whats[r], sizeof whats[r],
                  "freshness at %u/s: p99 fstore / Kafka", opt.rates[r]);
-        add_ratio(R, ids[r], whats[r],
-                  ratio((double)fs_hist_quantile_high(&f->fstore.h, .99),
-                        (double)fs_hist_quantile_high(&f->kafka.h, .99)),
-                  NULL, 0, 0);
+        add_ratio(&R->ratios, ids[r], whats[r], fresh_p99_ratio(f), NULL, 0, 0);
         if (opt.rates[r] == 10000)
-            add_ratio(R, "fresh_p99_ms_at_10000",
+            add_ratio(&R->ratios, "fresh_p99_ms_at_10000",
                       "produce -> visible p99 at 10k records/s (ms)",
-                      pms(&f->fstore.h, .99), "<= 5 ms", 0, 5.0);
+                      pms(&f->side[S_FSTORE].h, .99), "<= 5 ms", 0, 5.0);
     }
 }
 
@@ -1513,8 +1030,9 @@ static void print_size(FILE *f, int md, const char *name, uint64_t bytes,
                 bytes, per_entity, x_value);
 }
 
-static void print_tables(FILE *f, int md, const report_t *R)
+static void print_tables(FILE *f, int md, const void *report)
 {
+    const report_t *R = report;
     const boot_t *b = &R->boot;
     const reads_result_t *rr = &R->reads;
 
@@ -1588,20 +1106,20 @@ static void print_tables(FILE *f, int md, const report_t *R)
                 (double)fs_hist_quantile_high(&r->h, .99),
                 (double)fs_hist_quantile_high(&r->h, .999), r->applied);
     }
-    fprintf(f,
-            "%supdates: %" PRIu64 " produced in the %.2f s window (%.0f/s; "
-            "target %.0f/s, linger.ms=" LOAD_LINGER_MS "), %" PRIu64
-            " applied by the tailer in it (%.0f/s); afterwards all %" PRIu64
-            " updated entities hold their last update (row offsets "
-            "checked). Lookups/s and latencies come from one loop with a "
-            "clock read around each lookup (%.1f ns each here); the reader "
-            "refreshes every %d lookups, outside the latencies but inside "
-            "lookups/s.\n",
-            md ? "\n" : "  ", rr->during.produced, rr->during.produced_s,
-            ratio((double)rr->during.produced, rr->during.produced_s),
-            UPDATE_RATE, rr->during.applied,
-            ratio((double)rr->during.applied, rr->during.elapsed), rr->checked,
-            R->clk, REFRESH_EVERY);
+    print_note(f, md,
+               "updates: %" PRIu64 " produced in the %.2f s window (%.0f/s; "
+               "target %.0f/s, linger.ms=" LOAD_LINGER_MS "), %" PRIu64
+               " applied by the tailer in it (%.0f/s); afterwards all %" PRIu64
+               " updated entities hold their last update (row offsets "
+               "checked). Lookups/s and latencies come from one loop with a "
+               "clock read around each lookup (%.1f ns each here); the reader "
+               "refreshes every %d lookups, outside the latencies but inside "
+               "lookups/s.\n",
+               rr->during.produced, rr->during.produced_s,
+               ratio((double)rr->during.produced, rr->during.produced_s),
+               UPDATE_RATE, rr->during.applied,
+               ratio((double)rr->during.applied, rr->during.elapsed),
+               rr->checked, R->clk, REFRESH_EVERY);
 
     if (md)
         fprintf(f,
@@ -1625,17 +1143,14 @@ static void print_tables(FILE *f, int md, const report_t *R)
                 opt.seconds, "target/s", "path", "produced", "seen",
                 "achieved/s", "p50 ms", "p99 ms", "p999 ms", "max ms");
     for (int r = 0; r < opt.nrates; r++) {
-        const side_t *sides[2] = {&R->fresh[r].kafka, &R->fresh[r].fstore};
-        const char *paths[2] = {"Kafka produce -> consume",
-                                "fstore produce -> visible"};
-        for (int i = 0; i < 2; i++) {
-            const side_t *s = sides[i];
+        for (int i = 0; i < SIDES; i++) {
+            const side_t *s = &R->fresh[r].side[i];
             fprintf(f,
                     md ? "| %u | %s | %" PRIu64 " | %" PRIu64
                          " | %.0f | %.2f | %.2f | %.2f | %.2f |\n"
                        : "  %8u %-28s %8" PRIu64 " %8" PRIu64
                          " %10.0f %8.2f %8.2f %8.2f %8.2f\n",
-                    s->rate, paths[i], s->produced, s->seen, side_rate(s),
+                    s->rate, SIDE_NAME[i], s->produced, s->seen, side_rate(s),
                     pms(&s->h, .5), pms(&s->h, .99), pms(&s->h, .999),
                     ms(s->h.max));
         }
@@ -1646,16 +1161,15 @@ static void print_tables(FILE *f, int md, const report_t *R)
                 opt.rates[r], "  of which the tailer's", md ? "" : "-",
                 md ? "" : "-", md ? "" : "-", a[0], a[1], a[2], a[3]);
     }
-    fprintf(f,
-            "%slatency = when the record was received (Kafka) or first "
-            "found by a reader refreshed every 0.1 ms (fstore) - the "
-            "time taken just before its produce call. Every produced "
-            "record was seen. The tailer's part (its statistics' apply_ms, "
-            "docs/stats.md): from taking a record off the consumer's queue "
-            "to the commit that made it visible.\n",
-            md ? "\n" : "  ");
+    print_note(f, md,
+               "latency = when the record was received (Kafka) or first "
+               "found by a reader refreshed every 0.1 ms (fstore) - the "
+               "time taken just before its produce call. Every produced "
+               "record was seen. The tailer's part (its statistics' apply_ms, "
+               "docs/stats.md): from taking a record off the consumer's queue "
+               "to the commit that made it visible.\n");
 
-    print_ratios(f, md, R->ratios, R->nratios, 56);
+    print_ratios(f, md, R->ratios.r, R->ratios.n, 56);
 }
 
 static void json_run(FILE *f, const char *name, const run_t *r,
@@ -1695,11 +1209,9 @@ static void json_reads(FILE *f, const char *name, const reads_t *r)
     json_hist(f, &r->h, 0);
 }
 
-static void write_json(const report_t *R)
+static void write_json(FILE *f, const void *report)
 {
-    FILE *f = fopen(opt.json, "w");
-    if (f == NULL)
-        die("%s: %s", opt.json, strerror(errno));
+    const report_t *R = report;
     const boot_t *b = &R->boot;
     const reads_result_t *rr = &R->reads;
     fprintf(f,
@@ -1763,15 +1275,13 @@ static void write_json(const report_t *R)
             ratio(lookups_per_s(&rr->during), lookups_per_s(&rr->ro)));
     fprintf(f, "  \"freshness\": [\n");
     for (int r = 0; r < opt.nrates; r++) {
-        const side_t *sides[2] = {&R->fresh[r].kafka, &R->fresh[r].fstore};
-        const char *names[2] = {"kafka", "fstore"};
         fprintf(f, "    {\"rate\": %u", opt.rates[r]);
-        for (int i = 0; i < 2; i++) {
-            const side_t *s = sides[i];
+        for (int i = 0; i < SIDES; i++) {
+            const side_t *s = &R->fresh[r].side[i];
             fprintf(f,
                     ",\n     \"%s\": {\"produced\": %" PRIu64
                     ", \"seen\": %" PRIu64 ", \"achieved_rate\": %.1f, ",
-                    names[i], s->produced, s->seen, side_rate(s));
+                    SIDE_ID[i], s->produced, s->seen, side_rate(s));
             json_hist(f, &s->h, 1);
             fprintf(f, "}");
         }
@@ -1781,38 +1291,28 @@ static void write_json(const report_t *R)
                 "\"p99_ms\": %.4f, \"p999_ms\": %.4f, \"max_ms\": %.4f}",
                 a[0], a[1], a[2], a[3]);
         fprintf(f, ",\n     \"ratio_p99_fstore_over_kafka\": %.4f}%s\n",
-                ratio((double)fs_hist_quantile_high(&R->fresh[r].fstore.h, .99),
-                      (double)fs_hist_quantile_high(&R->fresh[r].kafka.h, .99)),
-                r + 1 < opt.nrates ? "," : "");
+                fresh_p99_ratio(&R->fresh[r]), r + 1 < opt.nrates ? "," : "");
     }
     fprintf(f, "  ],\n  \"ratios\": {\n");
-    json_ratios(f, R->ratios, R->nratios, 4);
+    json_ratios(f, R->ratios.r, R->ratios.n, 4);
     fprintf(f, "  }\n}\n");
-    if (fclose(f) != 0)
-        die("%s: write failed", opt.json);
 }
 
 static void write_hists(const report_t *R)
 {
-    char path[4400], label[160];
-    if (mkdir(opt.hist_dir, 0755) != 0 && errno != EEXIST)
-        die("mkdir %s: %s", opt.hist_dir, strerror(errno));
-    snprintf(path, sizeof path, "%s/ingest_reads_read_only.dat", opt.hist_dir);
-    h_write_dat(&R->reads.ro.h, path, "fstore_get + 4 columns, read-only");
-    snprintf(path, sizeof path, "%s/ingest_reads_during.dat", opt.hist_dir);
-    h_write_dat(&R->reads.during.h, path,
-                "fstore_get + 4 columns, during 10k updates/s");
+    h_write_dat_in(&R->reads.ro.h, opt.hist_dir, "ingest_reads_read_only",
+                   "fstore_get + 4 columns, read-only");
+    h_write_dat_in(&R->reads.during.h, opt.hist_dir, "ingest_reads_during",
+                   "fstore_get + 4 columns, during 10k updates/s");
     for (int r = 0; r < opt.nrates; r++) {
-        snprintf(path, sizeof path, "%s/fresh_kafka_%u.dat", opt.hist_dir,
-                 opt.rates[r]);
-        snprintf(label, sizeof label, "Kafka produce -> consume, %u/s",
-                 opt.rates[r]);
-        h_write_dat(&R->fresh[r].kafka.h, path, label);
-        snprintf(path, sizeof path, "%s/fresh_fstore_%u.dat", opt.hist_dir,
-                 opt.rates[r]);
-        snprintf(label, sizeof label, "fstore produce -> visible, %u/s",
-                 opt.rates[r]);
-        h_write_dat(&R->fresh[r].fstore.h, path, label);
+        for (int i = 0; i < SIDES; i++) {
+            char name[64], label[160];
+            snprintf(name, sizeof name, "fresh_%s_%u", SIDE_ID[i],
+                     opt.rates[r]);
+            snprintf(label, sizeof label, "%s, %u/s", SIDE_NAME[i],
+                     opt.rates[r]);
+            h_write_dat_in(&R->fresh[r].side[i].h, opt.hist_dir, name, label);
+        }
     }
 }
 
@@ -1828,8 +1328,11 @@ int main(int argc, char **argv)
     long t = (long)time(NULL);
     snprintf(B.topic, sizeof B.topic, "fstore-bench-ingest-%u-%ld", pid, t);
     snprintf(B.ktopic, sizeof B.ktopic, "%s-kafka", B.topic);
+    bench_kafka_t k = {opt.brokers, opt.props, opt.nprops, "fstore-bench-admin",
+                       1};
+    bench_kafka_init(&k);
     const char *topics[2] = {B.topic, B.ktopic};
-    create_topics(topics, 2);
+    bench_create_topics(topics, 2, 0);
     B.keys = make_keys(opt.records);
 
     printf("ingest: fstore %s, librdkafka %s, broker %s\n",
@@ -1852,25 +1355,14 @@ int main(int argc, char **argv)
     fs_check(fstore_tail_stop(B.store), "fstore_tail_stop", NULL);
     compute(&R);
 
-    print_tables(stdout, 0, &R);
-    FILE *md = NULL;
-    if (opt.markdown != NULL) {
-        if ((md = fopen(opt.markdown, "w")) == NULL)
-            die("%s: %s", opt.markdown, strerror(errno));
-        print_tables(md, 1, &R);
-        if (fclose(md) != 0)
-            die("%s: write failed", opt.markdown);
-    }
+    bench_tables(print_tables, &R, opt.markdown);
     if (opt.hist_dir != NULL)
         write_hists(&R);
-    if (opt.json != NULL) {
-        write_json(&R);
-        printf("figures written to %s\n", opt.json);
-    }
+    bench_json(write_json, &R, opt.json);
 
     fstore_store_close(B.store);
     B.store = NULL;
-    delete_topics(topics, 2);
+    bench_delete_topics(topics, 2);
     free(B.keys);
     return 0;
 }

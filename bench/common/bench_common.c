@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 const struct column SCALARS[NSCALARS] = {
@@ -102,6 +103,11 @@ void bench_set_prog(const char *name)
     g_prog = name;
 }
 
+const char *bench_prog(void)
+{
+    return g_prog;
+}
+
 void die(const char *fmt, ...)
 {
     va_list ap;
@@ -111,6 +117,28 @@ void die(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     exit(1);
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (p == NULL)
+        die("out of memory (%zu x %zu bytes)", n, size);
+    return p;
+}
+
+void sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+void sleep_until(uint64_t when)
+{
+    uint64_t now = now_ns();
+    if (when > now)
+        sleep_ns(when - now);
 }
 
 void mdb_check(int rc, const char *what)
@@ -125,6 +153,52 @@ void fs_check(fstore_err_t err, const char *what, const char *msg)
         die("%s: %s: %s", what, fstore_err_name(err),
             msg && msg[0] ? msg : fstore_strerror(err));
 }
+
+/* ---- options ------------------------------------------------------------ */
+
+unsigned bench_parse_uint(const char *name, const char *v, unsigned long lo,
+                          unsigned long hi)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || end == v || *end != '\0' || n < lo || n > hi)
+        die("%s wants an integer in [%lu, %lu]", name, lo, hi);
+    return (unsigned)n;
+}
+
+int bench_parse_rates(const char *v, unsigned *rates, int max, unsigned long hi)
+{
+    int n = 0;
+    const char *p = v;
+    while (*p) {
+        char *end;
+        unsigned long r = strtoul(p, &end, 10);
+        if (end == p || (*end != ',' && *end != '\0') || r < 1 || r > hi ||
+            n == max)
+            die("--rates wants up to %d comma-separated integers in [1, %lu], "
+                "e.g. 1000,10000",
+                max, hi);
+        for (int i = 0; i < n; i++)
+            if (rates[i] == r)
+                die("--rates lists %lu twice", r);
+        rates[n++] = (unsigned)r;
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (n == 0)
+        die("--rates wants at least one rate");
+    return n;
+}
+
+const char *prop_split(const char *prop, const char *prefix, char *name,
+                       size_t size)
+{
+    size_t n = (size_t)(strchr(prop, '=') - prop);
+    snprintf(name, size, "%s%.*s", prefix, (int)n, prop);
+    return prop + n + 1;
+}
+
+/* ---- files -------------------------------------------------------------- */
 
 int bench_make_parent(char *buf, size_t size, const char *dir, const char *tmpl)
 {
@@ -254,6 +328,15 @@ void bench_point_cols(const fstore_table_t *table, int cols[4])
         cols[i] = bench_column(table, POINT_COLS[i]);
 }
 
+void bench_tail_check(fstore_store_t *store, const char *when)
+{
+    char msg[1024] = "";
+    fstore_err_t err = fstore_tail_error(store, msg, sizeof msg);
+    if (err != FSTORE_OK)
+        die("%s: the tailer stopped: %s: %s", when, fstore_err_name(err),
+            msg[0] ? msg : fstore_strerror(err));
+}
+
 /* ---- histogram ---------------------------------------------------------- */
 
 void h_write_dat(const fs_hist *h, const char *path, const char *label)
@@ -280,7 +363,34 @@ void h_write_dat(const fs_hist *h, const char *path, const char *label)
         die("%s: write failed", path);
 }
 
+void h_write_dat_in(const fs_hist *h, const char *dir, const char *name,
+                    const char *label)
+{
+    char path[4400];
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        die("mkdir %s: %s", dir, strerror(errno));
+    snprintf(path, sizeof path, "%s/%s.dat", dir, name);
+    h_write_dat(h, path, label);
+}
+
 /* ---- ratios ------------------------------------------------------------- */
+
+void print_note(FILE *f, int md, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs(md ? "\n" : "  ", f);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+}
+
+void add_ratio(ratios_t *rs, const char *id, const char *what, double value,
+               const char *target, int at_least, double goal)
+{
+    if (rs->n == MAX_RATIOS)
+        die("more than %d ratios", MAX_RATIOS);
+    rs->r[rs->n++] = (ratio_t){id, what, value, target, at_least, goal};
+}
 
 const char *ratio_verdict(const ratio_t *r)
 {
@@ -317,6 +427,43 @@ void json_ratios(FILE *f, const ratio_t *r, int n, int decimals)
                                                              : "false");
         fprintf(f, "}%s\n", i + 1 < n ? "," : "");
     }
+}
+
+/* ---- writing the report ------------------------------------------------- */
+
+static FILE *open_w(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        die("%s: %s", path, strerror(errno));
+    return f;
+}
+
+static void close_w(FILE *f, const char *path)
+{
+    if (fclose(f) != 0)
+        die("%s: write failed", path);
+}
+
+void bench_tables(bench_tables_fn *print, const void *report,
+                  const char *markdown)
+{
+    print(stdout, 0, report);
+    if (markdown != NULL) {
+        FILE *md = open_w(markdown);
+        print(md, 1, report);
+        close_w(md, markdown);
+    }
+}
+
+void bench_json(bench_json_fn *emit, const void *report, const char *path)
+{
+    if (path == NULL)
+        return;
+    FILE *f = open_w(path);
+    emit(f, report);
+    close_w(f, path);
+    printf("figures written to %s\n", path);
 }
 
 /* ---- generating rows ---------------------------------------------------- */
@@ -430,13 +577,33 @@ void encode_batch_version(encoder_t *e, const uint32_t *ids, size_t n,
     e->starts[n] = (size_t)avro_writer_tell(e->writer);
 }
 
+size_t key_of(char *buf, uint32_t id)
+{
+    snprintf(buf, KEY_STRIDE, "user:%09u", id);
+    return KEY_LEN;
+}
+
+uint32_t id_of(const void *key, size_t len)
+{
+    const char *k = key;
+    if (key == NULL || len != KEY_LEN || memcmp(k, "user:", 5) != 0)
+        return UINT32_MAX;
+    uint32_t id = 0;
+    for (size_t i = 5; i < KEY_LEN; i++) {
+        if (k[i] < '0' || k[i] > '9')
+            return UINT32_MAX;
+        id = id * 10 + (uint32_t)(k[i] - '0');
+    }
+    return id;
+}
+
 char *make_keys(unsigned n)
 {
     char *keys = malloc((size_t)n * KEY_STRIDE);
     if (keys == NULL)
         die("out of memory");
     for (unsigned i = 0; i < n; i++)
-        snprintf(keys + (size_t)i * KEY_STRIDE, KEY_STRIDE, "user:%09u", i);
+        key_of(keys + (size_t)i * KEY_STRIDE, i);
     return keys;
 }
 

@@ -1,10 +1,12 @@
 /*
  * bench_common: what the benchmarks share - the realistic feature record and
- * its Avro encoding, the keys, opening a store with the record's table and
- * reading a row's point columns, a log-linear latency histogram (and its plot
- * data), clocks, store sizes, ratios against targets and small file helpers.
- * Built as a static library for the bench programs; it is not a program of
- * its own.
+ * its Avro encoding, the keys, opening a store with the record's table,
+ * reading a row's point columns and checking its tailer, a log-linear latency
+ * histogram (and its plot data), clocks and sleeps, parsing options, store
+ * sizes, ratios against targets, writing the report (tables as text and
+ * markdown, JSON) and small file helpers. Built as a static library for the
+ * bench programs; it is not a program of its own. What the benches against
+ * a Kafka broker share besides is in bench_kafka.h.
  *
  * Copyright 2026 The fstore authors. Licensed under the Apache License 2.0.
  */
@@ -55,7 +57,14 @@ char *schema_json(void);
 /* Sets the program name die() prints before its message. */
 void bench_set_prog(const char *name);
 
+/* The name bench_set_prog() set ("bench" before): the prefix of die()'s
+ * messages and of the benches' own warnings. */
+const char *bench_prog(void);
+
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* calloc() of @p n (at least 1) items; dies when out of memory. */
+void *xcalloc(size_t n, size_t size);
 
 static inline uint64_t now_ns(void)
 {
@@ -63,6 +72,23 @@ static inline uint64_t now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+/* Nanoseconds as seconds, and as milliseconds. */
+static inline double secs(uint64_t ns)
+{
+    return (double)ns / 1e9;
+}
+
+static inline double ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+/* Sleeps @p ns nanoseconds (on after a signal). */
+void sleep_ns(uint64_t ns);
+
+/* Sleeps until now_ns() reaches @p when (not at all when it has). */
+void sleep_until(uint64_t when);
 
 static inline uint64_t splitmix64(uint64_t *state)
 {
@@ -85,6 +111,26 @@ static inline double ratio(double a, double b)
 {
     return b > 0 ? a / b : 0.0;
 }
+
+/* ---- options ------------------------------------------------------------ */
+
+/* The integer @p v of option @p name; dies unless it is one in
+ * [@p lo, @p hi]. */
+unsigned bench_parse_uint(const char *name, const char *v, unsigned long lo,
+                          unsigned long hi);
+
+/* The rates @p v of --rates, "R1,R2,...", into @p rates: at most @p max,
+ * each in [1, @p hi] and listed once; dies otherwise.
+ * @return how many. */
+int bench_parse_rates(const char *v, unsigned *rates, int max,
+                      unsigned long hi);
+
+/* The NAME of @p prop, a NAME=VALUE, after @p prefix into @p name;
+ * @return its VALUE. */
+const char *prop_split(const char *prop, const char *prefix, char *name,
+                       size_t size);
+
+/* ---- files -------------------------------------------------------------- */
 
 /* Makes the directory a bench works in, as @p buf: @p dir (created when
  * missing) or, when @p dir is NULL, a new one $TMPDIR/@p tmpl (a mkdtemp
@@ -126,6 +172,10 @@ int bench_column(const fstore_table_t *table, const char *name);
 /* The indexes of POINT_COLS in @p table. */
 void bench_point_cols(const fstore_table_t *table, int cols[4]);
 
+/* Dies with the tailer's own error when the tailer of @p store stopped on
+ * one; @p when says what the bench was doing. */
+void bench_tail_check(fstore_store_t *store, const char *when);
+
 /* One point lookup: fstore_get of @p key and a typed read of the columns
  * @p cols (bench_point_cols). Dies when the key is missing. Inline: it runs
  * inside the timed loops. @return a sum of the values, for a sink. */
@@ -151,11 +201,21 @@ static inline uint64_t point_get(fstore_reader_t *rd,
 
 /* ---- latency histograms: fs_hist (support/hist.h), in ns ------------- */
 
+/* Quantile @p q of @p h (its bucket's upper bound) in milliseconds. */
+static inline double pms(const fs_hist *h, double q)
+{
+    return ms(fs_hist_quantile_high(h, q));
+}
+
 /* Writes @p h as plot data for bench/run.sh: a first line
  * "# <label>: latency_ns cumulative_fraction nines(-log10(1-fraction))",
  * then one line per non-empty bucket with those three columns (nines are
  * capped at 6). Dies on I/O errors. */
 void h_write_dat(const fs_hist *h, const char *path, const char *label);
+
+/* h_write_dat() into @p dir/@p name.dat, making @p dir when missing. */
+void h_write_dat_in(const fs_hist *h, const char *dir, const char *name,
+                    const char *label);
 
 /* ---- ratios against the targets in docs/performance.md ------------------ */
 
@@ -166,6 +226,18 @@ typedef struct {
     int at_least;       /* 1: value >= goal, 0: value <= goal */
     double goal;
 } ratio_t;
+
+/* A bench's ratios, in the order they are printed. */
+#define MAX_RATIOS 24
+typedef struct {
+    ratio_t r[MAX_RATIOS];
+    int n;
+} ratios_t;
+
+/* Appends {id, what, value, target, at_least, goal} to @p rs; dies when it
+ * is full. */
+void add_ratio(ratios_t *rs, const char *id, const char *what, double value,
+               const char *target, int at_least, double goal);
 
 /* "met" or "missed" against the target, "-" without one. */
 const char *ratio_verdict(const ratio_t *r);
@@ -178,6 +250,27 @@ void print_ratios(FILE *f, int md, const ratio_t *r, int n, int width);
 /* Writes the members of a JSON object "ratios", one line each, the values
  * with @p decimals decimals (the caller writes the braces around them). */
 void json_ratios(FILE *f, const ratio_t *r, int n, int decimals);
+
+/* ---- writing the report ------------------------------------------------- */
+
+/* A bench's writers of its figures, @p report: tables as text or (@p md)
+ * markdown, and the JSON document. */
+typedef void bench_tables_fn(FILE *f, int md, const void *report);
+typedef void bench_json_fn(FILE *f, const void *report);
+
+/* Prints the tables on stdout, then, unless @p markdown is NULL, as
+ * markdown into that file. Dies on I/O errors. */
+void bench_tables(bench_tables_fn *print, const void *report,
+                  const char *markdown);
+
+/* Unless @p path is NULL, writes the JSON document into that file and says
+ * so on stdout. Dies on I/O errors. */
+void bench_json(bench_json_fn *emit, const void *report, const char *path);
+
+/* Writes a note under a table: a paragraph of its own in markdown (@p md),
+ * indented by two spaces in text. */
+void print_note(FILE *f, int md, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- generating rows ---------------------------------------------------- */
 
@@ -205,6 +298,13 @@ void encode_batch(encoder_t *e, const uint32_t *ids, size_t n);
  * Version 0 is what encode_batch writes. */
 void encode_batch_version(encoder_t *e, const uint32_t *ids, size_t n,
                           uint32_t version);
+
+/* The key "user:%09u" of @p id into @p buf (KEY_STRIDE bytes).
+ * @return KEY_LEN. */
+size_t key_of(char *buf, uint32_t id);
+
+/* The id of a key "user:%09u", or UINT32_MAX for any other key. */
+uint32_t id_of(const void *key, size_t len);
 
 /* Keys "user:%09u" of ids 0..n-1, KEY_STRIDE bytes apart (malloc'd). */
 char *make_keys(unsigned n);

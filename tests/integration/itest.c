@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "support/avro_enc.h"
+#include "support/files.h"
 #include "support/kafka_admin.h"
 
 /* Every blocking broker call is bounded: a broken broker fails a test, it
@@ -202,20 +202,11 @@ void it_init(const char *test_name)
            g_brokers, rd_kafka_version_str(), fstore_version_str(), g_dir);
 }
 
-static int it_rm_one(const char *path, const struct stat *sb, int flag,
-                     struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 int it_pass(void)
 {
     it_kill_children();
     if (g_dir[0] && !getenv("FSTORE_IT_KEEP"))
-        nftw(g_dir, it_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        sup_rm_tree(g_dir);
     printf("PASS %s (%.1f s)\n", g_name, (double)(it_now_us() - g_t0_us) / 1e6);
     fflush(stdout);
     return 0;

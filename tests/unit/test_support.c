@@ -1,12 +1,16 @@
 /* Unit suite of the support library the tools, benchmarks and tests share:
  * number grouping, Avro encoding, the line reader and the histogram. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "support/avro_enc.h"
+#include "support/files.h"
 #include "support/fmt.h"
 #include "support/hist.h"
 #include "support/lines.h"
@@ -195,4 +199,38 @@ Test(hist, quantiles_mean_and_merge)
     cr_assert_eq(fs_hist_quantile_high(&empty, 0.99), 0u);
     cr_assert_eq(fs_hist_quantile(&empty, 0.99), 0u);
     cr_assert_float_eq(fs_hist_mean(&empty), 0.0, 1e-12);
+}
+
+/* ---- files: removing a tree ---------------------------------------------- */
+
+static void touch(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs("x", f);
+    fclose(f);
+}
+
+Test(files, removes_a_tree_but_not_what_a_link_points_to)
+{
+    char *top = tu_tmpdir(), *keep = tu_tmpdir();
+    char *tree = tu_path(top, "t"), *sub = tu_path(tree, "a"), *deep = tu_path(sub, "b");
+    cr_assert_eq(mkdir(tree, 0700), 0);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    cr_assert_eq(mkdir(deep, 0700), 0);
+    char *f1 = tu_path(deep, "f"), *f2 = tu_path(tree, "g"), *target = tu_path(keep, "kept");
+    char *link = tu_path(sub, "link");
+    touch(f1);
+    touch(f2);
+    touch(target);
+    cr_assert_eq(symlink(keep, link), 0);
+    cr_assert_eq(sup_rm_tree(tree), 0);
+    struct stat st;
+    cr_assert_neq(lstat(tree, &st), 0, "the tree is gone");
+    cr_assert_eq(stat(target, &st), 0, "the link's target is left");
+    cr_assert_eq(sup_rm_tree(tree), 0, "a missing tree is no error");
+    tu_rmtree(top);
+    tu_rmtree(keep);
+    free(top), free(keep), free(tree), free(sub), free(deep);
+    free(f1), free(f2), free(target), free(link);
 }

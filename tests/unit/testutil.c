@@ -3,7 +3,6 @@
 #include "testutil.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +12,8 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+
+#include "support/files.h"
 
 /* ---- temporary directories ---------------------------------------------- */
 
@@ -24,20 +25,10 @@ char *tu_tmpdir(void)
     return dir;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 void tu_rmtree(const char *path)
 {
     if (path != NULL)
-        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        sup_rm_tree(path);
 }
 
 char *tu_path(const char *dir, const char *name)
