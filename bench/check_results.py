@@ -13,8 +13,11 @@ number, never negative; those listed in AGG_FIGURES must be there and
 positive, those in AGG_COUNTS there and at least 0 (a restart may restore
 nothing), and at every freshness rate of the run each path (Kafka, the
 feature record, the tailing store) must hold the figures of AGG_PATH and
-have seen every produced event. Exit 0 when all pass, 1 otherwise, naming
-each."""
+have seen every produced event. Under "pipeline" (one run of `fstore demo
+--brokers` per rate and commit interval) every stage's latency must have
+samples and finite positive percentiles, every request a delivered
+prediction, and the aggregator must have committed. Exit 0 when all pass, 1
+otherwise, naming each."""
 import json
 import math
 import sys
@@ -213,6 +216,35 @@ def check_aggregate(agg, rates, bad):
                            f"{f.get('produced')} produced events seen")
 
 
+PIPE_STAGES = ("kafka", "committed", "visible", "prediction", "produce_ack")
+
+
+def check_pipeline(runs, bad):
+    """bad += what is wrong with the "pipeline" section (a list of runs)."""
+    if not isinstance(runs, list) or not runs:
+        bad.append("pipeline: no runs")
+        return
+    for i, r in enumerate(runs):
+        where = f"pipeline[{i}]"
+        for k in ("rate", "achieved_rate", "seconds", "commit_ms", "process_cpu_s"):
+            if not positive(r.get(k)):
+                bad.append(f"{where}.{k}: {r.get(k)!r} (expected a finite positive figure)")
+        for st in PIPE_STAGES:
+            h = (r.get("latency_ms") or {}).get(st) or {}
+            for q in ("p50", "p99", "max", "count"):
+                if not positive(h.get(q)):
+                    bad.append(f"{where}.latency_ms.{st}.{q}: {h.get(q)!r} "
+                               "(expected a finite positive figure)")
+        pr, sc = r.get("predictions") or {}, r.get("scoring") or {}
+        if not positive(sc.get("requests")) or pr.get("delivered") != sc.get("requests"):
+            bad.append(f"{where}: {pr.get('delivered')!r} predictions delivered for "
+                       f"{sc.get('requests')!r} requests")
+        if pr.get("failed") != 0:
+            bad.append(f"{where}.predictions.failed: {pr.get('failed')!r}")
+        if not positive((r.get("aggregate") or {}).get("commits")):
+            bad.append(f"{where}.aggregate.commits: no transaction committed")
+
+
 def leaves(x, path=""):
     if isinstance(x, dict):
         for k, v in x.items():
@@ -236,6 +268,9 @@ def main(path):
         if p.startswith(".aggregate."):
             numbers += number(v)
             continue  # check_aggregate: every leaf there is checked
+        if p.startswith(".pipeline["):
+            numbers += number(v)
+            continue  # check_pipeline
         if v is None:
             bad.append(f"{p}: missing")
         elif isinstance(v, bool) or isinstance(v, str):
@@ -246,7 +281,7 @@ def main(path):
                 bad.append(f"{p}: {v}")
             elif any(w in last for w in COUNTED) and v <= 0:
                 bad.append(f"{p}: {v} (expected a positive figure)")
-    for section in ("baselines", "get_bench", "ingest", "aggregate"):
+    for section in ("baselines", "get_bench", "ingest", "aggregate", "pipeline"):
         if not doc.get(section):
             bad.append(f"{section}: no figures")
     if doc.get("ingest"):
@@ -254,6 +289,8 @@ def main(path):
     if doc.get("aggregate"):
         check_aggregate(doc["aggregate"], doc.get("aggregate_rates") or [],
                         bad)
+    if doc.get("pipeline"):
+        check_pipeline(doc["pipeline"], bad)
     if numbers < 50:
         bad.append(f"only {numbers} figures in {path}")
     for b in bad:

@@ -5,21 +5,25 @@
 # bench_ingest (bootstrap vs librdkafka consume-only, store size, reads during
 # ingest, produce -> visible vs Kafka's own latency), then bench_aggregate
 # (aggregation throughput, restart after SIGKILL vs a full restore, event ->
-# feature record -> visible in a tailing store vs Kafka's own latency)
-# against a real Kafka broker that this script starts (tests/kafka/broker.sh)
-# and always stops. Writes bench/results/<date>-<host>.json (every figure),
-# .md (the tables) and -point.png / -batch.png / -freshness.png /
-# -ingest-reads.png / -aggregate-freshness.png (latency distributions,
-# gnuplot).
+# feature record -> visible in a tailing store vs Kafka's own latency), then
+# the whole pipeline (`fstore demo --brokers`: event -> feature record ->
+# store -> prediction at each rate and commit interval), against a real
+# Kafka broker that this script starts (tests/kafka/broker.sh) and always
+# stops. Writes bench/results/<date>-<host>.json (every figure), .md (the
+# tables) and -point.png / -batch.png / -freshness.png / -ingest-reads.png /
+# -aggregate-freshness.png (latency distributions) and -pipeline.png (event
+# -> prediction p99 by commit interval), with gnuplot.
 #
 # Usage: bench/run.sh [--quick] [--rows N] [--seconds S] [--ingest-records N]
 #                     [--ingest-seconds S] [--rates R1,R2,...]
 #                     [--agg-events N] [--agg-entities E] [--agg-rates R1,...]
+#                     [--pipe-rates R1,...] [--pipe-commits MS1,...]
 #                     [--no-build] [--check]
 #   --quick             50,000 rows and 0.5 s per lookup case; 20,000 ingest
 #                       records, rates 1000,5000, 2 s per ingest case;
 #                       aggregation of 300,000 events over 50,000 entities,
-#                       rates 1000,5000
+#                       rates 1000,5000; the pipeline at 1000 events/s with
+#                       commit intervals 25,100
 #   --check             then fail unless every measurement produced a number
 #                       (bench/check_results.py; never a speed judgement)
 #   --rows N            rows to load for the lookups (default 1,000,000)
@@ -32,6 +36,10 @@
 #   --agg-events N      events over them (default 4 x E)
 #   --agg-rates R1,...  aggregation freshness rates, events/s (default
 #                       1000,10000)
+#   --pipe-rates R1,... pipeline rates, events/s (default 1000,10000), each
+#                       for --ingest-seconds after warming up
+#   --pipe-commits MS,... the aggregator's commit intervals to try (default
+#                       10,25,50,100)
 #   --no-build          use the existing build/release
 # Expects the dependencies from scripts/setup.sh (redis-server, librocksdb-dev,
 # libhiredis-dev, gnuplot-nox, Java and kcat for the broker, whose jars
@@ -48,12 +56,15 @@ RATES=1000,10000,50000
 AENT=1000000
 AEV=
 ARATES=1000,10000
+PRATES=1000,10000
+PCOMMITS=10,25,50,100
 BUILD=1
 CHECK=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) ROWS=50000; SECS=0.5; IREC=20000; ISECS=2; RATES=1000,5000
-             AENT=50000; AEV=300000; ARATES=1000,5000 ;;
+             AENT=50000; AEV=300000; ARATES=1000,5000
+             PRATES=1000; PCOMMITS=25,100 ;;
     --rows) ROWS="$2"; shift ;;
     --seconds) SECS="$2"; shift ;;
     --ingest-records) IREC="$2"; shift ;;
@@ -62,9 +73,11 @@ while [ $# -gt 0 ]; do
     --agg-entities) AENT="$2"; shift ;;
     --agg-events) AEV="$2"; shift ;;
     --agg-rates) ARATES="$2"; shift ;;
+    --pipe-rates) PRATES="$2"; shift ;;
+    --pipe-commits) PCOMMITS="$2"; shift ;;
     --no-build) BUILD=0 ;;
     --check) CHECK=1 ;;
-    -h|--help) sed -n '2,40s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,48s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -85,6 +98,7 @@ BIN="$ROOT/build/release/bench"
 for b in bench_baselines bench_get_bench bench_ingest bench_aggregate; do
     [ -x "$BIN/$b" ] || { echo "run: $BIN/$b missing (is librocksdb-dev/libhiredis-dev installed? see scripts/setup.sh)" >&2; exit 1; }
 done
+[ -x "$ROOT/build/release/tools/fstore" ] || { echo "run: $ROOT/build/release/tools/fstore missing (the pipeline runs fstore demo)" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "run: redis-server not found (scripts/setup.sh installs it)" >&2; exit 1; }
 command -v gnuplot >/dev/null || { echo "run: gnuplot not found (scripts/setup.sh installs gnuplot-nox)" >&2; exit 1; }
 BROKER_SH="$ROOT/tests/kafka/broker.sh"
@@ -163,6 +177,25 @@ BENCH_PID=$!
 wait "$BENCH_PID"
 BENCH_PID=
 echo "run: bench_aggregate took $((SECONDS - AGG_T0)) s" >&2
+# The pipeline: `fstore demo` against the same broker, one run per rate and
+# commit interval, 100,000 users, figures as JSON.
+PIPE_T0=$SECONDS
+PIPE_FILES=()
+for r in ${PRATES//,/ }; do
+    for c in ${PCOMMITS//,/ }; do
+        echo "run: pipeline at $r events/s, aggregate.commit_ms $c" >&2
+        "$ROOT/build/release/tools/fstore" demo --brokers "$BROKERS" --rate "$r" \
+            --commit-ms "$c" --seconds "$ISECS" --entities 100000 -q \
+            --json "$WORK/pipe-$r-$c.json" > "$WORK/pipe-$r-$c.txt" &
+        BENCH_PID=$!
+        wait "$BENCH_PID"
+        BENCH_PID=
+        PIPE_FILES+=("$WORK/pipe-$r-$c.json")
+    done
+done
+echo "run: the pipeline runs took $((SECONDS - PIPE_T0)) s" >&2
+python3 "$ROOT/bench/pipeline_report.py" --markdown "$WORK/pipeline.md" \
+    --json "$WORK/pipeline.json" --dat "$WORK/hist/pipeline.dat" "${PIPE_FILES[@]}"
 "$BROKER_SH" stop --dir "$KAFKA_DIR" >&2
 rm -rf "$KAFKA_DIR"
 
@@ -192,6 +225,7 @@ json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
     printf ',\n"get_bench": '; cat "$WORK/get_bench.json"
     printf ',\n"ingest": '; cat "$WORK/ingest.json"
     printf ',\n"aggregate": '; cat "$WORK/aggregate.json"
+    printf ',\n"pipeline": '; cat "$WORK/pipeline.json"
     printf '}\n'
 } > "$STEM.json"
 
@@ -243,6 +277,26 @@ plot "$STEM-aggregate-freshness.png" "event -> consumed (Kafka), -> feature reco
     'latency per event (ms, log scale)' 1e6 "${AGG_IDS[@]}"
 plot "$STEM-ingest-reads.png" "fstore_get + 4 columns, read-only vs during 10k updates/s, $IREC entities ($HOST, $DATE)" \
     "$NS" 1 ingest_reads_read_only ingest_reads_during
+# The pipeline: event -> prediction p99 (solid) and Kafka's own p99
+# (dashed) by commit interval, one colour per rate.
+PIPE_PLOT="" sep=""
+n=0
+for r in ${PRATES//,/ }; do
+    PIPE_PLOT="$PIPE_PLOT$sep'$WORK/hist/pipeline.dat' index $n using 1:2 with linespoints lw 2 lc $((n + 1)) title 'event -> prediction p99, $r events/s', '$WORK/hist/pipeline.dat' index $n using 1:3 with linespoints lw 1 dt 2 lc $((n + 1)) title 'Kafka produce -> consume p99, $r events/s'"
+    sep=", "
+    n=$((n + 1))
+done
+gnuplot <<GP
+set terminal pngcairo size 1100,650 noenhanced font ",10"
+set output '$STEM-pipeline.png'
+set title 'the pipeline: event -> prediction p99 by commit interval ($HOST, $DATE)'
+set logscale y
+set xlabel 'aggregate.commit_ms'
+set ylabel 'latency (ms, log scale)'
+set grid
+set key left top
+plot $PIPE_PLOT
+GP
 
 {
     echo "# Benchmarks: $DATE on $HOST"
@@ -250,8 +304,8 @@ plot "$STEM-ingest-reads.png" "fstore_get + 4 columns, read-only vs during 10k u
     echo "- commit: $COMMIT"
     echo "- machine: $CPU, $NCPU CPUs, $MEM, $KERNEL"
     echo "- compiler: $CC_VER (Release build)"
-    echo "- lookups: $ROWS rows, $SECS s per case; ingest: $IREC records, rates $RATES records/s, $ISECS s per case; aggregate: $AEV events over $AENT entities, rates $ARATES events/s"
-    echo "- command: \`bench/run.sh --rows $ROWS --seconds $SECS --ingest-records $IREC --ingest-seconds $ISECS --rates $RATES --agg-entities $AENT --agg-events $AEV --agg-rates $ARATES\`"
+    echo "- lookups: $ROWS rows, $SECS s per case; ingest: $IREC records, rates $RATES records/s, $ISECS s per case; aggregate: $AEV events over $AENT entities, rates $ARATES events/s; pipeline: rates $PRATES events/s, commit intervals $PCOMMITS ms"
+    echo "- command: \`bench/run.sh --rows $ROWS --seconds $SECS --ingest-records $IREC --ingest-seconds $ISECS --rates $RATES --agg-entities $AENT --agg-events $AEV --agg-rates $ARATES --pipe-rates $PRATES --pipe-commits $PCOMMITS\`"
     echo "- figures: \`$(basename "$STEM").json\`"
     echo
     echo "## fstore against its baselines (bench_baselines)"
@@ -291,9 +345,15 @@ plot "$STEM-ingest-reads.png" "fstore_get + 4 columns, read-only vs during 10k u
     cat "$WORK/aggregate.md"
     echo
     echo "![aggregation freshness]($(basename "$STEM")-aggregate-freshness.png)"
+    echo
+    echo "## The pipeline against the same broker (fstore demo --brokers)"
+    echo
+    cat "$WORK/pipeline.md"
+    echo
+    echo "![pipeline latency]($(basename "$STEM")-pipeline.png)"
 } > "$STEM.md"
 
-echo "run: wrote $STEM.json, $STEM.md, $STEM-point.png, $STEM-batch.png, $STEM-freshness.png, $STEM-ingest-reads.png, $STEM-aggregate-freshness.png" >&2
+echo "run: wrote $STEM.json, $STEM.md, $STEM-point.png, $STEM-batch.png, $STEM-freshness.png, $STEM-ingest-reads.png, $STEM-aggregate-freshness.png, $STEM-pipeline.png" >&2
 if [ "$CHECK" = 1 ]; then
     python3 "$ROOT/bench/check_results.py" "$STEM.json"
 fi
