@@ -68,7 +68,8 @@ def test_the_pipeline_delivers_every_stage_and_scores_what_it_read(tmp_path):
         assert p["failed"] == 0
         assert p["delivered"] == fig["scoring"]["requests"] > 0
         assert fig["aggregate"]["aborts"] == 0
-        assert fig["aggregate"]["late_dropped"] == fig["events"]["late"]
+        ev = fig["events"]
+        assert fig["aggregate"]["late_dropped"] == ev["late"] + ev["warmup_late"]
 
         # Every prediction on the topic: one per request, a score in [0, 1].
         preds = read_topic(b, topics["predictions"], lambda m: json.loads(m.value()))

@@ -85,7 +85,8 @@ typedef struct pipe_run {
      * production time and its own. */
     int64_t (*slots)[2];
     uint64_t next_slot;
-    uint64_t produced, late, slow, warm; /* warm: produced while warming up */
+    uint64_t produced, late, slow;
+    uint64_t warm, warm_late, warm_slow; /* of those, produced while warming up */
     double run_s;
     _Atomic int64_t measure_from_us; /* events produced before are not timed */
     atomic_int primed; /* a prediction was delivered: the pipeline flows */
@@ -733,6 +734,8 @@ static int pipe_produce(pipe_run *r)
         if (end == INT64_MAX && atomic_load(&r->primed)) {
             atomic_store(&r->measure_from_us, now);
             r->warm = r->produced;
+            r->warm_late = r->late;
+            r->warm_slow = r->slow;
             end = now + (int64_t)r->a->run_ms * 1000;
         } else if (end == INT64_MAX && now - start > WARM_US) {
             demo_status_clear();
@@ -854,8 +857,9 @@ static void pipe_report(pipe_run *r)
                  "than every window\n",
             "events", sup_grouped((int64_t)(r->produced - r->warm), a, sizeof a),
             sup_grouped((int64_t)((double)(r->produced - r->warm) / r->run_s), b, sizeof b),
-            sup_grouped((int64_t)r->warm, e, sizeof e), sup_grouped((int64_t)r->slow, c, sizeof c),
-            sup_grouped((int64_t)r->late, d, sizeof d));
+            sup_grouped((int64_t)r->warm, e, sizeof e),
+            sup_grouped((int64_t)(r->slow - r->warm_slow), c, sizeof c),
+            sup_grouped((int64_t)(r->late - r->warm_late), d, sizeof d));
     if (as)
         fprintf(out, "  %-20s %s events in %s transactions (commit p50 %.1f ms, p99 %.1f ms), "
                      "%s late dropped, %s users\n",
@@ -925,7 +929,7 @@ static int pipe_json(pipe_run *r)
     json_t *root = json_pack(
         "{s:s, s:s, s:f, s:f, s:f, s:I, s:i, s:i, s:i,"
         " s:{s:o, s:o, s:o, s:o, s:o},"
-        " s:{s:I, s:I, s:I, s:I},"
+        " s:{s:I, s:I, s:I, s:I, s:I},"
         " s:o, s:{s:I, s:f},"
         " s:{s:I, s:I, s:f, s:o, s:o},"
         " s:{s:I, s:I, s:I}, s:f}",
@@ -936,7 +940,8 @@ static int pipe_json(pipe_run *r)
         "committed", hist_json(&r->h_commit, 1e3), "visible", hist_json(&r->h_visible, 1e3),
         "prediction", hist_json(&r->h_pred, 1e3), "produce_ack", hist_json(&r->h_ack, 1e3),
         "events", "produced", (json_int_t)timed, "warmup", (json_int_t)r->warm, "late",
-        (json_int_t)r->late, "minutes_late", (json_int_t)r->slow, "aggregate",
+        (json_int_t)(r->late - r->warm_late), "warmup_late", (json_int_t)r->warm_late,
+        "minutes_late", (json_int_t)(r->slow - r->warm_slow), "aggregate",
         as ? as : json_null(), "store", "applied", (json_int_t)tf.records, "apply_p99_ms",
         jnum(ss, "apply_ms", "p99"), "scoring", "requests",
         (json_int_t)atomic_load(&r->predicted), "batches", (json_int_t)r->h_batch.count,
