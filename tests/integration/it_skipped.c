@@ -57,6 +57,45 @@ static void log_cb(void *opaque, int level, const char *msg)
         fprintf(stderr, "fstore: %s\n", msg);
 }
 
+/* Every bad record produced, by the tag it_put_raw logs as its id (BAD_TAG +
+ * index): its exact key and value and the error fstore must name, so that
+ * each dead letter can be compared with the record it stands for. */
+#define BAD_TAG 1000000
+typedef struct bad_rec {
+    char key[IT_KEY_MAX];
+    size_t key_len;
+    int has_key;
+    uint8_t value[512];
+    size_t len;
+    const char *error; /* fstore_err_name() the fstore.error header holds */
+    int32_t partition; /* where it was delivered (from the record log) */
+    int64_t offset;
+    int seen; /* dead letters found for it */
+} bad_rec;
+
+static bad_rec bads[4 * NBAD];
+static int nbads;
+
+static void put_bad(it_producer *p, const char *key, size_t key_len,
+                    const void *value, size_t len, const char *error)
+{
+    IT_CHECK(nbads < (int)(sizeof bads / sizeof bads[0]),
+             "too many bad records");
+    IT_CHECK(len <= sizeof bads[0].value, "bad value too long");
+    bad_rec *b = &bads[nbads];
+    b->has_key = key != NULL;
+    b->key_len = key_len;
+    if (key)
+        memcpy(b->key, key, key_len);
+    memcpy(b->value, value, len);
+    b->len = len;
+    b->error = error;
+    b->partition = -1;
+    b->offset = -1;
+    it_put_raw(p, BAD_TAG + nbads, key, key_len, value, len, -1);
+    nbads++;
+}
+
 /* The mix of bad records, on keys first..first+5 plus one without a key. */
 static void produce_bad(it_producer *p, int64_t first)
 {
@@ -65,32 +104,32 @@ static void produce_bad(it_producer *p, int64_t first)
     size_t kl, n;
 
     kl = it_key(key, first);
-    it_put_raw(p, -1, key, kl, "not-avro", 8, -1);
+    put_bad(p, key, kl, "not-avro", 8, "FSTORE_ERR_DECODE_FRAME");
 
     kl = it_key(key, first + 1);
-    it_put_raw(p, -1, key, kl, "\0\0\1", 3, -1);
+    put_bad(p, key, kl, "\0\0\1", 3, "FSTORE_ERR_DECODE_FRAME");
 
     kl = it_key(key, first + 2);
     n = it_encode(v, IT_ID_SERVING, first + 2, 77);
-    it_put_raw(p, -1, key, kl, v, 5 + (n - 5) / 2, -1);
+    put_bad(p, key, kl, v, 5 + (n - 5) / 2, "FSTORE_ERR_DECODE_TRUNCATED");
 
     kl = it_key(key, first + 3);
     n = it_encode(v, IT_ID_SERVING, first + 3, 77);
     v[n] = 0x02;
     v[n + 1] = 0x04;
-    it_put_raw(p, -1, key, kl, v, n + 2, -1);
+    put_bad(p, key, kl, v, n + 2, "FSTORE_ERR_DECODE_TRAILING");
 
     kl = it_key(key, first + 4);
     n = it_encode(v, IT_ID_SERVING, first + 4, 77);
     v[1] = 0, v[2] = 0, v[3] = IT_ID_UNKNOWN >> 8, v[4] = IT_ID_UNKNOWN & 0xff;
-    it_put_raw(p, -1, key, kl, v, n, -1);
+    put_bad(p, key, kl, v, n, "FSTORE_ERR_DECODE_SCHEMA_ID");
 
     kl = it_key(key, first + 5);
     n = it_encode(v, IT_ID_BAD, first + 5, 77);
-    it_put_raw(p, -1, key, kl, v, n, -1);
+    put_bad(p, key, kl, v, n, "FSTORE_ERR_RESOLVE");
 
     n = it_encode(v, IT_ID_SERVING, first + 6, 77);
-    it_put_raw(p, -1, NULL, 0, v, n, -1);
+    put_bad(p, NULL, 0, v, n, "FSTORE_ERR_KEY");
 }
 
 static const char *const reasons[] = {"decode", "schema", "resolve", "no_key"};
@@ -144,11 +183,72 @@ static void check_logged(it_reclog *log, logbuf *lb, const char *topic)
     pthread_mutex_unlock(&log->mu);
 }
 
-/* Reads the dead-letter topic: one record per bad record, unchanged, with
- * headers naming where it came from. */
-static void check_dead_letters(const char *dlq, const char *topic,
-                               it_reclog *log, size_t want)
+/* The value of header name of m, which must occur exactly once. */
+static void header_once(const rd_kafka_message_t *m, const char *name,
+                        const char **v, size_t *len)
 {
+    rd_kafka_headers_t *h = NULL;
+    const void *val;
+    size_t n;
+    IT_CHECK(!rd_kafka_message_headers(m, &h),
+             "dead letter at offset %lld without headers",
+             (long long)m->offset);
+    IT_CHECK(!rd_kafka_header_get(h, 0, name, &val, &n),
+             "dead letter at offset %lld without header %s",
+             (long long)m->offset, name);
+    IT_CHECK(rd_kafka_header_get(h, 1, name, &(const void *){0},
+                                 &(size_t){0}) == RD_KAFKA_RESP_ERR__NOENT,
+             "dead letter at offset %lld has header %s twice",
+             (long long)m->offset, name);
+    *v = val;
+    *len = n;
+}
+
+/* A header holding a decimal integer, nothing else. */
+static int64_t header_int(const rd_kafka_message_t *m, const char *name)
+{
+    const char *v;
+    size_t n;
+    header_once(m, name, &v, &n);
+    char buf[32], *end;
+    IT_CHECK(n > 0 && n < sizeof buf, "header %s of %zu bytes", name, n);
+    memcpy(buf, v, n);
+    buf[n] = 0;
+    long long x = strtoll(buf, &end, 10);
+    IT_CHECK(*end == 0 && (buf[0] == '-' || (buf[0] >= '0' && buf[0] <= '9')),
+             "header %s is \"%s\", not a number", name, buf);
+    return x;
+}
+
+/* Reads the whole dead-letter topic, from its start to the end offset, and
+ * requires it to be exactly the bad records: every bad record once, with
+ * its key and value unchanged and headers naming its topic, partition and
+ * offset, the error it failed with and a reason; nothing else. */
+static void check_dead_letters(const char *dlq, const char *topic,
+                               it_reclog *log)
+{
+    /* Where each bad record landed, from the producer's delivery log. */
+    pthread_mutex_lock(&log->mu);
+    size_t logged = 0;
+    for (size_t i = 0; i < log->n; i++) {
+        const it_rec *r = &log->recs[i];
+        if (r->kind != IT_BAD)
+            continue;
+        IT_CHECK(r->id >= BAD_TAG && r->id < BAD_TAG + nbads,
+                 "bad record with tag %lld", (long long)r->id);
+        bad_rec *b = &bads[r->id - BAD_TAG];
+        IT_CHECK(b->offset < 0, "bad record %lld delivered twice",
+                 (long long)(r->id - BAD_TAG));
+        b->partition = r->partition;
+        b->offset = r->offset;
+        logged++;
+    }
+    pthread_mutex_unlock(&log->mu);
+    IT_CHECK(logged == (size_t)nbads, "%zu of %d bad records delivered", logged,
+             nbads);
+
+    int64_t lo, hi;
+    it_watermarks(dlq, 0, &lo, &hi);
     char errstr[512];
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     rd_kafka_conf_set(c, "bootstrap.servers", it_brokers(), NULL, 0);
@@ -162,51 +262,74 @@ static void check_dead_letters(const char *dlq, const char *topic,
         RD_KAFKA_OFFSET_BEGINNING;
     IT_CHECK(!rd_kafka_assign(rk, l), "assign");
     rd_kafka_topic_partition_list_destroy(l);
-    size_t got = 0;
-    int64_t deadline = it_now_us() + 30 * 1000000LL;
-    while (got < want) {
-        IT_CHECK(it_now_us() < deadline, "%zu of %zu dead letters after 30 s",
-                 got, want);
+    int64_t next = lo, deadline = it_now_us() + 30 * 1000000LL;
+    while (next < hi) {
+        IT_CHECK(it_now_us() < deadline,
+                 "dead-letter topic read to offset %lld of %lld after 30 s",
+                 (long long)next, (long long)hi);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
         if (!m)
             continue;
         if (m->err) {
+            IT_CHECK(m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF,
+                     "reading the dead-letter topic: %s",
+                     rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
             continue;
         }
-        rd_kafka_headers_t *h = NULL;
-        const void *hv[5];
-        size_t hl[5];
-        const char *names[] = {"fstore.topic", "fstore.partition",
-                               "fstore.offset", "fstore.error",
-                               "fstore.reason"};
-        IT_CHECK(!rd_kafka_message_headers(m, &h),
-                 "dead letter without headers");
-        for (int i = 0; i < 5; i++)
-            IT_CHECK(!rd_kafka_header_get_last(h, names[i], &hv[i], &hl[i]),
-                     "dead letter without header %s", names[i]);
-        IT_CHECK(hl[0] == strlen(topic) && !memcmp(hv[0], topic, hl[0]),
-                 "fstore.topic header");
-        char buf[32];
-        snprintf(buf, sizeof buf, "%.*s", (int)hl[1], (const char *)hv[1]);
-        int32_t part = atoi(buf);
-        snprintf(buf, sizeof buf, "%.*s", (int)hl[2], (const char *)hv[2]);
-        int64_t off = atoll(buf);
-        int known = 0;
-        pthread_mutex_lock(&log->mu);
-        for (size_t i = 0; i < log->n; i++)
-            if (log->recs[i].kind == IT_BAD && log->recs[i].partition == part &&
-                log->recs[i].offset == off)
-                known = 1;
-        pthread_mutex_unlock(&log->mu);
-        IT_CHECK(known, "dead letter for %d/%lld, which is not a bad record",
-                 part, (long long)off);
-        IT_CHECK(hl[3] > 0 && hl[4] > 0, "empty fstore.error / fstore.reason");
-        got++;
+        IT_CHECK(m->offset == next, "dead letter at offset %lld, want %lld",
+                 (long long)m->offset, (long long)next);
+        next++;
+        const char *v;
+        size_t n;
+        header_once(m, "fstore.topic", &v, &n);
+        IT_CHECK(n == strlen(topic) && !memcmp(v, topic, n),
+                 "dead letter at offset %lld: fstore.topic \"%.*s\"",
+                 (long long)m->offset, (int)n, v);
+        int64_t part = header_int(m, "fstore.partition");
+        int64_t off = header_int(m, "fstore.offset");
+        bad_rec *b = NULL;
+        for (int i = 0; i < nbads && !b; i++)
+            if (bads[i].partition == part && bads[i].offset == off)
+                b = &bads[i];
+        IT_CHECK(b != NULL,
+                 "dead letter for %s [%lld] offset %lld, which is not a bad "
+                 "record",
+                 topic, (long long)part, (long long)off);
+        IT_CHECK(!b->seen++, "a second dead letter for %s [%lld] offset %lld",
+                 topic, (long long)part, (long long)off);
+        IT_CHECK(b->has_key ? m->key && m->key_len == b->key_len &&
+                                  !memcmp(m->key, b->key, b->key_len)
+                            : !m->key && m->key_len == 0,
+                 "dead letter for [%lld] offset %lld: key %.*s, want %.*s",
+                 (long long)part, (long long)off, (int)m->key_len,
+                 m->key ? (const char *)m->key : "(none)", (int)b->key_len,
+                 b->has_key ? b->key : "(none)");
+        IT_CHECK(m->payload && m->len == b->len &&
+                     !memcmp(m->payload, b->value, b->len),
+                 "dead letter for [%lld] offset %lld: value of %zu bytes "
+                 "differs from the record's %zu",
+                 (long long)part, (long long)off, m->len, b->len);
+        header_once(m, "fstore.error", &v, &n);
+        IT_CHECK(n == strlen(b->error) && !memcmp(v, b->error, n),
+                 "dead letter for [%lld] offset %lld: fstore.error \"%.*s\", "
+                 "want %s",
+                 (long long)part, (long long)off, (int)n, v, b->error);
+        header_once(m, "fstore.reason", &v, &n);
+        IT_CHECK(n > 0,
+                 "dead letter for [%lld] offset %lld: empty "
+                 "fstore.reason",
+                 (long long)part, (long long)off);
         rd_kafka_message_destroy(m);
     }
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
+    for (int i = 0; i < nbads; i++)
+        IT_CHECK(bads[i].seen == 1,
+                 "no dead letter for bad record %s [%d] offset %lld (want "
+                 "%s)",
+                 topic, bads[i].partition, (long long)bads[i].offset,
+                 bads[i].error);
 }
 
 /* Until key id has version v (the record after a mix is applied). */
@@ -339,10 +462,12 @@ int main(void)
 
     IT_CHECK(fstore_tail_stop(s) == FSTORE_OK, "tail stop");
     fstore_store_close(s);
-    check_dead_letters(dlq, topic, &log, 2 * NBAD);
-    it_log("dead-letter topic: %d records with fstore.* headers naming each "
-           "bad record",
-           2 * NBAD);
+    IT_CHECK(nbads == 2 * NBAD, "%d bad records produced", nbads);
+    check_dead_letters(dlq, topic, &log);
+    it_log("dead-letter topic read to its end: exactly the %d bad records, "
+           "each once, key and value unchanged, fstore.* headers naming its "
+           "topic, partition, offset and error",
+           nbads);
     it_producer_free(p);
     it_reclog_free(&log);
     free(lb.text);

@@ -90,12 +90,10 @@ static void produce_updates(int n, unsigned seed)
     cr_assert_eq(rd_kafka_flush(M.p, 10000), 0);
 }
 
-static fstore_store_t *open_tailing(const fstore_table_t **t, const char *parts,
-                                    const char *reset)
+/* Opens the store with conf (destroyed here) and starts tailing "feat". */
+static fstore_store_t *
+start_tailing(fstore_conf_t *conf, const fstore_table_t **t, const char *parts)
 {
-    fstore_conf_t *conf = tu_conf("kafka.bootstrap.servers", M.bootstraps,
-                                  "tail.offset_reset", reset, "log.level", "3",
-                                  NULL);
     fstore_store_t *s = tu_store_open(dir, conf);
     fstore_conf_destroy(conf);
     *t = tu_simple_table(s, "feat");
@@ -103,6 +101,15 @@ static fstore_store_t *open_tailing(const fstore_table_t **t, const char *parts,
     cr_assert_eq(fstore_tail_add(s, *t, "feat", parts, e, sizeof e), FSTORE_OK, "%s", e);
     cr_assert_eq(fstore_tail_start(s, e, sizeof e), FSTORE_OK, "%s", e);
     return s;
+}
+
+static fstore_store_t *open_tailing(const fstore_table_t **t, const char *parts,
+                                    const char *reset)
+{
+    return start_tailing(tu_conf("kafka.bootstrap.servers", M.bootstraps,
+                                 "tail.offset_reset", reset, "log.level", "3",
+                                 NULL),
+                         t, parts);
 }
 
 /* Asserts the table equals the expected map (for keys in wanted partitions). */
@@ -359,19 +366,111 @@ Test(ingest, offset_out_of_range_rebuilds)
     fstore_store_close(s);
 }
 
+/* What docs/stats.md says of an outage, from one stats document. */
+typedef struct outage_view {
+    char state[32];
+    int ready, connected;
+    json_int_t time_ms, last_current_ms;
+    json_int_t staleness_ms; /* -1: absent */
+    char last_error[512], error[512];
+} outage_view;
+
+static outage_view outage_sample(fstore_store_t *s)
+{
+    outage_view v;
+    json_t *j = stats(s);
+    const char *str = json_string_value(json_object_get(j, "state"));
+    snprintf(v.state, sizeof v.state, "%s", str ? str : "?");
+    v.ready = json_is_true(json_object_get(j, "ready"));
+    v.connected = json_is_true(json_object_get(j, "connected"));
+    v.time_ms = stat_int(j, "time_ms");
+    v.last_current_ms = stat_int(j, "last_current_ms");
+    json_t *st = json_object_get(j, "staleness_ms");
+    v.staleness_ms = json_is_integer(st) ? json_integer_value(st) : -1;
+    str = json_string_value(json_object_get(j, "last_error"));
+    snprintf(v.last_error, sizeof v.last_error, "%s", str ? str : "");
+    str = json_string_value(json_object_get(j, "error"));
+    snprintf(v.error, sizeof v.error, "%s", str ? str : "");
+    json_decref(j);
+    return v;
+}
+
 Test(ingest, broker_outage_keeps_readers_serving)
 {
     produce_updates(2000, 12);
     const fstore_table_t *t;
-    fstore_store_t *s = open_tailing(&t, NULL, "fail");
+    /* librdkafka's reconnect backoff grows to 10 s by default; capped, the
+     * tailer is back within about a second of the broker. */
+    fstore_store_t *s =
+        start_tailing(tu_conf("kafka.bootstrap.servers", M.bootstraps,
+                              "tail.offset_reset", "fail", "log.level", "3",
+                              "kafka.reconnect.backoff.max.ms", "500", NULL),
+                      &t, NULL);
     cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    /* Current before the outage: connected, staleness small. */
+    outage_view v = outage_sample(s);
+    for (int i = 0; i < 100 && !(v.connected && v.staleness_ms >= 0 &&
+                                 v.staleness_ms < 1000);
+         i++) {
+        usleep(50000);
+        v = outage_sample(s);
+    }
+    cr_assert(v.connected, "not connected before the outage");
+    cr_assert(v.staleness_ms >= 0 && v.staleness_ms < 1000,
+              "staleness %lld ms before the outage", (long long)v.staleness_ms);
+    outage_view before = v;
+
     cr_assert_eq(rd_kafka_mock_broker_set_down(M.mc, 1), 0);
-    sleep(2);
+    /* The stats show the outage within about a second (the tailer asks for
+     * metadata every 0.5 s): connected false and a connection error. */
+    for (int i = 0; i < 100 && v.connected; i++) {
+        usleep(50000);
+        v = outage_sample(s);
+    }
+    cr_assert(!v.connected, "connected still true 5 s into the outage");
+    cr_assert(v.last_error[0] && strcmp(v.last_error, before.last_error),
+              "last_error \"%s\" does not report the outage", v.last_error);
+    /* The tailer keeps running (no failure) and the view stops being
+     * current: staleness_ms grows with the clock, last_current_ms stays. */
+    outage_view a = outage_sample(s);
+    usleep(1200000);
+    outage_view b = outage_sample(s);
+    for (const outage_view *x = &a; x; x = x == &a ? &b : NULL) {
+        cr_assert_str_eq(x->state, "ready", "state %s during the outage",
+                         x->state);
+        cr_assert(x->ready, "ready false during the outage");
+        cr_assert(!x->connected, "connected during the outage");
+        cr_assert_str_empty(x->error, "the tailer failed: %s", x->error);
+        cr_assert(x->last_error[0], "no last_error during the outage");
+        cr_assert_eq(x->staleness_ms, x->time_ms - x->last_current_ms);
+    }
+    cr_assert_eq(b.last_current_ms, a.last_current_ms,
+                 "the view was current while the broker was down");
+    cr_assert_geq(b.staleness_ms - a.staleness_ms, 1100,
+                  "staleness went from %lld to %lld ms in 1.2 s",
+                  (long long)a.staleness_ms, (long long)b.staleness_ms);
+    cr_assert_geq(b.staleness_ms, 1200);
     assert_view(s, t, NULL); /* still serving */
+
     cr_assert_eq(rd_kafka_mock_broker_set_up(M.mc, 1), 0);
     produce_updates(2000, 13);
     wait_visible(s, t);
     assert_view(s, t, NULL);
+    /* Recovered: connected and current again, no error. */
+    v = outage_sample(s);
+    for (int i = 0; i < 200 && !(v.connected && v.staleness_ms >= 0 &&
+                                 v.staleness_ms < 1000);
+         i++) {
+        usleep(50000);
+        v = outage_sample(s);
+    }
+    cr_assert(v.connected, "not connected 10 s after the broker came back");
+    cr_assert(v.staleness_ms >= 0 && v.staleness_ms < 1000,
+              "staleness %lld ms 10 s after the broker came back",
+              (long long)v.staleness_ms);
+    cr_assert_gt(v.last_current_ms, b.last_current_ms);
+    cr_assert_str_eq(v.state, "ready");
+    cr_assert_str_empty(v.error);
     char msg[256];
     cr_assert_eq(fstore_tail_error(s, msg, sizeof msg), FSTORE_OK, "%s", msg);
     fstore_store_close(s);
