@@ -20,9 +20,11 @@
  * and applied offsets never move backwards. A record applied twice, out of
  * order, lost, or an offset committed apart from its rows fails this.
  *
+ * Then a key the store holds (`fstore get` finds it) gets a tombstone.
  * Finally `fstore tail --until-caught-up` must exit 0, and the store must
  * equal the latest value of every key with applied offsets = end offsets -
- * 1, also as reported by fstore_stats_json.
+ * 1, also as reported by fstore_stats_json; `fstore get` finds a live key
+ * at its last version and no longer finds the tombstoned one.
  *
  * The topic is not compacted: the per-kill check compares against every
  * record up to an offset, which the cleaner could otherwise remove between
@@ -155,6 +157,31 @@ static void applied(fstore_store_t *s, const fstore_table_t *t, int64_t *lim)
         lim[parts[k]] = offs[k];
     }
     fstore_reader_destroy(r);
+}
+
+/* `fstore get` of key id: asserts exit status 0 and returns the one line it
+ * printed (in line). */
+static void cli_get(char *cli, char *store, char *table, int64_t id, char *line,
+                    size_t size)
+{
+    char key[IT_KEY_MAX], out[4200];
+    it_key(key, id);
+    snprintf(out, sizeof out, "%s/get-%lld.out", it_dir(), (long long)id);
+    unlink(out);
+    char *get_argv[] = {cli,          A("get"), A("--store"), store,
+                        A("--table"), table,    key,          NULL};
+    pid_t pid = it_spawn(get_argv, out);
+    int st = it_wait(pid, 30000);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        it_tail_file(out, 5);
+        IT_FAIL("fstore get %s: status %d, want exit status 0 (missing keys "
+                "are not errors)",
+                key, st);
+    }
+    FILE *f = fopen(out, "r");
+    IT_CHECK(f && fgets(line, (int)size, f), "fstore get %s printed nothing",
+             key);
+    fclose(f);
 }
 
 int main(int argc, char **argv)
@@ -313,9 +340,42 @@ int main(int argc, char **argv)
     pthread_cond_broadcast(&P.cond);
     pthread_mutex_unlock(&P.mu);
     pthread_join(th, NULL);
-    it_log("producer stopped after %lld records; catching up with "
+    it_log("producer stopped after %lld records", (long long)P.written);
+
+    /* A key the store holds now (its row is the latest record up to the
+     * offsets of the last kill, as checked above) and whose last record is
+     * a put gets a tombstone: the catch-up must delete it. `fstore get`
+     * finds it before, so the check after the catch-up can fail. */
+    int64_t del_id = -1, del_version = -1;
+    {
+        it_expect *before = it_expected(&log, nkeys, prev, NPARTS, NULL, NULL);
+        it_expect *latest = it_expected(&log, nkeys, NULL, 0, NULL, NULL);
+        for (int64_t id = 0; id < nkeys && del_id < 0; id++)
+            if (before[id].version >= 0 && latest[id].version >= 0) {
+                del_id = id;
+                del_version = before[id].version;
+            }
+        free(before);
+        free(latest);
+    }
+    IT_CHECK(del_id >= 0,
+             "no key with a row in the store before the catch-up (applied "
+             "%lld,%lld,%lld,%lld)",
+             (long long)prev[0], (long long)prev[1], (long long)prev[2],
+             (long long)prev[3]);
+    char del_key[IT_KEY_MAX], line[8192], want[128];
+    it_key(del_key, del_id);
+    cli_get(cli, store, topic, del_id, line, sizeof line);
+    snprintf(want, sizeof want, "\"version\":%lld", (long long)del_version);
+    IT_CHECK(strstr(line, "\"found\":true") && strstr(line, want),
+             "before its tombstone, fstore get %s printed %s (want found, %s)",
+             del_key, line, want);
+    ++P.ver[del_id];
+    it_del(P.p, del_id);
+    it_flush(P.p);
+    it_log("%s (version %lld in the store) tombstoned; catching up with "
            "--until-caught-up",
-           (long long)P.written);
+           del_key, (long long)del_version);
 
     tail_argv[xargs] = A("--until-caught-up");
     tail_argv[xargs + 1] = A("--timeout");
@@ -365,34 +425,29 @@ int main(int argc, char **argv)
            "offsets - 1",
            kills, empty_kills, progress_kills, live, (long long)nkeys);
 
-    /* The CLI reads the same: one found and one deleted/absent key. */
-    int64_t found_id = -1, gone_id = -1;
-    for (int64_t id = 0; id < nkeys && (found_id < 0 || gone_id < 0); id++) {
-        if (exp[id].version >= 0 && found_id < 0)
+    /* The CLI reads the same: a live key at its last version, and the key
+     * tombstoned before the catch-up is gone (it_compare above found it
+     * absent through the library). */
+    IT_CHECK(exp[del_id].version < 0 && exp[del_id].partition >= 0,
+             "test bug: %s is not deleted in the topic", del_key);
+    int64_t found_id = -1;
+    for (int64_t id = 0; id < nkeys && found_id < 0; id++)
+        if (exp[id].version >= 0)
             found_id = id;
-        if (exp[id].version < 0 && gone_id < 0)
-            gone_id = id;
-    }
-    if (found_id >= 0) {
-        char key[IT_KEY_MAX], out[4200], want[128];
-        it_key(key, found_id);
-        snprintf(out, sizeof out, "%s/get.out", it_dir());
-        char *get_argv[] = {cli,          A("get"), A("--store"), store,
-                            A("--table"), topic,    key,          NULL};
-        pid = it_spawn(get_argv, out);
-        st = it_wait(pid, 30000);
-        IT_CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                 "fstore get: status %d", st);
-        FILE *f = fopen(out, "r");
-        char line[8192] = "";
-        IT_CHECK(f && fgets(line, sizeof line, f),
-                 "fstore get printed nothing");
-        fclose(f);
-        snprintf(want, sizeof want, "\"version\":%lld",
-                 (long long)exp[found_id].version);
-        IT_CHECK(strstr(line, "\"found\":true") && strstr(line, want),
-                 "fstore get %s printed %s (want found, %s)", key, line, want);
-    }
+    IT_CHECK(found_id >= 0, "no live key after the catch-up");
+    char key[IT_KEY_MAX];
+    it_key(key, found_id);
+    cli_get(cli, store, topic, found_id, line, sizeof line);
+    snprintf(want, sizeof want, "\"version\":%lld",
+             (long long)exp[found_id].version);
+    IT_CHECK(strstr(line, "\"found\":true") && strstr(line, want),
+             "fstore get %s printed %s (want found, %s)", key, line, want);
+    cli_get(cli, store, topic, del_id, line, sizeof line);
+    IT_CHECK(strstr(line, "\"found\":false") && !strstr(line, "\"value\""),
+             "after its tombstone, fstore get %s printed %s (want not found)",
+             del_key, line);
+    it_log("fstore get: %s found at version %lld, %s (deleted) not found", key,
+           (long long)exp[found_id].version, del_key);
     free(exp);
     it_producer_free(P.p);
     free(P.ver);

@@ -369,6 +369,55 @@ void it_add_partitions(const char *name, int total)
     rd_kafka_destroy(rk);
 }
 
+void it_delete_records(const char *topic, const int32_t *parts,
+                       const int64_t *before, int n)
+{
+    rd_kafka_t *rk = it_client(RD_KAFKA_PRODUCER, it_base_conf());
+    char why[512];
+    rd_kafka_AdminOptions_t *o = sup_admin_options(
+        rk, RD_KAFKA_ADMIN_OP_DELETERECORDS, IT_OP_TIMEOUT_MS, why, sizeof why);
+    if (!o)
+        IT_FAIL("DeleteRecords on %s: %s", topic, why);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+    for (int i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(l, topic, parts[i])->offset =
+            before[i];
+    rd_kafka_DeleteRecords_t *d = rd_kafka_DeleteRecords_new(l);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_DeleteRecords(rk, &d, 1, o, q);
+    rd_kafka_DeleteRecords_destroy(d);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_event_t *ev =
+        sup_admin_wait(q, RD_KAFKA_EVENT_DELETERECORDS_RESULT,
+                       IT_OP_TIMEOUT_MS + 5000, why, sizeof why);
+    if (!ev)
+        IT_FAIL("DeleteRecords on %s: %s", topic, why);
+    const rd_kafka_topic_partition_list_t *res =
+        rd_kafka_DeleteRecords_result_offsets(
+            rd_kafka_event_DeleteRecords_result(ev));
+    IT_CHECK(res && res->cnt == n,
+             "DeleteRecords on %s: %d results for %d partitions", topic,
+             res ? res->cnt : -1, n);
+    for (int i = 0; i < res->cnt; i++) {
+        const rd_kafka_topic_partition_t *r = &res->elems[i];
+        if (r->err)
+            IT_FAIL("DeleteRecords on %s [%d]: %s", topic, r->partition,
+                    rd_kafka_err2str(r->err));
+        int64_t want = -1;
+        for (int k = 0; k < n; k++)
+            if (parts[k] == r->partition)
+                want = before[k];
+        if (r->offset != want)
+            IT_FAIL("DeleteRecords on %s [%d]: log start now %lld, asked "
+                    "for %lld",
+                    topic, r->partition, (long long)r->offset, (long long)want);
+    }
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+}
+
 static rd_kafka_t *g_wm_rk;
 
 void it_watermarks(const char *topic, int32_t partition, int64_t *lo,

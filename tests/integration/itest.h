@@ -7,7 +7,8 @@
  *
  * - failing: IT_FAIL / IT_CHECK print file:line and a message and exit 1;
  *   the test's scratch directory is kept and child processes are killed.
- * - topics: unique names, CreateTopics / CreatePartitions, watermarks.
+ * - topics: unique names, CreateTopics / CreatePartitions, DeleteRecords,
+ *   watermarks.
  * - records: one key space ("key-%08d" of an integer id) whose values are a
  *   pure function of (id, version), Confluent-framed Avro encoded by hand
  *   for the serving schema and for evolved writer schemas.
@@ -90,6 +91,12 @@ void it_create_topic(const char *name, int partitions,
 /* The configs that make the broker compact within about a second. */
 extern const char *const it_compact_configs[];
 void it_add_partitions(const char *name, int total);
+/* DeleteRecords: for each of the n partitions parts[i], removes every record
+ * before offset before[i] (the partition's log start moves there). Fails
+ * unless the broker reports the new log start of each as before[i]. Topics
+ * with cleanup.policy=compact refuse it. */
+void it_delete_records(const char *topic, const int32_t *parts,
+                       const int64_t *before, int n);
 void it_watermarks(const char *topic, int32_t partition, int64_t *lo,
                    int64_t *hi);
 

@@ -1370,3 +1370,364 @@ Test(reader, forked_reader_survives_map_growth, .timeout = 300)
     fstore_store_close(w);
     free(d);
 }
+
+/*
+ * Map growth while another process reads. The writer (this process) starts
+ * at a 1 MiB map and commits GROWR_BATCHES batches; each rewrites the
+ * GROWR_KNOWN known keys with n = the batch number and adds GROWR_BIG rows
+ * of 64 KB, so the map doubles several times (1 MiB to 64 MiB). Meanwhile a
+ * forked read-only process runs GROWR_THREADS threads that never pause:
+ * each refreshes its reader and checks a whole snapshot, over and over:
+ * every known key found, whole, all from one batch g (offsets agree),
+ * g never going back, the row count and the big rows of batch g exactly as
+ * written, the next batch's first big row absent. Any error (a failed
+ * refresh or lookup after the map grew), a wrong value or a crash fails
+ * it. The writer commits the next batch only once every reading thread has
+ * seen the previous one, so growth happens while they read at every size;
+ * the child also reports how many map sizes it went through.
+ */
+#define GROWR_KNOWN 64
+#define GROWR_ALEN 16000 /* 64 KB of floats per big row */
+#define GROWR_BIG 40     /* big rows per batch: 2.5 MB */
+#define GROWR_BATCHES 16 /* 40 MB in all */
+#define GROWR_THREADS 2
+
+enum {
+    GR_OPEN = 1,    /* opening the store read-only */
+    GR_TABLE = 2,   /* opening the table */
+    GR_READER = 3,  /* fstore_reader_new */
+    GR_REFRESH = 4, /* fstore_reader_refresh failed */
+    GR_KNOWN = 5,   /* a known key not found (or another lookup error) */
+    GR_TORN = 6,    /* a known row not whole */
+    GR_MIXED = 7,   /* known rows of two batches in one snapshot */
+    GR_OFFSET = 8,  /* row offset or stored offset disagrees */
+    GR_BACK = 9,    /* a snapshot older than an earlier one */
+    GR_COUNT = 10,  /* row count */
+    GR_BIGROW = 11, /* a big row missing, not whole or wrong */
+    GR_FUTURE = 12, /* a big row of a later batch present */
+    GR_LAST = 13,   /* the final snapshot is not the last batch */
+    GR_THREAD = 14, /* pthread_create */
+    GR_SIZES = 15,  /* the child went through too few map sizes */
+    GR_REPORT = 16, /* writing to the parent */
+};
+
+static void growr_known_key(char *key, size_t size, int i)
+{
+    snprintf(key, size, "known-%02d", i);
+}
+
+static void growr_big_key(char *key, size_t size, int j)
+{
+    snprintf(key, size, "grow-%05d", j);
+}
+
+typedef struct growr_shared {
+    fstore_store_t *s;
+    const fstore_table_t *t;
+    atomic_int stop;
+    atomic_int seen[GROWR_THREADS]; /* the batch each thread last saw */
+} growr_shared;
+
+typedef struct growr_thread {
+    growr_shared *sh;
+    int idx;
+    int result;
+    long scans;
+} growr_thread;
+
+/* Checks one snapshot; @return 0 and *g its batch, or a GR_ code. */
+static int growr_scan(fstore_reader_t *r, const fstore_table_t *t, long scan,
+                      int *g)
+{
+    int64_t first = -1;
+    for (int i = 0; i < GROWR_KNOWN; i++) {
+        char key[32];
+        growr_known_key(key, sizeof key, i);
+        const fstore_row_t *row = NULL;
+        if (fstore_get(r, t, key, strlen(key), &row) != FSTORE_OK)
+            return GR_KNOWN;
+        int64_t n = -1;
+        if (tu_simple_check_try(t, row, &n) != 0)
+            return GR_TORN;
+        if (i == 0)
+            first = n;
+        else if (n != first)
+            return GR_MIXED;
+        if (fstore_row_partition(row) != 0 ||
+            fstore_row_offset(row) != n * GROWR_KNOWN + i)
+            return GR_OFFSET;
+    }
+    int64_t off = -1;
+    if (fstore_reader_offset(r, t, 0, &off) != FSTORE_OK ||
+        off != first * GROWR_KNOWN + GROWR_KNOWN - 1)
+        return GR_OFFSET;
+    int b = (int)first;
+    uint64_t rows = 0;
+    if (fstore_reader_row_count(r, t, &rows) != FSTORE_OK ||
+        rows != (uint64_t)(GROWR_KNOWN + b * GROWR_BIG))
+        return GR_COUNT;
+    /* The big rows of batch b, one older big row (a different one each
+     * scan) and the first row of batch b + 1, which must be absent. */
+    int nbig = b * GROWR_BIG;
+    for (int k = 0; k <= GROWR_BIG + 1 && nbig > 0; k++) {
+        int j = k < GROWR_BIG    ? nbig - GROWR_BIG + k
+                : k == GROWR_BIG ? (int)(scan % nbig)
+                                 : nbig;
+        char key[32];
+        growr_big_key(key, sizeof key, j);
+        const fstore_row_t *row = NULL;
+        fstore_err_t rc = fstore_get(r, t, key, strlen(key), &row);
+        if (j == nbig) {
+            if (rc != FSTORE_NOT_FOUND)
+                return GR_FUTURE;
+            continue;
+        }
+        int64_t n = -1;
+        if (rc != FSTORE_OK || tu_simple_check_try(t, row, &n) != 0 || n != j ||
+            fstore_row_partition(row) != 1 || fstore_row_offset(row) != j)
+            return GR_BIGROW;
+        const void *adata;
+        size_t acount = 0;
+        if (fstore_row_array(t, row, 7, &adata, &acount) != FSTORE_OK ||
+            acount != GROWR_ALEN)
+            return GR_BIGROW;
+    }
+    if (nbig == 0) {
+        const fstore_row_t *row = NULL;
+        if (fstore_get(r, t, "grow-00000", 10, &row) != FSTORE_NOT_FOUND)
+            return GR_FUTURE;
+    }
+    *g = b;
+    return 0;
+}
+
+static void *growr_thread_main(void *arg)
+{
+    growr_thread *th = arg;
+    growr_shared *sh = th->sh;
+    fstore_reader_t *r = NULL;
+    if (fstore_reader_new(sh->s, &r) != FSTORE_OK) {
+        th->result = GR_READER;
+        return NULL;
+    }
+    int last = -1;
+    for (;;) {
+        int stop = atomic_load(&sh->stop);
+        if (fstore_reader_refresh(r) != FSTORE_OK) {
+            th->result = GR_REFRESH;
+            break;
+        }
+        int g = -1;
+        int bad = growr_scan(r, sh->t, th->scans, &g);
+        th->scans++;
+        if (bad) {
+            th->result = bad;
+            break;
+        }
+        if (g < last) {
+            th->result = GR_BACK;
+            break;
+        }
+        last = g;
+        atomic_store(&sh->seen[th->idx], g);
+        if (stop) {
+            /* The writer had committed everything before saying stop. */
+            if (g != GROWR_BATCHES)
+                th->result = GR_LAST;
+            break;
+        }
+    }
+    fstore_reader_destroy(r);
+    return NULL;
+}
+
+/* The map size the store of this process uses, from its statistics. */
+static unsigned long long growr_map_size(fstore_store_t *s)
+{
+    char *json = NULL;
+    if (fstore_stats_json(s, &json) != FSTORE_OK || !json)
+        return 0;
+    const char *p = strstr(json, "\"map_size\":");
+    unsigned long long v = p ? strtoull(p + 11, NULL, 10) : 0;
+    fstore_free(json);
+    return v;
+}
+
+/* The reading process: reports on report_fd the batch every thread has
+ * seen (one int per new batch); stops when done_fd yields a byte or EOF.
+ * @return 0 or a GR_ code (the first failing thread's). */
+static int growr_child(const char *path, int report_fd, int done_fd)
+{
+    fstore_conf_t *c = fstore_conf_new();
+    fstore_conf_set(c, "store.read_only", "true", NULL, 0);
+    fstore_conf_set(c, "store.map_size", "1048576", NULL, 0);
+    growr_shared sh;
+    memset(&sh, 0, sizeof sh);
+    fstore_err_t rc = fstore_store_open(path, c, &sh.s, NULL, 0);
+    fstore_conf_destroy(c);
+    if (rc != FSTORE_OK)
+        return GR_OPEN;
+    if (fstore_table_open(sh.s, "t", &sh.t) != FSTORE_OK)
+        return GR_TABLE;
+    for (int i = 0; i < GROWR_THREADS; i++)
+        atomic_init(&sh.seen[i], -1);
+    atomic_init(&sh.stop, 0);
+    growr_thread th[GROWR_THREADS];
+    pthread_t tid[GROWR_THREADS];
+    int started = 0, result = 0;
+    for (int i = 0; i < GROWR_THREADS; i++) {
+        th[i] = (growr_thread){.sh = &sh, .idx = i};
+        if (pthread_create(&tid[i], NULL, growr_thread_main, &th[i]) != 0) {
+            result = GR_THREAD;
+            break;
+        }
+        started++;
+    }
+    int reported = -1, sizes = 0;
+    unsigned long long last_size = 0;
+    while (!result) {
+        char byte;
+        ssize_t got = read(done_fd, &byte, 1);
+        if (got == 1 || got == 0)
+            break;
+        int min = GROWR_BATCHES + 1, failed = 0;
+        for (int i = 0; i < started; i++) {
+            int v = atomic_load(&sh.seen[i]);
+            min = v < min ? v : min;
+            failed |= th[i].result != 0 && v < GROWR_BATCHES;
+        }
+        if (failed)
+            break; /* a thread stopped early: its code is below */
+        if (min > reported) {
+            unsigned long long size = growr_map_size(sh.s);
+            if (size != last_size) {
+                sizes++;
+                last_size = size;
+            }
+            reported = min;
+            if (write(report_fd, &min, sizeof min) != sizeof min)
+                result = GR_REPORT;
+        }
+        usleep(500);
+    }
+    atomic_store(&sh.stop, 1);
+    /* The code of a thread that failed by itself, rather than GR_LAST of
+     * one that was stopped early because of it. */
+    int last_code = 0;
+    for (int i = 0; i < started; i++) {
+        pthread_join(tid[i], NULL);
+        if (th[i].result == GR_LAST)
+            last_code = GR_LAST;
+        else if (!result && th[i].result)
+            result = th[i].result;
+    }
+    if (!result)
+        result = last_code;
+    unsigned long long size = growr_map_size(sh.s);
+    if (size != last_size)
+        sizes++;
+    fstore_store_close(sh.s);
+    /* 1 MiB to 64 MiB: the reader saw at least 4 of the sizes. */
+    if (!result && sizes < 4)
+        result = GR_SIZES;
+    return result;
+}
+
+#define GROWR_CODES                                                            \
+    "1-3 open, 4 refresh failed, 5 known key lookup failed, 6 torn row, 7 "    \
+    "mixed batches, 8 offsets, 9 went back, 10 row count, 11 big row, 12 "     \
+    "future row, 13 not the last batch, 14 thread, 15 fewer than 4 map sizes " \
+    "seen, 16 pipe, 100+ signal"
+
+Test(reader, forked_reader_reads_on_while_map_grows, .timeout = 300)
+{
+    char *d = tu_path(dir, "grow-reading");
+    fstore_conf_t *c =
+        tu_conf("store.map_size", "1048576", "store.sync", "none", NULL);
+    fstore_store_t *w = tu_store_open(d, c);
+    fstore_conf_destroy(c);
+    const fstore_table_t *t = tu_simple_table(w, "t");
+    fstore_batch_t *b = tu_begin(w);
+    for (int i = 0; i < GROWR_KNOWN; i++) {
+        char key[32];
+        growr_known_key(key, sizeof key, i);
+        tu_simple_put(b, t, key, 0, 1, 0, i, 0);
+    }
+    tu_commit(b);
+    uint64_t start_size = 0;
+    {
+        char *json = NULL;
+        cr_assert_eq(fstore_stats_json(w, &json), FSTORE_OK);
+        const char *p = strstr(json, "\"map_size\":");
+        cr_assert_not_null(p);
+        start_size = strtoull(p + 11, NULL, 10);
+        fstore_free(json);
+    }
+    int report[2], done[2];
+    cr_assert_eq(pipe(report), 0);
+    cr_assert_eq(pipe(done), 0);
+    cr_assert_eq(fcntl(done[0], F_SETFL, O_NONBLOCK), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        close(report[0]);
+        close(done[1]);
+        _exit(growr_child(d, report[1], done[0]));
+    }
+    close(report[1]);
+    close(done[0]);
+    int seen = -1, grown = 0;
+    uint64_t size = start_size;
+    for (int batch = 0; batch <= GROWR_BATCHES; batch++) {
+        if (batch > 0) {
+            /* Known keys first, the big rows after: the map grows in the
+             * middle of a batch that rewrites rows the reader checks. */
+            b = tu_begin(w);
+            for (int i = 0; i < GROWR_KNOWN; i++) {
+                char key[32];
+                growr_known_key(key, sizeof key, i);
+                tu_simple_put(b, t, key, batch, 1 + batch % 8, 0,
+                              (int64_t)batch * GROWR_KNOWN + i, 0);
+            }
+            for (int j = (batch - 1) * GROWR_BIG; j < batch * GROWR_BIG; j++) {
+                char key[32];
+                growr_big_key(key, sizeof key, j);
+                tu_simple_put(b, t, key, j, GROWR_ALEN, 1, j, 0);
+            }
+            tu_commit(b);
+            char *json = NULL;
+            cr_assert_eq(fstore_stats_json(w, &json), FSTORE_OK);
+            uint64_t now =
+                strtoull(strstr(json, "\"map_size\":") + 11, NULL, 10);
+            fstore_free(json);
+            grown += now != size;
+            size = now;
+        }
+        /* Every reading thread sees this batch before the next one. */
+        while (seen < batch) {
+            ssize_t got = read(report[0], &seen, sizeof seen);
+            if (got != sizeof seen) {
+                int st = wait_child(pid);
+                cr_assert_fail("the reading process stopped at batch %d "
+                               "with status %d (" GROWR_CODES ")",
+                               batch, st);
+            }
+        }
+    }
+    char byte = 1;
+    cr_assert_eq(write(done[1], &byte, 1), 1);
+    close(done[1]);
+    int st = wait_child(pid);
+    close(report[0]);
+    cr_assert_eq(st, 0,
+                 "the reading process failed with status %d (" GROWR_CODES ")",
+                 st);
+    /* 1 MiB to 64 MiB, in at least 4 of the batches (a batch may double
+     * it twice). */
+    cr_assert(grown >= 4 && size >= 32u << 20,
+              "the map grew in %d batches only (%llu to %llu bytes)", grown,
+              (unsigned long long)start_size, (unsigned long long)size);
+    fstore_store_close(w);
+    free(d);
+}
