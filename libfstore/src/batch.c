@@ -44,11 +44,10 @@ fstore_err_t fstore_batch_begin(fstore_store_t *s, fstore_batch_t **batchp)
     fstore_batch_t *b = calloc(1, sizeof *b);
     if (!b)
         return FSTORE_ERR_NO_MEMORY;
-    pthread_mutex_lock(&s->mu);
-    int busy = s->batch_open;
-    s->batch_open = 1;
-    pthread_mutex_unlock(&s->mu);
-    if (busy) {
+    /* Claimed without the store's mutex: a thread that holds a reader's
+     * snapshot holds the remap lock, and mu is taken before remap
+     * elsewhere (fstore_store_open), never after it. */
+    if (__atomic_exchange_n(&s->batch_open, 1, __ATOMIC_ACQ_REL)) {
         free(b);
         return FSTORE_ERR_STATE;
     }
@@ -59,9 +58,7 @@ fstore_err_t fstore_batch_begin(fstore_store_t *s, fstore_batch_t **batchp)
 
 static void fs_batch_free(fstore_batch_t *b)
 {
-    pthread_mutex_lock(&b->store->mu);
-    b->store->batch_open = 0;
-    pthread_mutex_unlock(&b->store->mu);
+    __atomic_store_n(&b->store->batch_open, 0, __ATOMIC_RELEASE);
     fs_buf_free(&b->ops);
     fs_buf_free(&b->row);
     free(b->offs);

@@ -48,7 +48,7 @@ struct fstore_store_s {
      * to resize the memory map, which moves it. */
     pthread_rwlock_t remap;
     uint64_t map_max;
-    int batch_open; /* one batch at a time; guarded by mu */
+    int batch_open; /* one batch at a time; atomic, never under mu */
     /* The tailer attached by fstore_tail_add, owned and freed by the
      * tailer module (see fstore.c); the store never looks inside. */
     struct fs_tailer *tail;
