@@ -592,6 +592,7 @@ static void live_status(demo_run *r, double s)
 {
     tail_figures f;
     char a[32], b[32], c[32], d[32];
+    uint64_t p99 = atomic_load(&r->live.probe_p99_ns);
     if (tail_figures_read(r->store, &f))
         f.lag = -1;
     demo_status(
@@ -601,10 +602,7 @@ static void live_status(demo_run *r, double s)
         sup_grouped(atomic_load(&r->live.produced), a, sizeof a),
         sup_grouped((int64_t)(r->look.gets + r->look.batch_keys), b, sizeof b),
         f.lag < 0 ? "?" : sup_grouped(f.lag, c, sizeof c),
-        r->live.probe_ns.count
-            ? demo_duration((double)fs_hist_quantile(&r->live.probe_ns, 0.99),
-                            d, sizeof d)
-            : "-");
+        p99 ? demo_duration((double)p99, d, sizeof d) : "-");
 }
 
 /* Waits until the tailer applied every record of the live phase. */

@@ -127,6 +127,8 @@ static int probe_once(demo_live *l, fstore_reader_t *rd, int col, long seq,
         if (e == FSTORE_OK &&
             fstore_row_long(l->table, row, col, &v) == FSTORE_OK && v == seq) {
             fs_hist_add(&l->probe_ns, demo_now_ns() - t0);
+            atomic_store(&l->probe_p99_ns,
+                         fs_hist_quantile(&l->probe_ns, 0.99));
             return 0;
         }
         if (e != FSTORE_OK && e != FSTORE_NOT_FOUND) {

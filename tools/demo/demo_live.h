@@ -45,6 +45,8 @@ typedef struct demo_live {
     atomic_long produced, deleted, probes;
     /* Owned by the probe thread until demo_live_stop(). */
     fs_hist probe_ns;
+    /* probe_ns's p99 so far, published by the probe thread (0: none yet). */
+    _Atomic uint64_t probe_p99_ns;
     long probes_lost;
     char err[512];
     pthread_t producer, prober;

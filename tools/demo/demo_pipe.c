@@ -712,7 +712,7 @@ static int produce_event(pipe_run *r, demo_rng *rng, uint32_t rank)
      * may become the user's probe of committed features. */
     int64_t zero = 0;
     if (t0 >= r->measure_from_us &&
-        atomic_load_explicit(&r->probe_ts[id], memory_order_relaxed) == 0) {
+        atomic_load_explicit(&r->probe_ts[id], memory_order_acquire) == 0) {
         r->probe_t0[id] = t0;
         atomic_compare_exchange_strong(&r->probe_ts[id], &zero, ts);
     }
