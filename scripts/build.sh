@@ -4,7 +4,8 @@
 # Usage: scripts/build.sh [release|asan|tsan|fuzz] [extra cmake -D options...]
 #   release  optimised build (the default)
 #   asan     Debug build with AddressSanitizer and UndefinedBehaviorSanitizer
-#   tsan     RelWithDebInfo build with ThreadSanitizer
+#   tsan     RelWithDebInfo build with ThreadSanitizer, against an instrumented
+#            librdkafka (scripts/rdkafka-tsan.sh builds it on first use)
 #   fuzz     clang build with the libFuzzer targets, ASan and UBSan
 #
 # Warnings are errors when CI=true, or when FSTORE_WERROR=ON is set.
@@ -27,7 +28,7 @@ fuzz)
     ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang
           -DFSTORE_BUILD_FUZZ=ON "-DFSTORE_SANITIZE=address;undefined") ;;
 -h|--help)
-    sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
     exit 0 ;;
 *)
     echo "build: unknown kind '$KIND' (release, asan, tsan or fuzz)" >&2
@@ -42,6 +43,18 @@ fi
 
 BUILD="$ROOT/build/$KIND"
 JOBS="$(nproc 2>/dev/null || echo 2)"
+
+# TSan links the instrumented librdkafka of scripts/rdkafka-tsan.sh (built
+# on first use), so that the tests that start a Kafka client run under TSan
+# too. A cache configured against another librdkafka is configured afresh.
+if [ "$KIND" = tsan ]; then
+    RDK="$("$ROOT/scripts/rdkafka-tsan.sh")"
+    export PKG_CONFIG_PATH="$RDK/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+    if [ -f "$BUILD/CMakeCache.txt" ] &&
+        ! grep -q "^pkgcfg_lib_RDKAFKA_rdkafka:FILEPATH=$RDK/" "$BUILD/CMakeCache.txt"; then
+        rm -f "$BUILD/CMakeCache.txt"
+    fi
+fi
 
 echo "build: configuring $KIND in $BUILD (warnings as errors: $WERROR)"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja "${ARGS[@]}" \

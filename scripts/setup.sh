@@ -13,6 +13,9 @@ PACKAGES=(
     libavro-dev libjansson-dev libcurl4-openssl-dev
     # tests: Criterion suites, libFuzzer (clang + its runtime), formatting
     libcriterion-dev clang libclang-rt-14-dev clang-format
+    # the TSan build's own librdkafka (scripts/rdkafka-tsan.sh): its
+    # build dependencies
+    patch libssl-dev liblz4-dev zlib1g-dev
     # the real Kafka broker for integration tests (jars resolved by Maven;
     # ss from iproute2 checks its ports)
     default-jdk-headless maven kcat iproute2
