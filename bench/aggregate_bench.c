@@ -995,11 +995,25 @@ static void phase_freshness(unsigned rate, fresh_result *R)
                         bench_tail_check(w.store, "freshness warm-up");
                         if (atomic_load(&run.done))
                             runner_join(&run, "fstore_aggregator_run");
-                        if (now_ns() > end)
+                        if (now_ns() > end) {
+                            /* What the store and the aggregator saw, for
+                             * the reader of a failed run. */
+                            char *js = NULL;
+                            if (fstore_stats_json(w.store, &js) == FSTORE_OK)
+                                fprintf(stderr, "the store's stats: %s\n", js);
+                            fstore_free(js);
+                            json_t *as = agg_stats(a);
+                            char *ajs = json_dumps(as, JSON_COMPACT);
+                            fprintf(stderr, "the aggregator's stats: %s\n",
+                                    ajs ? ajs : "?");
+                            free(ajs);
+                            json_decref(as);
                             die("freshness at %u/s: the %d warm-up events were "
-                                "not seen (%s) within %d s",
+                                "not seen (%s: %zu of them) within %d s",
                                 rate, WARM_EVENTS, PATH_NAME[k],
+                                (size_t)atomic_load(&F->path[k].nseen),
                                 WARM_TIMEOUT_S);
+                        }
                     }
                 t0 = now_ns();
                 m0 = machine_cpu();
