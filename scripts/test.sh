@@ -389,8 +389,9 @@ esac
 # real single-node broker with tests/kafka/broker.sh (which resolves the
 # broker jars with Maven on first use and caches them), runs the `kafka`
 # ctest suites of build/release (tests/integration) and the pytest tests
-# marked kafka against it (stage python-kafka), and stops the broker on exit
-# whatever happens.
+# marked kafka against it (stage python-kafka), then, when this run built
+# tsan, the same ctest suites of build/tsan (stage kafka-tsan), and stops
+# the broker on exit whatever happens.
 # Environment: FSTORE_TEST_KAFKA=0 leaves it out (each of its tests counted
 # and named as skipped); FSTORE_TEST_KAFKA_JOBS ctest jobs (default 1: the
 # suites measure latencies and share a 2-core machine with the broker);
@@ -420,6 +421,12 @@ run_kafka_stage() {
         else
             count kafka 0 0 1 "not run: FSTORE_TEST_KAFKA=0"
             SKIPS+=("kafka: the stage (FSTORE_TEST_KAFKA=0; its tests could not be listed)")
+        fi
+        if [ -n "${BUILT[tsan]:-}" ]; then
+            FSTORE_TEST_BROKERS="" ctest_list "$ROOT/build/tsan" 600 "$list.tsan" -L kafka >/dev/null
+            n="$(grep -c . "$list.tsan" 2>/dev/null)"
+            count kafka-tsan 0 0 "${n:-1}" "not run: FSTORE_TEST_KAFKA=0"
+            SKIPS+=("kafka-tsan: ${n:-?} tests (FSTORE_TEST_KAFKA=0)")
         fi
         if n="$(python_list -m kafka)"; then
             count python-kafka 0 0 "${n%%$'\n'*}" "not run: FSTORE_TEST_KAFKA=0"
@@ -456,6 +463,16 @@ run_kafka_stage() {
     run_ctest kafka "$build" "$cap" -- -L kafka --no-tests=error -j"$jobs" \
         --timeout 600
     run_python_stage python-kafka -m kafka
+    # The same Kafka tests under ThreadSanitizer, when this run built tsan:
+    # its librdkafka is instrumented (docs/building.md, Sanitizer builds).
+    if [ -n "${BUILT[tsan]:-}" ]; then
+        local tbuild="$ROOT/build/tsan"
+        sum="$(ctest_list "$tbuild" 600 "$tbuild/ctest-kafka-tsan-tests.txt" -L kafka)"
+        cap="${FSTORE_TEST_KAFKA_TIMEOUT:-$([ -n "$sum" ] && echo $((sum + 120)) || echo 0)}"
+        say "[kafka-tsan] ctest -L kafka -j$jobs in build/tsan against $brokers (time cap $cap s)"
+        run_ctest kafka-tsan "$tbuild" "$cap" "TSAN_OPTIONS=$TSAN_OPTS" -- \
+            -L kafka --no-tests=error -j"$jobs" --timeout 600
+    fi
     kafka_stop
     trap - INT TERM
     unset FSTORE_TEST_BROKERS FSTORE_TEST_BROKER_DIR
