@@ -301,14 +301,41 @@ static double wait_applied(fstore_store_t *s, const fstore_table_t *t,
 
 /* ---- the producer -------------------------------------------------------- */
 
+/* Produces rate records/s, so that every record produced during the
+ * outage decides its key's final value: a record lost on the way into the
+ * store then always shows in the final state, whereas a lost update that a
+ * later one overwrites would not.
+ *   before the outage: updates of random keys of 0 .. keys-1;
+ *   during it: alternately an update of the next key of 0 .. keys/2-1
+ *     (each once; inserts only once they are used up) and an insert of a
+ *     key never written before (keys, keys+1, ...);
+ *   after it: updates of random keys of keys/2 .. keys-1. */
+enum { PP_BEFORE = 0, PP_OUTAGE = 1, PP_AFTER = 2 };
+
 typedef struct prod {
     it_producer *p;
     int64_t *ver;
     long keys, rate;
-    _Atomic int stop;
-    _Atomic int64_t sent;
+    _Atomic int stop, phase;
+    _Atomic int64_t sent, inserted, updated;
     pthread_t th;
 } prod;
+
+/* The key id of the next record (and whether it is new). */
+static int64_t prod_next(prod *P, int64_t n, uint64_t *rs, int *insert)
+{
+    *insert = 0;
+    int ph = atomic_load(&P->phase);
+    int64_t half = P->keys / 2;
+    if (ph == PP_BEFORE)
+        return (int64_t)(it_rand(rs) % (uint64_t)P->keys);
+    if (ph == PP_AFTER)
+        return half + (int64_t)(it_rand(rs) % (uint64_t)(P->keys - half));
+    if (n % 2 && atomic_load(&P->updated) < half)
+        return atomic_fetch_add(&P->updated, 1);
+    *insert = 1;
+    return P->keys + atomic_fetch_add(&P->inserted, 1);
+}
 
 static void *prod_main(void *arg)
 {
@@ -321,8 +348,9 @@ static void *prod_main(void *arg)
             it_poll(P->p, 1);
             continue;
         }
-        int64_t id = (int64_t)(it_rand(&rs) % (uint64_t)P->keys);
-        it_put(P->p, id, ++P->ver[id], IT_ID_SERVING);
+        int insert;
+        int64_t id = prod_next(P, n, &rs, &insert);
+        it_put(P->p, id, insert ? 1 : ++P->ver[id], IT_ID_SERVING);
         n++;
         atomic_store(&P->sent, n);
     }
@@ -449,16 +477,17 @@ static void world_close(world *w)
 }
 
 /* The store against the topic as a consumer of its own reads it, and the
- * topic against the producer's delivery log. Returns the differences. */
+ * topic against the producer's delivery log, over key ids < nids. Returns
+ * the differences. */
 static size_t compare_all(const cfg *C, world *w, it_reclog *log,
-                          const char *topic)
+                          const char *topic, int64_t nids)
 {
     int64_t nrec = 0;
-    it_expect *topic_view = ot_latest(topic, C->parts, C->keys, &nrec);
-    it_expect *log_view = it_expected(log, C->keys, NULL, 0, NULL, NULL);
-    size_t store_bad = it_compare(w->s, w->t, topic_view, C->keys, C->parts);
+    it_expect *topic_view = ot_latest(topic, C->parts, nids, &nrec);
+    it_expect *log_view = it_expected(log, nids, NULL, 0, NULL, NULL);
+    size_t store_bad = it_compare(w->s, w->t, topic_view, nids, C->parts);
     size_t log_bad =
-        ot_diff("topic vs delivery log", topic_view, log_view, C->keys);
+        ot_diff("topic vs delivery log", topic_view, log_view, nids);
     int64_t hi[256];
     end_offsets(topic, C->parts, hi);
     int off_bad = behind(w->s, w->t, C->parts, hi, 1, 1);
@@ -506,6 +535,7 @@ static void outage(const cfg *C, ob_broker *B, world *w, rproc *rp, prod *P,
     atomic_store(&rp->sh->phase, PH_OUTAGE);
     int64_t sent0 = atomic_load(&P->sent), t0 = it_now_us();
     R->t_outage0 = t0;
+    atomic_store(&P->phase, PP_OUTAGE);
     double down_s = ob_down(B, kill);
     it_log("%s: broker %s in %.1f s; down for %d s while the producer keeps "
            "producing",
@@ -521,14 +551,18 @@ static void outage(const cfg *C, ob_broker *B, world *w, rproc *rp, prod *P,
         watch_sample(w, W);
     *t_back = it_now_us();
     R->outage_s = (double)(*t_back - t0) / 1e6;
+    atomic_store(&P->phase, PP_AFTER);
     R->produced_outage = atomic_load(&P->sent) - sent0;
     atomic_store(&rp->sh->phase, PH_AFTER);
     it_log("%s: broker back after %.1f s (restart began at +%.1f s, took "
-           "%.1f s); %lld records produced meanwhile; the stats showed "
-           "connected=false: %s, an error: %s, staleness from %lld up to %lld "
-           "ms",
+           "%.1f s); %lld records produced meanwhile (%lld of them new "
+           "keys, %lld updates each of a key of its own); the stats showed "
+           "connected=false: %s, an error: %s, "
+           "staleness from %lld up to %lld ms",
            R->name, R->outage_s, restart_at, up_s,
-           (long long)R->produced_outage, W->saw_disconnected ? "yes" : "no",
+           (long long)R->produced_outage, (long long)atomic_load(&P->inserted),
+           (long long)atomic_load(&P->updated),
+           W->saw_disconnected ? "yes" : "no",
            W->saw_error ? W->error_seen : "none", (long long)W->stale0,
            (long long)W->stale_max);
 }
@@ -624,7 +658,8 @@ static void case_outage(const cfg *C, ob_broker *B, result *R, int kill)
     stats_current(&w, R);
     atomic_store(&rp.sh->phase, PH_END);
     reader_stop(&rp, R);
-    R->mismatches = compare_all(C, &w, &w.log, w.topic);
+    R->mismatches =
+        compare_all(C, &w, &w.log, w.topic, C->keys + atomic_load(&P.inserted));
     check(R, R->mismatches == 0, "%zu mismatches after the outage (above)",
           R->mismatches);
     char msg[512] = "";
@@ -781,7 +816,7 @@ static void recreate_checks_rebuild(world *w, it_reclog *nlog, const cfg *C,
     if (line[0])
         snprintf(R->note, sizeof R->note, "logged (%d times): %.440s", lines,
                  line);
-    R->mismatches += compare_all(C, w, nlog, w->topic);
+    R->mismatches += compare_all(C, w, nlog, w->topic, C->keys);
     check(R, R->mismatches == 0, "%zu mismatches after the rebuild (above)",
           R->mismatches);
 }
