@@ -22,7 +22,9 @@
  *              the store equals the latest value of every key as a consumer
  *              of its own reads the topic (which equals the producer's
  *              delivery log: nothing acknowledged was lost), and the
- *              applied offsets are the end offsets - 1.
+ *              applied offsets are the end offsets - 1. Every record
+ *              produced during the outage decides its key's final value
+ *              (prod_next), so a record lost on its way shows.
  *   kill       the same with the broker SIGKILLed (broker.sh stop --keep
  *              --kill) instead of stopped.
  *   recreate-fail, recreate-rebuild
@@ -37,14 +39,27 @@
  *              1, the store equals the new topic and its offsets are its
  *              end offsets - 1; the reader's lookups never fail (keys absent
  *              while the emptied table reloads are counted, not failures).
+ *   recreate-longer-fail, recreate-longer-rebuild
+ *              the same while tailing, but the new topic is filled past the
+ *              stored offsets at once, as producers that keep writing would
+ *              fill it: whether the tailer's first fetch of the new topic
+ *              comes before or after its end passes the stored offset is a
+ *              race, which a tailer that looks only at offsets wins or
+ *              loses by chance.
+ *   recreate-paused-fail, recreate-paused-rebuild
+ *              that race lost on purpose: the tailer sees its topic vanish,
+ *              then the campaign's process is stopped (SIGSTOP, as a long
+ *              pause of the machine would stop it) while a helper process
+ *              creates the topic again and fills it past the stored offsets,
+ *              and let go (SIGCONT).
  *   recreate-offline-fail, recreate-offline-rebuild
  *              the same promise when the topic is deleted, created again and
  *              filled past the stored offsets while the store is closed,
  *              and the store then tails again.
- *   recreate-longer-fail, recreate-longer-rebuild
- *              the same while tailing, with the new topic filled past the
- *              stored offsets at once (a race with the tailer's first fetch
- *              of the new topic, so not in the default set).
+ *
+ * The default cases are stop, kill, recreate-fail, recreate-rebuild,
+ * recreate-paused-fail and recreate-offline-fail; --cases all runs every
+ * one.
  *
  * Per case it prints the outage's length, lookups served (during the
  * outage too), the longest gap between two successful lookups (reported,
@@ -406,6 +421,8 @@ static void reader_stop(rproc *rp, result *R)
     check(R, failed == 0, "%lld lookups failed, the first: %s",
           (long long)failed, sh->why);
     check(R, R->lookups_outage > 0, "no lookup succeeded during the outage");
+    check(R, atomic_load(&sh->ph[PH_AFTER].lookups) > 0,
+          "no lookup succeeded after the outage");
     it_log("%s: reader: %lld lookups (%lld during the outage, %lld after), "
            "%lld not found; longest gap %.3f ms (%.3f ms during the outage), "
            "ended %+.1f s from the outage's start; gaps over 1/10/100 ms: "
@@ -477,17 +494,19 @@ static void world_close(world *w)
 }
 
 /* The store against the topic as a consumer of its own reads it, and the
- * topic against the producer's delivery log, over key ids < nids. Returns
- * the differences. */
+ * topic against the producer's delivery log (when this process produced
+ * it: log not NULL), over key ids < nids. Returns the differences. */
 static size_t compare_all(const cfg *C, world *w, it_reclog *log,
                           const char *topic, int64_t nids)
 {
     int64_t nrec = 0;
     it_expect *topic_view = ot_latest(topic, C->parts, nids, &nrec);
-    it_expect *log_view = it_expected(log, nids, NULL, 0, NULL, NULL);
+    it_expect *log_view =
+        log ? it_expected(log, nids, NULL, 0, NULL, NULL) : NULL;
     size_t store_bad = it_compare(w->s, w->t, topic_view, nids, C->parts);
     size_t log_bad =
-        ot_diff("topic vs delivery log", topic_view, log_view, nids);
+        log_view ? ot_diff("topic vs delivery log", topic_view, log_view, nids)
+                 : 0;
     int64_t hi[256];
     end_offsets(topic, C->parts, hi);
     int off_bad = behind(w->s, w->t, C->parts, hi, 1, 1);
@@ -765,25 +784,31 @@ static double wait_reaction(const cfg *C, world *w, int rebuild,
     return (double)(it_now_us() - t_created) / 1e6;
 }
 
+/* fail: the tailer stopped with an error that says what happened (the
+ * stored offset is gone, or the topic was recreated), where (the topic),
+ * and what to do (tail.offset_reset=rebuild); the stats and an error line
+ * of the log say the same; the rows stay those of the old topic. */
 static void recreate_checks_fail(world *w, it_expect *before, const cfg *C,
                                  result *R)
 {
     char msg[1024] = "";
     fstore_err_t e = fstore_tail_error(w->s, msg, sizeof msg);
     check(R,
-          e == FSTORE_ERR_KAFKA && strstr(msg, "no longer exists") &&
-              strstr(msg, w->topic) && strstr(msg, "tail.offset_reset=rebuild"),
+          e == FSTORE_ERR_KAFKA && strstr(msg, w->topic) &&
+              (strstr(msg, "no longer exists") || strstr(msg, "recreated")) &&
+              strstr(msg, "tail.offset_reset=rebuild"),
           "fstore_tail_error: %s \"%s\", want FSTORE_ERR_KAFKA saying the "
-          "stored offset of %s no longer exists",
+          "stored offset of %s no longer exists or the topic was recreated, "
+          "and naming tail.offset_reset=rebuild",
           fstore_err_name(e), msg, w->topic);
     sample sm;
     take_sample(w->s, w->table, &sm);
     check(R, !strcmp(sm.state, "failed") && !strcmp(sm.error, msg),
           "stats: state %s, error \"%s\"", sm.state, sm.error);
     check(R, sm.rebuilds == 0, "tail.offset_reset=fail rebuilt the table");
-    char line[2048];
-    check(R, log_find(line, sizeof line, 3, "no longer exists", w->topic, NULL),
-          "no error line logged about the vanished offset");
+    char line[2048] = "";
+    int lines = msg[0] ? log_find(line, sizeof line, 3, msg, NULL) : 0;
+    check(R, lines > 0, "no error line logged with the tailer's error");
     if (line[0])
         snprintf(R->note, sizeof R->note, "logged: %.480s", line);
     /* The rows stay as they were: the store still equals the old topic. */
@@ -825,6 +850,7 @@ static void recreate_checks_rebuild(world *w, it_reclog *nlog, const cfg *C,
 enum {
     RC_SHORTER, /* while tailing, with fewer records than the store applied */
     RC_LONGER,  /* while tailing, at once with more records than that */
+    RC_PAUSED,  /* the same while the tailing process is stopped */
     RC_OFFLINE, /* while the store is closed, with more records than that */
 };
 
@@ -847,6 +873,89 @@ static int64_t fill_again(const cfg *C, const char *topic, it_producer *np,
         if (mode == RC_SHORTER || past)
             return n;
     }
+}
+
+/* --pause-fill PARENT TOPIC PARTS KEYS STORED,...: stops the campaign's
+ * process (SIGSTOP: its tailer, its Kafka clients, everything but the
+ * reader process), creates TOPIC again, fills it past the stored offsets
+ * and lets the campaign go on (SIGCONT), whatever became of the filling:
+ * a tailer that is paused (a long pause of the machine, of the process)
+ * exactly while its topic comes back. The filling runs in a child, so that
+ * the campaign is let go even when it fails. */
+static int pause_fill_main(int argc, char **argv)
+{
+    if (argc != 5)
+        IT_FAIL("usage: --pause-fill PARENT TOPIC PARTS KEYS STORED,...");
+    pid_t parent = (pid_t)atol(argv[0]);
+    cfg C = {.parts = atoi(argv[2]), .keys = atol(argv[3])};
+    int64_t stored[256], hi[256];
+    char *save = NULL, *list = argv[4];
+    int n = 0;
+    for (char *t = strtok_r(list, ",", &save); t && n < 256;
+         t = strtok_r(NULL, ",", &save))
+        stored[n++] = atoll(t);
+    IT_CHECK(parent > 1 && C.parts > 0 && C.parts == n && C.keys > 0,
+             "bad --pause-fill arguments");
+    if (kill(parent, SIGSTOP))
+        IT_FAIL("SIGSTOP %d: %s", (int)parent, strerror(errno));
+    fflush(stdout);
+    pid_t w = fork();
+    if (w == 0) {
+        it_init("soak.outage.fill");
+        create_again(argv[1], C.parts);
+        int64_t t0 = it_now_us();
+        it_reclog log;
+        it_reclog_init(&log);
+        it_producer *np = it_producer_new(argv[1], &log, NULL, NULL);
+        int64_t nrec = fill_again(&C, argv[1], np, RC_PAUSED, stored, hi);
+        it_log("created %s again and filled it with %lld records in %.2f s",
+               argv[1], (long long)nrec, (double)(it_now_us() - t0) / 1e6);
+        it_producer_free(np);
+        it_reclog_free(&log);
+        _exit(it_pass());
+    }
+    int st = -1;
+    if (w > 0)
+        while (waitpid(w, &st, 0) < 0 && errno == EINTR)
+            ;
+    kill(parent, SIGCONT);
+    return w > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+/* RC_PAUSED: the topic comes back while this process is stopped. Returns
+ * the records of the new topic; its end offsets in hi. */
+static int64_t paused_return(const cfg *C, world *w, const int64_t *stored,
+                             int64_t *hi)
+{
+    char list[4096] = "", ppid[32], parts[16], keys[32], logp[4200];
+    for (int p = 0; p < C->parts; p++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%lld",
+                 p ? "," : "", (long long)stored[p]);
+    snprintf(ppid, sizeof ppid, "%d", (int)getpid());
+    snprintf(parts, sizeof parts, "%d", C->parts);
+    snprintf(keys, sizeof keys, "%ld", C->keys);
+    snprintf(logp, sizeof logp, "%s/pause-fill-%s.log", it_dir(), w->table);
+    char *argv[] = {(char *)(uintptr_t)C->self,
+                    (char *)(uintptr_t) "--pause-fill",
+                    ppid,
+                    w->topic,
+                    parts,
+                    keys,
+                    list,
+                    NULL};
+    pid_t pid = it_spawn(argv, logp);
+    int st = it_wait(pid, 180000);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+        it_tail_file(logp, 20);
+        IT_FAIL("recreating and filling %s while the campaign was stopped "
+                "failed (status %d)",
+                w->topic, st);
+    }
+    end_offsets(w->topic, C->parts, hi);
+    int64_t n = 0;
+    for (int p = 0; p < C->parts; p++)
+        n += hi[p];
+    return n;
 }
 
 /* Deleted for outage_s while the stats are watched. */
@@ -879,6 +988,31 @@ static void reopen(world *w, const char *const *sprops)
     IT_CHECK(!fstore_tail_start(w->s, errstr, sizeof errstr), "%s", errstr);
 }
 
+/* A store tailing every key in two versions; the old topic's state in
+ * *before, the applied offsets in stored. */
+static void recreate_setup(const cfg *C, world *w, result *R,
+                           const char *const *sprops, it_expect **before,
+                           int64_t *stored)
+{
+    world_open(C, w, R->name, sprops);
+    /* A second version of every key: the stored offsets are then about
+     * twice what a shorter new topic holds. */
+    for (int64_t id = 0; id < C->keys; id++)
+        it_put(w->p, id, ++w->ver[id], IT_ID_SERVING);
+    it_flush(w->p);
+    check(R, wait_applied(w->s, w->t, w->topic, C->parts, 60) >= 0,
+          "the second versions were not applied within 60 s");
+    *before = it_expected(&w->log, C->keys, NULL, 0, NULL, NULL);
+    it_producer_free(w->p);
+    w->p = NULL;
+    applied(w->s, w->t, C->parts, stored);
+}
+
+static const char *const rc_where[] = {" while tailing", " while tailing",
+                                       " while tailing (the tailing process "
+                                       "is stopped while it comes back)",
+                                       " with the store closed"};
+
 static void case_recreate(const cfg *C, result *R, int rebuild, int mode)
 {
     R->ran = 1;
@@ -887,20 +1021,9 @@ static void case_recreate(const cfg *C, result *R, int rebuild, int mode)
     const char *const sprops[] = {rebuild ? "tail.offset_reset=rebuild"
                                           : "tail.offset_reset=fail",
                                   "kafka.reconnect.backoff.max.ms=1000", NULL};
-    world_open(C, &w, R->name, sprops);
-    /* A second version of every key: the stored offsets are then about
-     * twice what a shorter new topic holds. */
-    for (int64_t id = 0; id < C->keys; id++)
-        it_put(w.p, id, ++w.ver[id], IT_ID_SERVING);
-    it_flush(w.p);
-    check(R, wait_applied(w.s, w.t, w.topic, C->parts, 60) >= 0,
-          "the second versions were not applied within 60 s");
-    it_expect *before = it_expected(&w.log, C->keys, NULL, 0, NULL, NULL);
-    it_producer_free(w.p);
-    w.p = NULL;
-    int64_t stored[256];
-    applied(w.s, w.t, C->parts, stored);
-
+    it_expect *before;
+    int64_t stored[256], hi[256];
+    recreate_setup(C, &w, R, sprops, &before, stored);
     rproc rp;
     reader_start(C, &rp, w.store_dir, w.table, new_keys(C), R->name);
     it_sleep_ms(1000);
@@ -917,20 +1040,23 @@ static void case_recreate(const cfg *C, result *R, int rebuild, int mode)
     delete_topic(w.topic);
     it_log("%s: %s deleted%s (applied offsets %lld, %lld, %lld, ...); it "
            "stays deleted for %d s",
-           R->name, w.topic,
-           mode == RC_OFFLINE ? " with the store closed" : " while tailing",
-           (long long)stored[0], (long long)stored[1], (long long)stored[2],
-           C->outage_s);
+           R->name, w.topic, rc_where[mode], (long long)stored[0],
+           (long long)stored[1], (long long)stored[2], C->outage_s);
     deleted_for(C, &w, R, t0);
 
-    create_again(w.topic, C->parts);
-    int64_t t_created = it_now_us();
-    R->outage_s = (double)(t_created - t0) / 1e6;
     it_reclog nlog;
     it_reclog_init(&nlog);
-    it_producer *np = it_producer_new(w.topic, &nlog, NULL, NULL);
-    int64_t hi[256];
-    R->produced_outage = fill_again(C, w.topic, np, mode, stored, hi);
+    it_producer *np = NULL;
+    int64_t t_created = it_now_us();
+    if (mode == RC_PAUSED) {
+        R->produced_outage = paused_return(C, &w, stored, hi);
+    } else {
+        create_again(w.topic, C->parts);
+        t_created = it_now_us();
+        np = it_producer_new(w.topic, &nlog, NULL, NULL);
+        R->produced_outage = fill_again(C, w.topic, np, mode, stored, hi);
+    }
+    R->outage_s = (double)(t_created - t0) / 1e6;
     it_log("%s: created again; %.2f s later it held %lld records (end "
            "offsets %lld, %lld, %lld, ...; stored %lld, %lld, %lld, ...)",
            R->name, (double)(it_now_us() - t_created) / 1e6,
@@ -940,6 +1066,8 @@ static void case_recreate(const cfg *C, result *R, int rebuild, int mode)
     for (int p = 0; mode == RC_SHORTER && p < C->parts; p++)
         IT_CHECK(hi[p] <= stored[p], "partition %d: end %lld, stored %lld", p,
                  (long long)hi[p], (long long)stored[p]);
+    if (mode == RC_PAUSED)
+        t_created = it_now_us(); /* the tailer goes on from here */
     if (mode == RC_OFFLINE) {
         t_created = it_now_us();
         reopen(&w, sprops);
@@ -960,7 +1088,7 @@ static void case_recreate(const cfg *C, result *R, int rebuild, int mode)
     atomic_store(&rp.sh->phase, PH_END);
     reader_stop(&rp, R);
     if (rebuild)
-        recreate_checks_rebuild(&w, &nlog, C, R);
+        recreate_checks_rebuild(&w, np ? &nlog : NULL, C, R);
     else
         recreate_checks_fail(&w, before, C, R);
     it_producer_free(np);
@@ -978,10 +1106,11 @@ static void usage(void)
             "[--after-seconds N] [--rate N] [--keys N] [--partitions N] "
             "[--react-seconds N] [--cases all|CASE,...]\n"
             "cases: stop kill recreate-fail recreate-rebuild "
-            "recreate-offline-fail recreate-offline-rebuild "
-            "recreate-longer-fail recreate-longer-rebuild\n"
+            "recreate-longer-fail recreate-longer-rebuild "
+            "recreate-paused-fail recreate-paused-rebuild "
+            "recreate-offline-fail recreate-offline-rebuild\n"
             "default: stop,kill,recreate-fail,recreate-rebuild,"
-            "recreate-offline-fail\n");
+            "recreate-paused-fail,recreate-offline-fail\n");
     exit(2);
 }
 
@@ -1007,7 +1136,8 @@ static void parse_args(cfg *C, int argc, char **argv)
     C->parts = 3;
     C->react_s = 30;
     snprintf(C->cases, sizeof C->cases, "%s",
-             "stop,kill,recreate-fail,recreate-rebuild,recreate-offline-fail");
+             "stop,kill,recreate-fail,recreate-rebuild,recreate-paused-fail,"
+             "recreate-offline-fail");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--broker-sh") && v)
@@ -1088,6 +1218,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "--reader"))
         return or_main(argc - 2, argv + 2);
+    if (argc >= 2 && !strcmp(argv[1], "--pause-fill"))
+        return pause_fill_main(argc - 2, argv + 2);
     cfg C;
     parse_args(&C, argc, argv);
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1113,13 +1245,15 @@ int main(int argc, char **argv)
                   {.name = "recreate-rebuild"},
                   {.name = "recreate-longer-fail"},
                   {.name = "recreate-longer-rebuild"},
+                  {.name = "recreate-paused-fail"},
+                  {.name = "recreate-paused-rebuild"},
                   {.name = "recreate-offline-fail"},
                   {.name = "recreate-offline-rebuild"}};
     if (wanted(&C, "stop"))
         case_outage(&C, &B, &R[0], 0);
     if (wanted(&C, "kill"))
         case_outage(&C, &B, &R[1], 1);
-    for (int i = 2; i < 8; i++)
+    for (int i = 2; i < 10; i++)
         if (wanted(&C, R[i].name))
             case_recreate(&C, &R[i], i % 2, (i - 2) / 2);
     int ran = 0;
