@@ -4,8 +4,9 @@
 #
 #   tests/kafka/broker.sh deps                 install missing system packages
 #   tests/kafka/broker.sh fetch                resolve the broker jars (cached)
-#   BROKERS=$(tests/kafka/broker.sh start [--dir DIR] [--set key=value]...)
-#   tests/kafka/broker.sh status|bootstrap|log [--dir DIR]
+#   BROKERS=$(tests/kafka/broker.sh start [--dir DIR] [--set key=value]...
+#                                         [--security plaintext|sasl_ssl])
+#   tests/kafka/broker.sh status|bootstrap|log|client-config [--dir DIR]
 #   tests/kafka/broker.sh restart [--dir DIR] [--kill]
 #   tests/kafka/broker.sh stop [--dir DIR] [--keep] [--kill]
 #   tests/kafka/broker.sh create-topic [--dir DIR] [--fast-compaction] NAME PARTITIONS [key=value ...]
@@ -14,11 +15,21 @@
 #   tests/kafka/broker.sh tool [--dir DIR] COMMAND ARGS...
 #   tests/kafka/broker.sh tool-path
 #
+# start --security sasl_ssl: the client listener takes only SASL_SSL with
+# SCRAM-SHA-512, under a certificate of a CA made for this run, and the
+# broker is Kafka 3.9.2 unless FSTORE_KAFKA_VERSION is set (SCRAM from
+# librdkafka < 2.6.1 fails on 4.x). What a client needs besides the address
+# is in RUN/client.properties, librdkafka properties one key=value a line
+# (security.protocol, sasl.mechanisms, sasl.username, sasl.password,
+# ssl.ca.location; `kcat -F FILE` reads it as it is); `client-config`
+# prints its path. The topic commands use it by themselves.
+#
 # See docs/kafka-broker.md for the why behind every setting.
 #
 # Only `start`, `restart` and `bootstrap` write to stdout (the bootstrap
-# address, one line) so callers can capture it; everything else that is
-# progress or diagnostics goes to stderr.
+# address, one line) so callers can capture it, and `log` and
+# `client-config` (a path, one line); everything else that is progress or
+# diagnostics goes to stderr.
 
 set -euo pipefail
 
@@ -30,6 +41,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # CreatePartitions, DescribeConfigs, DeleteTopics).  FSTORE_KAFKA_VERSION
 # selects another release; 3.9.x also works (see the doc).
 KAFKA_VERSION=${FSTORE_KAFKA_VERSION:-4.4.0}
+# A secured broker (--security sasl_ssl) runs this release unless
+# FSTORE_KAFKA_VERSION says otherwise: librdkafka before 2.6.1 (Debian 12
+# ships 2.0.2) repeats the client nonce in its SCRAM client-final-message,
+# which Kafka 4.x refuses ("invalid credentials") and 3.x lets through, so
+# no SCRAM login from fstore's librdkafka can succeed on a 4.x broker.
+SECURE_KAFKA_VERSION=3.9.2
 CACHE_ROOT=${FSTORE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/fstore}
 KAFKA_HOME=$CACHE_ROOT/kafka-$KAFKA_VERSION
 LIBS=$KAFKA_HOME/libs
@@ -64,6 +81,12 @@ FAST_COMPACTION=(
 
 log() { printf 'broker.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+set_kafka_version() {
+    KAFKA_VERSION=$1
+    KAFKA_HOME=$CACHE_ROOT/kafka-$KAFKA_VERSION
+    LIBS=$KAFKA_HOME/libs
+}
 
 usage() {
     sed -n '2,/^# See docs/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -204,6 +227,7 @@ OPT_KEEP=0
 OPT_KILL=0
 OPT_FAST=0
 OPT_SETS=()
+OPT_SECURITY=
 ARGS=()
 
 parse_opts() {
@@ -218,6 +242,12 @@ parse_opts() {
         --keep) OPT_KEEP=1; shift ;;
         --kill) OPT_KILL=1; shift ;;
         --fast-compaction) OPT_FAST=1; shift ;;
+        --security)
+            (($# >= 2)) || die "--security needs plaintext or sasl_ssl"
+            OPT_SECURITY=$2
+            shift 2
+            ;;
+        --security=*) OPT_SECURITY=${1#--security=}; shift ;;
         --set)
             (($# >= 2)) || die "--set needs key=value"
             [[ $2 == ?*=* ]] || die "--set needs key=value, got '$2'"
@@ -230,6 +260,13 @@ parse_opts() {
         *) ARGS+=("$1"); shift ;;
         esac
     done
+    case $OPT_SECURITY in
+    '' | plaintext) ;;
+    sasl_ssl)
+        [[ -n ${FSTORE_KAFKA_VERSION:-} ]] || set_kafka_version "$SECURE_KAFKA_VERSION"
+        ;;
+    *) die "--security is plaintext or sasl_ssl, not '$OPT_SECURITY'" ;;
+    esac
     if [[ -n $OPT_DIR ]]; then
         # Absolute, so the state and server.properties stay valid from any
         # working directory.  Created by `start` only.
@@ -267,6 +304,11 @@ write_state() {
         echo "log=${ST[run_dir]}/broker.log"
         echo "libs=${ST[libs]}"
         echo "version=${ST[version]}"
+        # Only for a secured broker, so a plain one's state is unchanged.
+        if [[ ${ST[security]:-plaintext} != plaintext ]]; then
+            echo "security=${ST[security]}"
+            echo "client_config=${ST[client_config]}"
+        fi
     } >"$tmp"
     mv -f "$tmp" "$STATE"
 }
@@ -328,19 +370,21 @@ pick_ports() {
 # ------------------------------------------------------------- launch -----
 
 write_server_properties() {
-    # $1 run dir, $2 port, $3 controller port
-    local run=$1 port=$2 cport=$3
+    # $1 run dir, $2 port, $3 controller port.  SECURITY says which client
+    # listener (the listener is named after its protocol).
+    local run=$1 port=$2 cport=$3 proto=PLAINTEXT
+    [[ $SECURITY == sasl_ssl ]] && proto=SASL_SSL
     cat >"$run/server.properties" <<EOF
 # Generated by tests/kafka/broker.sh for a throwaway single-node test broker.
 # KRaft combined mode: this one JVM is both the controller and the broker.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+listeners=$proto://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=$proto://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=$proto
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,$proto:$proto
 log.dirs=$run/data
 
 # One node: every internal topic must live with a single replica, or the
@@ -390,10 +434,135 @@ log.initial.task.delay.ms=1000
 # offset and blocks compaction and read_committed consumers.
 transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 EOF
+    [[ $SECURITY == sasl_ssl ]] && write_security_properties "$run"
     local kv
     for kv in "${OPT_SETS[@]+"${OPT_SETS[@]}"}"; do
         printf '%s\n' "$kv" >>"$run/server.properties"
     done
+}
+
+# ----------------------------------------------------------- security -----
+
+# --security sasl_ssl: a CA and a broker certificate made with openssl for
+# this run, SCRAM-SHA-512 credentials written into the KRaft metadata when
+# the storage is formatted, and the client's settings in a file.  Secrets
+# are drawn per run and live only in files of mode 0600 in the run dir.
+
+SCRAM_MECHANISM=SCRAM-SHA-512
+CLIENT_USER=fstore
+BROKER_USER=broker
+SECURITY=plaintext
+declare -A SECRET=()
+
+secret() {
+    # 24 characters of [A-Za-z0-9]: nothing to quote in a JAAS line, a
+    # properties file or the storage tool's --add-scram syntax.
+    local s=
+    while ((${#s} < 24)); do
+        s+=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+    done
+    printf '%s' "${s:0:24}"
+}
+
+make_tls() {
+    # $1 run dir.  RUN/tls: ca.pem (what clients trust), broker.crt and
+    # broker.pem (the broker's certificate, then its key, encrypted PKCS#8:
+    # a PEM key store file must hold an encrypted key).  EC P-256 keys, made
+    # in milliseconds.  The CA key is deleted once the broker certificate is
+    # signed.  The certificate names IP 127.0.0.1 in its subjectAltName,
+    # because librdkafka 2.x checks the broker's address against it
+    # (ssl.endpoint.identification.algorithm defaults to https) and so does
+    # the broker's own client.
+    local run=$1 t=$1/tls
+    mkdir "$t"
+    (
+        umask 077
+        set -e
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -noenc \
+            -keyout "$t/ca.key" -out "$t/ca.pem" -days 30 \
+            -subj "/CN=fstore test CA $(basename "$run")" \
+            -addext "basicConstraints=critical,CA:TRUE" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign"
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -noenc \
+            -keyout "$t/broker.key" -out "$t/broker.csr" -subj "/CN=127.0.0.1"
+        printf '%s\n' "subjectAltName=IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
+            "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth,clientAuth" \
+            >"$t/broker.ext"
+        openssl x509 -req -in "$t/broker.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" \
+            -set_serial "0x$(openssl rand -hex 8)" -days 30 -extfile "$t/broker.ext" \
+            -out "$t/broker.crt"
+        # PKCS#5 v1.5 / PKCS#12 encryption: Kafka's PEM key store decrypts
+        # with Java's SecretKeyFactory, which on Java 17 knows no PBES2
+        # ("PBES2 SecretKeyFactory not available").  The key file is mode
+        # 0600 in the run dir; the encryption is a format requirement.
+        openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES -in "$t/broker.key" \
+            -passout "pass:${SECRET[key]}" -out "$t/broker.enc.key"
+        cat "$t/broker.crt" "$t/broker.enc.key" >"$t/broker.pem"
+        rm -f "$t/ca.key" "$t/broker.key" "$t/broker.enc.key" "$t/broker.csr" "$t/broker.ext"
+        chmod 644 "$t/ca.pem" "$t/broker.crt"
+    ) >"$run/tls.log" 2>&1 || {
+        cat "$run/tls.log" >&2
+        die "making the certificates failed (see $run/tls.log)"
+    }
+}
+
+write_security_properties() {
+    # $1 run dir.  Appended to server.properties (before any --set).
+    local run=$1
+    chmod 600 "$run/server.properties"
+    cat >>"$run/server.properties" <<EOF
+
+# --security sasl_ssl: the client listener takes SCRAM-SHA-512 over TLS
+# only, and the broker's own client authenticates the same way as user
+# $BROKER_USER.  The controller listener stays PLAINTEXT on 127.0.0.1: only
+# this JVM uses it.  The credentials were written into the KRaft metadata
+# by the storage tool (--add-scram), so they exist from the first start.
+sasl.enabled.mechanisms=$SCRAM_MECHANISM
+sasl.mechanism.inter.broker.protocol=$SCRAM_MECHANISM
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$BROKER_USER" password="${SECRET[broker]}";
+ssl.keystore.type=PEM
+ssl.keystore.location=$run/tls/broker.pem
+ssl.key.password=${SECRET[key]}
+ssl.truststore.type=PEM
+ssl.truststore.location=$run/tls/ca.pem
+EOF
+}
+
+write_client_config() {
+    # $1 run dir.  librdkafka properties, as `kcat -F` and `fstore -X` take
+    # them.
+    local run=$1
+    (
+        umask 077
+        cat >"$run/client.properties" <<EOF
+# What a client of this broker needs (librdkafka properties), besides its
+# address (broker.sh bootstrap).  Written by tests/kafka/broker.sh.
+security.protocol=SASL_SSL
+sasl.mechanisms=$SCRAM_MECHANISM
+sasl.username=$CLIENT_USER
+sasl.password=${SECRET[client]}
+ssl.ca.location=$run/tls/ca.pem
+EOF
+    )
+}
+
+check_scram_versions() {
+    # See SECURE_KAFKA_VERSION: refuse a pair that can never log in rather
+    # than wait START_TIMEOUT for it.
+    local lib
+    lib=$("$KCAT" -V 2>/dev/null | grep -oE 'librdkafka [0-9]+\.[0-9]+\.[0-9]+' | head -n1 | cut -d' ' -f2)
+    [[ -n $lib && ${KAFKA_VERSION%%.*} -ge 4 ]] || return 0
+    if [[ $(printf '%s\n' "$lib" 2.6.1 | sort -V | head -n1) != 2.6.1 ]]; then
+        die "librdkafka $lib cannot log in with SCRAM to Kafka $KAFKA_VERSION (fixed in librdkafka 2.6.1); leave FSTORE_KAFKA_VERSION unset for Kafka $SECURE_KAFKA_VERSION"
+    fi
+}
+
+prepare_security() {
+    # $1 run dir.  Everything --security sasl_ssl needs before formatting.
+    local run=$1
+    SECRET=([client]=$(secret) [broker]=$(secret) [key]=$(secret))
+    make_tls "$run"
+    write_client_config "$run"
 }
 
 java_cmd() {
@@ -436,8 +605,13 @@ format_storage() {
     java_cmd "$run" "$LIBS"
     # --standalone: this node is the sole voter of a dynamic quorum
     # (controller.quorum.bootstrap.servers, KIP-853).
+    local scram=()
+    if [[ $SECURITY == sasl_ssl ]]; then
+        scram=(--add-scram "$SCRAM_MECHANISM=[name=$CLIENT_USER,password=${SECRET[client]}]"
+            --add-scram "$SCRAM_MECHANISM=[name=$BROKER_USER,password=${SECRET[broker]}]")
+    fi
     if ! "${JCMD[@]}" kafka.tools.StorageTool format --standalone \
-        --cluster-id "$id" --config "$run/server.properties" \
+        --cluster-id "$id" --config "$run/server.properties" "${scram[@]+"${scram[@]}"}" \
         </dev/null >"$run/format.log" 2>&1; then
         tail -n 30 "$run/format.log" >&2
         die "formatting the KRaft storage failed (full output: $run/format.log)"
@@ -490,10 +664,13 @@ fail_start() {
 }
 
 wait_ready() {
-    # $1 run dir, $2 port.  The PLAINTEXT listener accepts requests only once
-    # the broker has registered with the controller and been unfenced, so a
-    # successful metadata request that lists broker 1 means "usable".
-    local run=$1 port=$2 deadline out
+    # $1 run dir, $2 port, $3 client config file (secured broker) or "".
+    # The client listener accepts requests only once the broker has
+    # registered with the controller and been unfenced, so a successful
+    # metadata request that lists broker 1 means "usable"; on a secured
+    # broker it also proves the certificate and the client's credentials.
+    local run=$1 port=$2 deadline out kopts=()
+    [[ -n ${3:-} ]] && kopts=(-F "$3")
     deadline=$((SECONDS + START_TIMEOUT))
     while ((SECONDS < deadline)); do
         if ! is_our_broker "$LAUNCHED_PID" "$run"; then
@@ -503,7 +680,8 @@ wait_ready() {
         # closed, whereas kcat would spend its whole metadata timeout
         # retrying the connection.
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
-            out=$(timeout 10 "$KCAT" -b "127.0.0.1:$port" -L -m 5 2>/dev/null) &&
+            out=$(timeout 10 "$KCAT" "${kopts[@]+"${kopts[@]}"}" -b "127.0.0.1:$port" \
+                -L -m 5 2>/dev/null) &&
             [[ $out == *"broker 1 at 127.0.0.1:$port"* ]]; then
             return 0
         fi
@@ -587,6 +765,10 @@ cmd_start() {
     need setsid "install util-linux"
     need flock "install util-linux"
     check_java
+    if [[ $OPT_SECURITY == sasl_ssl ]]; then
+        need openssl "apt-get install openssl"
+        check_scram_versions
+    fi
     cmd_fetch
     [[ -z $OPT_DIR ]] || mkdir -p "$OPT_DIR"
     lock_state
@@ -595,17 +777,28 @@ cmd_start() {
     fi
     prepare_run_dir
     pick_ports
-    local port=${PORTS[0]} cport=${PORTS[1]}
+    local port=${PORTS[0]} cport=${PORTS[1]} client=
+    SECURITY=${OPT_SECURITY:-plaintext}
+    if [[ $SECURITY == sasl_ssl ]]; then
+        prepare_security "$RUN"
+        client=$RUN/client.properties
+    fi
     write_server_properties "$RUN" "$port" "$cport"
     format_storage "$RUN"
-    printf '==== broker.sh start %s (Kafka %s, port %s, controller %s)\n' \
-        "$(date -u +%FT%TZ)" "$KAFKA_VERSION" "$port" "$cport" >>"$RUN/broker.log"
+    printf '==== broker.sh start %s (Kafka %s, port %s, controller %s%s)\n' \
+        "$(date -u +%FT%TZ)" "$KAFKA_VERSION" "$port" "$cport" \
+        "$([[ $SECURITY == plaintext ]] || echo ", $SECURITY")" >>"$RUN/broker.log"
     LAUNCHED_PID=
     launch "$RUN" "$LIBS"
-    wait_ready "$RUN" "$port"
-    ST=([port]=$port [controller_port]=$cport [run_dir]=$RUN [libs]=$LIBS [version]=$KAFKA_VERSION)
+    wait_ready "$RUN" "$port" "$client"
+    ST=([port]=$port [controller_port]=$cport [run_dir]=$RUN [libs]=$LIBS [version]=$KAFKA_VERSION
+        [security]=$SECURITY [client_config]=$client)
     write_state "$LAUNCHED_PID"
-    log "Kafka $KAFKA_VERSION ready at 127.0.0.1:$port (pid $LAUNCHED_PID, run dir $RUN)"
+    if [[ $SECURITY == plaintext ]]; then
+        log "Kafka $KAFKA_VERSION ready at 127.0.0.1:$port (pid $LAUNCHED_PID, run dir $RUN)"
+    else
+        log "Kafka $KAFKA_VERSION ready at 127.0.0.1:$port, $SECURITY $SCRAM_MECHANISM as user $CLIENT_USER (pid $LAUNCHED_PID, run dir $RUN, client settings in $client)"
+    fi
     echo "127.0.0.1:$port"
 }
 
@@ -633,7 +826,7 @@ cmd_restart() {
     printf '==== broker.sh restart %s\n' "$(date -u +%FT%TZ)" >>"$run/broker.log"
     LAUNCHED_PID=
     launch "$run" "${ST[libs]}"
-    wait_ready "$run" "${ST[port]}"
+    wait_ready "$run" "${ST[port]}" "${ST[client_config]:-}"
     write_state "$LAUNCHED_PID"
     log "broker restarted at 127.0.0.1:${ST[port]} (pid $LAUNCHED_PID)"
     echo "127.0.0.1:${ST[port]}"
@@ -689,12 +882,20 @@ cmd_log() {
     echo "${ST[run_dir]}/broker.log"
 }
 
+cmd_client_config() {
+    read_state || die "no broker state at $STATE"
+    [[ -n ${ST[client_config]:-} ]] ||
+        die "the broker of $STATE is not secured (start --security sasl_ssl); clients need only its address"
+    echo "${ST[client_config]}"
+}
+
 run_tool() {
     # $@: tool command and args, run against the broker in $STATE.
     running || die "no running broker for $STATE"
     local bin
     bin=$(tool_path)
-    "$bin" "${ST[bootstrap]}" "$@"
+    # A secured broker: the tool reads the client settings from this file.
+    FSTORE_KAFKA_CLIENT_CONFIG=${ST[client_config]:-} "$bin" "${ST[bootstrap]}" "$@"
 }
 
 # --------------------------------------------------------------- main -----
@@ -712,6 +913,7 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 bootstrap) cmd_bootstrap ;;
 log) cmd_log ;;
+client-config) cmd_client_config ;;
 create-topic)
     ((${#ARGS[@]} >= 2)) || die "usage: create-topic [--fast-compaction] NAME PARTITIONS [key=value ...]"
     CONFIGS=("${ARGS[@]:2}")

@@ -86,10 +86,37 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
         fprintf(stderr, "librdkafka %s: %s\n", fac, buf);
 }
 
+/* A secured broker (broker.sh start --security sasl_ssl): the client
+ * settings of FSTORE_KAFKA_CLIENT_CONFIG, librdkafka properties one
+ * key=value a line, '#' comments. A refused line is named by its key only:
+ * the value may be a secret. */
+static void client_config(rd_kafka_conf_t *conf)
+{
+    const char *path = getenv("FSTORE_KAFKA_CLIENT_CONFIG");
+    if (!path || !*path)
+        return;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        die("FSTORE_KAFKA_CLIENT_CONFIG %s: %s", path, strerror(errno));
+    char line[4096], errstr[512];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        char *eq = strchr(line, '=');
+        if (!line[0] || line[0] == '#' || !eq)
+            continue;
+        *eq = 0;
+        if (rd_kafka_conf_set(conf, line, eq + 1, errstr, sizeof errstr) !=
+            RD_KAFKA_CONF_OK)
+            die("%s: property %s refused", path, line);
+    }
+    fclose(f);
+}
+
 static rd_kafka_conf_t *base_conf(void)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     conf_set(conf, "bootstrap.servers", brokers);
+    client_config(conf);
     conf_set(conf, "client.id", "fstore-kafka-tool");
     /* Tests stop and restart the broker; fail fast rather than retrying for
      * the default five minutes. */
