@@ -564,13 +564,14 @@ static int due(camp *c, cycle *y, cr_run *r, cr_run *snap)
                     READY_WAIT_MS / 1000);
         break;
     case PH_REBUILD:
-        if (y->kill_ms < 0 && r->rebuild_ms >= 0)
+        if (y->kill_ms < 0 && r->rebuild_ms >= 0 && !y->at_commit)
             y->kill_ms = r->rebuild_ms +
                          (int64_t)(c->rebuild_us_per_rec * (double)y->records /
                                    1000 * rnd_between(c, 0, 0.9));
         /* Or the moment the store shows the reload's first commit: offsets
-         * again, and none from before the cut. */
-        if (y->at_commit && r->rebuild_ms >= 0 && now < y->kill_ms) {
+         * again, and none from before the cut (or at ready, if it never
+         * showed one). */
+        if (y->at_commit && y->kill_ms < 0 && r->rebuild_ms >= 0) {
             const fstore_table_t *t = NULL;
             fstore_store_t *s = open_ro(c->store, c->topic, &t);
             int64_t st[NPARTS];
@@ -579,9 +580,9 @@ static int due(camp *c, cycle *y, cr_run *r, cr_run *snap)
             int any = 0;
             for (int p = 0; p < NPARTS; p++)
                 any |= st[p] >= 0;
-            if (any && !must_rebuild(c, st)) {
+            if ((any && !must_rebuild(c, st)) || r->ready_ms >= 0) {
                 y->kill_ms = now;
-                note(y, "at its first commit");
+                note(y, "at the reload's first commit");
             }
         }
         if (y->kill_ms < 0 && now > REBUILD_WAIT_MS) {
@@ -711,15 +712,14 @@ static void cycle_run(camp *c, long k, int ph, long kills)
     c->kills[ph]++;
     c->rebuild_runs += r.rebuilds > 0;
     c->reloads += r.reloads;
-    /* How long the work really takes, from the runs that finished it. */
-    if (y.fresh && r.ready_ms > 0) {
-        double *est = ph == PH_GROW ? &c->grow_us_per_rec : &c->boot_us_per_rec;
-        *est = *est * 0.5 + (double)r.ready_ms * 1000 / (double)y.records * 0.5;
-    }
+    /* How long the work really takes: the latest run that finished it
+     * says (the machine's load changes). */
+    if (y.fresh && r.ready_ms > 0)
+        *(ph == PH_GROW ? &c->grow_us_per_rec : &c->boot_us_per_rec) =
+            (double)r.ready_ms * 1000 / (double)y.records;
     if (r.rebuild_ms >= 0 && r.ready_ms > r.rebuild_ms)
         c->rebuild_us_per_rec =
-            c->rebuild_us_per_rec * 0.5 + (double)(r.ready_ms - r.rebuild_ms) *
-                                              1000 / (double)y.records * 0.5;
+            (double)(r.ready_ms - r.rebuild_ms) * 1000 / (double)y.records;
     int64_t stored[NPARTS], data_bytes = -1;
     char label[64];
     snprintf(label, sizeof label, "kill %ld (%s)", k, ph_name[ph]);
@@ -883,9 +883,8 @@ static void calibrate(camp *c)
     int64_t recs = topic_records(c);
     int64_t ms = catch_up(c, "first bootstrap");
     c->boot_us_per_rec = (double)ms * 1000 / (double)(recs ? recs : 1);
-    /* A growing map replays its batches: assume twice as long until a
-     * growth run says. */
-    c->grow_us_per_rec = 2 * c->boot_us_per_rec;
+    /* Until a growth run says otherwise. */
+    c->grow_us_per_rec = c->boot_us_per_rec;
     /* A rebuild commits as it goes (no bulk load): assume three times. */
     c->rebuild_us_per_rec = 3 * c->boot_us_per_rec;
     int64_t stored[NPARTS];
