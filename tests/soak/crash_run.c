@@ -20,7 +20,7 @@ void cr_start(cr_run *r, cr_argv *a, const char *log)
     memset(r, 0, sizeof *r);
     snprintf(r->log, sizeof r->log, "%s", log);
     unlink(log);
-    r->ready_ms = r->rebuild_ms = -1;
+    r->ready_ms = r->rebuild_ms = r->end_ms = -1;
     r->caught_up_s = -1;
     r->status = -1;
     r->t0_us = it_now_us();
@@ -78,10 +78,19 @@ static void cr_scan(cr_run *r)
     fclose(f);
 }
 
+/* The child's status, once it has ended (-1 before). */
+static void cr_reap(cr_run *r, int timeout_ms)
+{
+    if (r->status != -1)
+        return;
+    r->status = it_wait(r->pid, timeout_ms);
+    if (r->status != -1)
+        r->end_ms = cr_ms(r);
+}
+
 int cr_poll(cr_run *r)
 {
-    if (r->status == -1)
-        r->status = it_wait(r->pid, 0);
+    cr_reap(r, 0);
     cr_scan(r);
     return r->status == -1;
 }
@@ -90,7 +99,7 @@ void cr_kill(cr_run *r, const char *what)
 {
     if (cr_poll(r)) {
         kill(r->pid, SIGKILL);
-        r->status = it_wait(r->pid, 30000);
+        cr_reap(r, 30000);
         cr_scan(r);
         if (r->status != -1 && WIFSIGNALED(r->status) &&
             WTERMSIG(r->status) == SIGKILL)
@@ -103,8 +112,7 @@ void cr_kill(cr_run *r, const char *what)
 
 void cr_finish(cr_run *r, int timeout_ms, const char *what)
 {
-    if (r->status == -1)
-        r->status = it_wait(r->pid, timeout_ms);
+    cr_reap(r, timeout_ms);
     cr_scan(r);
     if (r->status != -1 && WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0)
         return;

@@ -33,6 +33,7 @@ typedef struct cr_run {
     int errors;                   /* lines at level error */
     int sanitizer;                /* sanitizer report lines */
     int status;                   /* waitpid status once ended, else -1 */
+    int64_t end_ms;               /* when it was seen ended, since start */
 } cr_run;
 
 /* Starts argv with stdout and stderr to the file log (emptied first). */

@@ -332,7 +332,7 @@ static int64_t run_to_end(cr_argv *a, const char *log, const char *what)
     cr_start(&r, a, log);
     cr_finish(&r, READY_WAIT_MS, what);
     IT_CHECK(r.sanitizer == 0, "%s: sanitizer report in %s", what, log);
-    return cr_ms(&r);
+    return r.end_ms;
 }
 
 /* `fstore tail --until-caught-up`, which must rebuild exactly when the
@@ -599,7 +599,7 @@ static int due(camp *c, cycle *y, cr_run *r, cr_run *snap)
             snapshot_argv(c, &a);
             unlink(c->snap);
             cr_start(snap, &a, c->snap_log);
-            y->kill_ms = now + (int64_t)(c->snap_ms * rnd_between(c, 0, 1.0));
+            y->kill_ms = now + (int64_t)(c->snap_ms * rnd_between(c, 0, 0.9));
         }
         break;
     default: break;
@@ -696,6 +696,8 @@ static void cycle_run(camp *c, long k, int ph, long kills)
     while (!due(c, &y, &r, &snap)) {
         if (!cr_poll(&r))
             cr_kill(&r, "fstore tail"); /* fails: it ended by itself */
+        if (snap.pid)
+            cr_poll(&snap);
         it_sleep_ms(5);
     }
     y.snap_running = snap.pid && cr_poll(&snap);
@@ -707,7 +709,7 @@ static void cycle_run(camp *c, long k, int ph, long kills)
                   "fstore snapshot (its store's writer "
                   "SIGKILLed meanwhile)");
         IT_CHECK(snap.sanitizer == 0, "sanitizer report in %s", snap.log);
-        c->snap_ms = c->snap_ms * 0.5 + (double)cr_ms(&snap) * 0.5;
+        c->snap_ms = (double)snap.end_ms;
     }
     c->kills[ph]++;
     c->rebuild_runs += r.rebuilds > 0;
