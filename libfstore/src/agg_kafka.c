@@ -17,7 +17,12 @@ static void fs_agg_log(const rd_kafka_t *rk, int level, const char *fac,
                        const char *buf)
 {
     fstore_aggregator_t *a = rd_kafka_opaque(rk);
-    fs_log(a->conf, level, "kafka %s: %s", fac, buf);
+    /* librdkafka never logs a secret property, but it quotes others: a
+     * secret put in the wrong property would show. */
+    char line[1024];
+    snprintf(line, sizeof line, "%s", buf);
+    fs_kafka_redact(a->conf, line, sizeof line);
+    fs_log(a->conf, level, "kafka %s: %s", fac, line);
 }
 
 /* A client: fstore's defaults, then extra (name, value pairs, NULL-ended),
