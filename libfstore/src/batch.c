@@ -22,6 +22,8 @@ typedef struct fs_offset {
     const fstore_table_t *t;
     int32_t partition;
     int64_t offset;
+    int64_t fp_offset; /* of the fingerprinted record; -1: none */
+    uint64_t fp;
 } fs_offset;
 
 struct fstore_batch_s {
@@ -82,28 +84,49 @@ void fs_batch_set_stats(fstore_batch_t *b, const char *json)
     b->stats = fs_strdup(json);
 }
 
+/* The entry of (t, partition), made with offset -1 if new; NULL when out
+ * of memory. */
+static fs_offset *fs_batch_offset(fstore_batch_t *b, const fstore_table_t *t,
+                                  int32_t partition)
+{
+    for (size_t i = 0; i < b->noffs; i++)
+        if (b->offs[i].t == t && b->offs[i].partition == partition)
+            return &b->offs[i];
+    if (b->noffs == b->cap_offs) {
+        size_t cap = b->cap_offs ? b->cap_offs * 2 : 16;
+        fs_offset *n = realloc(b->offs, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        b->offs = n;
+        b->cap_offs = cap;
+    }
+    b->offs[b->noffs] = (fs_offset){t, partition, -1, -1, 0};
+    return &b->offs[b->noffs++];
+}
+
 fstore_err_t fstore_batch_advance(fstore_batch_t *b, const fstore_table_t *t,
                                   int32_t partition, int64_t offset)
 {
     if (!b || !t || t->store != b->store || partition < 0 || offset < 0)
         return FSTORE_ERR_INVALID_ARG;
-    for (size_t i = 0; i < b->noffs; i++) {
-        fs_offset *o = &b->offs[i];
-        if (o->t == t && o->partition == partition) {
-            if (offset > o->offset)
-                o->offset = offset;
-            return FSTORE_OK;
-        }
+    fs_offset *o = fs_batch_offset(b, t, partition);
+    if (!o)
+        return FSTORE_ERR_NO_MEMORY;
+    if (offset > o->offset)
+        o->offset = offset;
+    return FSTORE_OK;
+}
+
+fstore_err_t fs_batch_fprint(fstore_batch_t *b, const fstore_table_t *t,
+                             int32_t partition, int64_t offset, uint64_t fp)
+{
+    fs_offset *o = fs_batch_offset(b, t, partition);
+    if (!o)
+        return FSTORE_ERR_NO_MEMORY;
+    if (offset >= o->fp_offset) {
+        o->fp_offset = offset;
+        o->fp = fp;
     }
-    if (b->noffs == b->cap_offs) {
-        size_t cap = b->cap_offs ? b->cap_offs * 2 : 16;
-        fs_offset *n = realloc(b->offs, cap * sizeof *n);
-        if (!n)
-            return FSTORE_ERR_NO_MEMORY;
-        b->offs = n;
-        b->cap_offs = cap;
-    }
-    b->offs[b->noffs++] = (fs_offset){t, partition, offset};
     return FSTORE_OK;
 }
 
@@ -433,11 +456,23 @@ static int fs_apply(fstore_batch_t *b, MDB_txn *txn)
         uint8_t kb[300];
         MDB_val k = {fs_offset_key(o->t, o->partition, kb, sizeof kb), kb}, old;
         int64_t off = o->offset;
+        if (off < 0)
+            continue; /* a fingerprint without an offset: nothing to store */
         if (mdb_get(txn, s->meta, &k, &old) == 0 && old.mv_size == 8 &&
             (int64_t)fs_load_u64(old.mv_data) >= off)
             continue; /* offsets only move forward */
         MDB_val v = {8, &off};
         rc = mdb_put(txn, s->meta, &k, &v, 0);
+        if (!rc && o->fp_offset >= 0 && o->fp_offset <= off) {
+            uint8_t fv[16];
+            fs_store_u64(fv, (uint64_t)o->fp_offset);
+            fs_store_u64(fv + 8, o->fp);
+            MDB_val fk = {fs_part_key(FS_META_FPRINT, o->t, o->partition, kb,
+                                      sizeof kb),
+                          kb},
+                    fval = {sizeof fv, fv};
+            rc = mdb_put(txn, s->meta, &fk, &fval, 0);
+        }
     }
     if (!rc && b->stats)
         rc = fs_meta_put_stats(s, txn, b->stats);

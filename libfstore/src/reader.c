@@ -264,6 +264,29 @@ fstore_err_t fstore_reader_offset(fstore_reader_t *r, const fstore_table_t *t,
     return FSTORE_OK;
 }
 
+fstore_err_t fs_reader_fprint(fstore_reader_t *r, const fstore_table_t *t,
+                              int32_t partition, int64_t *offset, uint64_t *fp)
+{
+    fstore_err_t e;
+    if (!r->active && (e = fs_reader_begin(r)))
+        return e;
+    uint8_t kb[300];
+    MDB_val k = {fs_part_key(FS_META_FPRINT, t, partition, kb, sizeof kb), kb},
+            v;
+    int rc = mdb_get(r->txn, r->store->meta, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return FSTORE_NOT_FOUND;
+    if (rc)
+        return fs_mdb_err(rc, "reading a fingerprint", r->errmsg,
+                          sizeof r->errmsg);
+    if (v.mv_size != 16)
+        return fs_reader_fail(r, FSTORE_ERR_CORRUPT,
+                              "a stored fingerprint is damaged");
+    *offset = (int64_t)fs_load_u64(v.mv_data);
+    *fp = fs_load_u64((const uint8_t *)v.mv_data + 8);
+    return FSTORE_OK;
+}
+
 fstore_err_t fstore_reader_offsets(fstore_reader_t *r, const fstore_table_t *t,
                                    int32_t *partitions, int64_t *offsets,
                                    size_t cap, size_t *count)

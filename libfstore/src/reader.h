@@ -21,4 +21,12 @@ fstore_err_t fs_reader_lookup(fstore_reader_t *r, const fstore_table_t *t,
 /* Starts the snapshot if the reader has none. */
 fstore_err_t fs_reader_ensure(fstore_reader_t *r);
 
+/* The fingerprint the tailer stored for (t, partition): the offset of the
+ * last record it applied at or before the stored offset, and that record's
+ * fingerprint. @return FSTORE_OK, FSTORE_NOT_FOUND (none stored: a store
+ * written before fingerprints, or by fstore_batch_* calls alone),
+ * FSTORE_ERR_CORRUPT, storage errors. */
+fstore_err_t fs_reader_fprint(fstore_reader_t *r, const fstore_table_t *t,
+                              int32_t partition, int64_t *offset, uint64_t *fp);
+
 #endif

@@ -25,6 +25,10 @@
 #define FS_META_TABLE 'T'   /* + name → table definition JSON */
 #define FS_META_SCHEMA 'S'  /* + be32 id → writer schema JSON */
 #define FS_META_OFFSET 'O'  /* + name + NUL + be32 partition → i64 */
+/* + name + NUL + be32 partition → i64 offset, u64 fingerprint of the last
+ * record the tailer applied at or before the stored offset (resume checks
+ * the record is still there: tail_verify.c) */
+#define FS_META_FPRINT 'F'
 #define FS_META_STATS 'X'   /* tailer statistics JSON, for other processes */
 #define FS_STORE_VERSION 1
 

@@ -13,10 +13,16 @@
 size_t fs_offset_key(const fstore_table_t *t, int32_t partition, uint8_t *buf,
                      size_t cap)
 {
+    return fs_part_key(FS_META_OFFSET, t, partition, buf, cap);
+}
+
+size_t fs_part_key(uint8_t tag, const fstore_table_t *t, int32_t partition,
+                   uint8_t *buf, size_t cap)
+{
     size_t n = strlen(t->name);
     if (n + 6 > cap)
         return 0;
-    buf[0] = FS_META_OFFSET;
+    buf[0] = tag;
     memcpy(buf + 1, t->name, n);
     buf[1 + n] = 0;
     fs_store_be32(buf + 2 + n, (uint32_t)partition);
@@ -423,13 +429,16 @@ fstore_err_t fs_table_clear(const fstore_table_t *t, char *errstr, size_t errstr
     if (err)
         return err;
     int rc = mdb_drop(txn, t->dbi, 0);
-    uint8_t kb[300];
-    size_t plen = fs_offset_key(t, 0, kb, sizeof kb) - 4;
-    MDB_cursor *cur = NULL;
-    if (!rc)
+    /* The offsets and the fingerprints of the records at them go too. */
+    static const uint8_t tags[] = {FS_META_OFFSET, FS_META_FPRINT};
+    for (size_t i = 0; !rc && i < sizeof tags; i++) {
+        uint8_t kb[300];
+        size_t plen = fs_part_key(tags[i], t, 0, kb, sizeof kb) - 4;
+        MDB_cursor *cur = NULL;
         rc = mdb_cursor_open(txn, s->meta, &cur);
-    MDB_val k = {plen, kb}, v;
-    if (!rc) {
+        MDB_val k = {plen, kb}, v;
+        if (rc)
+            break;
         for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
              rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
             if (k.mv_size != plen + 4 || memcmp(k.mv_data, kb, plen) != 0)

@@ -45,6 +45,10 @@ fstore_err_t fs_table_def_layout(const void *def, size_t def_len, fs_layout **ou
  * when cap is too small. */
 size_t fs_offset_key(const fstore_table_t *t, int32_t partition, uint8_t *buf,
                      size_t cap);
+/* The meta key tag + table name + NUL + be32 partition (FS_META_OFFSET,
+ * FS_META_FPRINT); 0 when cap is too small. */
+size_t fs_part_key(uint8_t tag, const fstore_table_t *t, int32_t partition,
+                   uint8_t *buf, size_t cap);
 
 /* Empties table t and forgets its offsets, in one transaction (a rebuild
  * after the topic lost the stored offsets, or an interrupted bootstrap).

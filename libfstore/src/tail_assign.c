@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "kconf.h"
+#include "reader.h"
 #include "tail_int.h"
 
 int fs_parse_partitions(const char *spec, int32_t **out, size_t *n)
@@ -126,6 +127,8 @@ static int fs_parts_grow(fs_ttopic *tt, int32_t n)
         np[i].end = -1;
         np[i].last_ts = -1;
         np[i].applied = -1;
+        np[i].fp_offset = -1;
+        np[i].skip_through = -1;
     }
     tt->parts = np;
     tt->nparts = n;
@@ -154,11 +157,18 @@ fstore_err_t fs_assign_new(fs_tailer *T, fs_ttopic *tt, int32_t n,
         fs_tpart *tp = &tt->parts[p];
         if (tp->assigned || !fs_topic_wants(tt, p))
             continue;
-        int64_t stored, start = RD_KAFKA_OFFSET_BEGINNING;
-        if (fstore_reader_offset(r, tt->table, p, &stored) == FSTORE_OK)
+        int64_t stored = -1, start = RD_KAFKA_OFFSET_BEGINNING, fo = -1;
+        uint64_t fp = 0;
+        if (fstore_reader_offset(r, tt->table, p, &stored) == FSTORE_OK) {
             start = stored + 1;
+            /* Resume at the record applied last, to check the topic still
+             * holds it (tail_verify.c). */
+            if (fs_reader_fprint(r, tt->table, p, &fo, &fp) != FSTORE_OK ||
+                fo < 0 || fo > stored)
+                fo = -1;
+        }
         int64_t lo = 0, hi = -1;
-        if (capture) {
+        if (capture || fo >= 0) {
             rd_kafka_resp_err_t e =
                 rd_kafka_query_watermark_offsets(T->rk, tt->topic, p, &lo, &hi, 5000);
             if (e) {
@@ -179,6 +189,21 @@ fstore_err_t fs_assign_new(fs_tailer *T, fs_ttopic *tt, int32_t n,
          * applied up to the end. A stored offset past the end is not
          * "caught up": the fetch reports it out of range. */
         tp->ready = !capture || (start < 0 && hi <= lo) || start == hi;
+        /* A topic now shorter than what the store applied was replaced:
+         * the fetch after the stored offset is out of range, unchecked. A
+         * record below the log start (retention, DeleteRecords) cannot be
+         * checked: resume after the stored offset. */
+        if (fo >= 0 && (stored + 1 > hi || fo < lo))
+            fo = -1;
+        tp->fp_offset = fo;
+        tp->fp = fp;
+        tp->verify = fo >= 0;
+        tp->replaced = 0;
+        tp->recheck = 0;
+        tp->skip_through = fo >= 0 ? stored : -1;
+        /* Not ready before the check: the topic may have been replaced. */
+        if (tp->verify && capture)
+            tp->ready = 0;
         pthread_mutex_unlock(&T->mu);
         /* From the beginning: from the low watermark just queried, when
          * there is one. A logical offset would make librdkafka look it up
@@ -188,10 +213,11 @@ fstore_err_t fs_assign_new(fs_tailer *T, fs_ttopic *tt, int32_t n,
          * fs_out_of_range() reassigns the partition at the new start. */
         tp->from_low = start < 0 && capture && hi > lo;
         rd_kafka_topic_partition_list_add(l, tt->topic, p)->offset =
-            tp->from_low ? lo : start;
-        TLOG(T, 6, "%s [%d]: assigned from %s%lld (end %lld)", tt->topic, p,
+            tp->verify ? fo : tp->from_low ? lo : start;
+        TLOG(T, 6, "%s [%d]: assigned from %s%lld (end %lld)%s", tt->topic, p,
              start < 0 ? "beginning " : "offset ",
-             (long long)(start < 0 ? lo : start), (long long)hi);
+             (long long)(tp->verify ? fo : start < 0 ? lo : start),
+             (long long)hi, tp->verify ? ", the record applied last" : "");
     }
     fstore_reader_destroy(r);
     rd_kafka_error_t *e = l->cnt ? rd_kafka_incremental_assign(T->rk, l) : NULL;
@@ -221,8 +247,13 @@ int32_t fs_partition_count(fs_tailer *T, fs_ttopic *tt, int timeout_ms)
     int32_t n = -1;
     if (md->topic_cnt == 1 && !md->topics[0].err)
         n = md->topics[0].partition_cnt;
-    else if (md->topic_cnt == 1)
+    else if (md->topic_cnt == 1) {
         TLOG(T, 4, "topic %s: %s", tt->topic, rd_kafka_err2str(md->topics[0].err));
+        /* Deleted: the tail thread reassigns its partitions at their last
+         * records, to be checked when the topic returns (tail_verify.c). */
+        if (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+            __atomic_store_n(&tt->vanished, 1, __ATOMIC_RELEASE);
+    }
     rd_kafka_metadata_destroy(md);
     if (n > 0) {
         pthread_mutex_lock(&T->mu);

@@ -67,19 +67,20 @@ static fs_ttopic *fs_out_of_range(fs_tailer *T, fs_ttopic *tt, int32_t p)
         }
         return NULL;
     }
-    if (!T->rebuild) {
-        fs_fail(T, FSTORE_ERR_KAFKA,
-                "%s [%d]: the stored offset no longer exists in the topic "
-                "(truncated, or deleted and recreated); set "
-                "tail.offset_reset=rebuild to reload the table, or rebuild "
-                "the store",
-                tt->topic, p);
+    /* Assigned from the beginning (a rebuild, or an empty table) with
+     * nothing read since: the error is about the assignment before. */
+    if (tp && tp->start < 0 && !tp->from_low && tp->delivered < 0) {
+        TLOG(T, 7, "%s [%d]: offset error of an earlier assignment ignored",
+             tt->topic, p);
         return NULL;
     }
-    TLOG(T, 4, "%s [%d]: stored offset is out of range; rebuilding table "
-         "\"%s\" from the beginning of the topic",
-         tt->topic, p, tt->table->name);
-    return tt;
+    /* Resuming at the record applied last, below a log start that still
+     * keeps the stored offset: resume after it, unchecked. */
+    if (fs_verify_give_up(T, tt, p))
+        return NULL;
+    return fs_reset_policy(T, tt, p,
+                           "the stored offset no longer exists in the topic "
+                           "(truncated, or deleted and recreated)");
 }
 
 void fs_rebuild(fs_tailer *T, fs_ttopic *tt)
@@ -126,6 +127,13 @@ fs_ttopic *fs_message_error(fs_tailer *T, const rd_kafka_message_t *m)
         return tt ? fs_out_of_range(T, tt, m->partition) : NULL;
     case RD_KAFKA_RESP_ERR__PARTITION_EOF:
         return NULL;
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+        /* Deleted? If it comes back, it must still hold what was applied. */
+        if (tt)
+            fs_partition_vanished(T, tt, m->partition);
+        break;
     default:
         break;
     }

@@ -3,6 +3,9 @@
  *   tail.c         the public lifecycle (add, start, wait, stop, free)
  *   tail_loop.c    the thread's main loop, batching and commit policy
  *   tail_faults.c  consumer errors, offsets out of range, dead letters
+ *   tail_verify.c  record fingerprints: a resumed or returning partition
+ *                  must still hold the record applied last, or its topic
+ *                  was replaced (tail.offset_reset decides)
  *   tail_assign.c  the Kafka clients, partition assignment, the watcher
  *   tail_stats.c   the statistics document
  *   tail_state.c   failure, state changes, readiness, waits
@@ -16,7 +19,7 @@
  * takes or expects held ("@locks"). T->mu guards every field that another
  * thread reads: state, ready, connected, errors, the timestamps, the
  * partition table and the counters and histograms; T->stop and each
- * topic's seen_parts are atomics. Everything else (the batch, pending
+ * topic's seen_parts and vanished are atomics. Everything else (the batch, pending
  * samples, staged counters, timers) belongs to the tail thread alone.
  */
 #ifndef FSTORE_TAIL_INT_H
@@ -47,6 +50,17 @@ typedef struct fs_tpart {
     int64_t last_ts;      /* timestamp of the last applied record */
     int64_t applied;      /* offset stored in the view, -1 none */
     int ready;
+    /* The last record applied (from the store's fingerprint at assignment,
+     * then from every record): its offset (-1: none) and fingerprint. While
+     * verify is set, the partition was assigned at that record, which must
+     * come back unchanged; records up to skip_through are applied already.
+     * Tail thread only. */
+    int64_t fp_offset;
+    uint64_t fp;
+    int verify;
+    int64_t skip_through;
+    int recheck;  /* the topic vanished: seek back to fp_offset, then verify */
+    int replaced; /* the check failed: nothing more is applied from it */
 } fs_tpart;
 
 typedef struct fs_counters {
@@ -65,6 +79,7 @@ typedef struct fs_ttopic {
     fs_hist fresh; /* record timestamp → visible, microseconds */
     uint64_t rebuilds;
     int32_t seen_parts; /* partition count the watcher last saw (atomic) */
+    int vanished;       /* the watcher found the topic gone (atomic) */
 } fs_ttopic;
 
 struct fs_tailer {
@@ -189,6 +204,39 @@ int32_t fs_partition_count(fs_tailer *T, fs_ttopic *tt, int timeout_ms);
 void fs_positions(fs_tailer *T);
 /* The watcher thread's body. @thread watcher */
 void *fs_watch_main(void *arg);
+
+/* ---- tail_verify.c ---- */
+
+/* The fingerprint of a record: its key, its value, and whether it is a
+ * tombstone. @thread tail */
+uint64_t fs_record_fp(const rd_kafka_message_t *m);
+/* What tail.offset_reset says when partition p of tt lost the records the
+ * store holds (why: what happened, for the error and the log): fails the
+ * tailer (fail), or returns tt for the caller to commit what it holds and
+ * rebuild its table (rebuild). @thread tail  @locks takes T->mu */
+fs_ttopic *fs_reset_policy(fs_tailer *T, fs_ttopic *tt, int32_t p,
+                           const char *why);
+/* Checks a delivered record against its partition's pending verification.
+ * Returns 0 when the record is to be applied; 1 when it is consumed here
+ * (it is the record applied last, or one applied before; or it shows the
+ * topic was replaced, and then *rebuild may name the topic to rebuild, as
+ * fs_reset_policy says); 2 when the partition was sought back to its last
+ * record, so the rest of its records this round must be dropped.
+ * @thread tail  @locks takes T->mu */
+int fs_verify_record(fs_tailer *T, const rd_kafka_message_t *m,
+                     fs_ttopic **rebuild);
+/* Partition p of tt (every assigned one when p < 0) vanished from the
+ * broker (its topic deleted): when records come again, the partition seeks
+ * back to the last record applied, which must be unchanged.
+ * @thread tail  @locks takes T->mu */
+void fs_partition_vanished(fs_tailer *T, fs_ttopic *tt, int32_t p);
+/* An offset error on a partition with a check pending. Resumed at its last
+ * record, below a log start that keeps the stored offset (retention): gives
+ * up the check and reassigns it after the stored offset (returns 1). Back
+ * from a deletion shorter than what was applied: the check is dropped and
+ * the error is the topic's replacement (returns 0, for the caller's
+ * policy). @thread tail  @locks takes T->mu */
+int fs_verify_give_up(fs_tailer *T, fs_ttopic *tt, int32_t p);
 
 /* ---- tail_faults.c ---- */
 

@@ -142,6 +142,17 @@ static int fs_record(fs_tailer *T, const rd_kafka_message_t *m)
         pthread_mutex_unlock(&T->mu);
         return 1;
     }
+    /* Consumed for good (applied or skipped): the last record of its
+     * partition so far, which a resume checks is still there. */
+    uint64_t fp = fs_record_fp(m);
+    if (fs_batch_fprint(T->batch, tt->table, m->partition, m->offset, fp) ==
+        FSTORE_OK) {
+        fs_tpart *fpp = fs_part(tt, m->partition);
+        if (fpp) {
+            fpp->fp_offset = m->offset;
+            fpp->fp = fp;
+        }
+    }
     if (e) {
         int reason = e == FSTORE_ERR_KEY                ? SK_NO_KEY
                      : e == FSTORE_ERR_RESOLVE          ? SK_RESOLVE
@@ -340,9 +351,13 @@ void *fs_tail_main(void *arg)
         rd_kafka_topic_t *rkt;
         int32_t partition;
     } *rewound = malloc(FS_POLL_MAX * sizeof *rewound);
-    if (!msgs || !rewound) {
+    /* Topics rebuilt this round: the rest of their round is dropped (the
+     * errors of their other partitions too: one rebuild reloads them all). */
+    fs_ttopic **rebuilt = malloc((T->ntopics + 1) * sizeof *rebuilt);
+    if (!msgs || !rewound || !rebuilt) {
         free(msgs);
         free(rewound);
+        free(rebuilt);
         fs_fail(T, FSTORE_ERR_NO_MEMORY, "out of memory");
         return NULL;
     }
@@ -367,6 +382,9 @@ void *fs_tail_main(void *arg)
                 continue;
             }
         }
+        for (size_t i = 0; i < T->ntopics; i++)
+            if (__atomic_exchange_n(&T->topics[i].vanished, 0, __ATOMIC_ACQ_REL))
+                fs_partition_vanished(T, &T->topics[i], -1);
         int wait_ms = 100;
         if (T->batch) {
             int64_t left = fs_batch_window_us(T) - (fs_now_us() - T->batch_started_us);
@@ -385,21 +403,35 @@ void *fs_tail_main(void *arg)
         /* Partitions rewound this round: their later records are dropped
          * here and fetched again after the seek. */
         int nrewound = 0, retry = 0, delivered = 0;
+        size_t nrebuilt = 0;
         for (ssize_t i = 0; i < n; i++) {
             rd_kafka_message_t *m = msgs[i];
             int skip = 0;
             for (int k = 0; k < nrewound; k++)
                 if (rewound[k].rkt == m->rkt && rewound[k].partition == m->partition)
                     skip = 1;
+            if (nrebuilt && m->rkt) {
+                size_t ti;
+                fs_ttopic *mt = fs_topic_of(T, m, &ti);
+                for (size_t k = 0; k < nrebuilt; k++)
+                    skip |= rebuilt[k] == mt;
+            }
             if (skip) {
                 rd_kafka_message_destroy(m);
                 continue;
             }
+            fs_ttopic *rb = NULL;
+            int v = 0;
             if (m->err) {
-                fs_ttopic *rb = fs_message_error(T, m);
-                /* What came before applies first; then the table restarts. */
-                if (rb && fs_commit(T) == FSTORE_OK)
-                    fs_rebuild(T, rb);
+                rb = fs_message_error(T, m);
+            } else if ((v = fs_verify_record(T, m, &rb))) {
+                /* Applied before, or the topic was replaced (rb), or the
+                 * partition went back to its last record (2). */
+                if (v == 2 && nrewound < FS_POLL_MAX) {
+                    rewound[nrewound].rkt = m->rkt;
+                    rewound[nrewound].partition = m->partition;
+                    nrewound++;
+                }
             } else {
                 delivered = 1;
                 if (fs_record(T, m)) {
@@ -421,6 +453,12 @@ void *fs_tail_main(void *arg)
                     rewound[nrewound].partition = m->partition;
                     nrewound++;
                 }
+            }
+            /* What came before applies first; then the table restarts. */
+            if (rb && fs_commit(T) == FSTORE_OK) {
+                fs_rebuild(T, rb);
+                if (nrebuilt < T->ntopics)
+                    rebuilt[nrebuilt++] = rb;
             }
             rd_kafka_message_destroy(m);
         }
@@ -452,5 +490,6 @@ void *fs_tail_main(void *arg)
     }
     free(msgs);
     free(rewound);
+    free(rebuilt);
     return NULL;
 }

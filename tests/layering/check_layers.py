@@ -21,7 +21,8 @@ LAYERS = {
     2: ["tables", "agg_store"],
     3: ["schemas", "reader"],
     4: ["batch", "snapshot", "cursor", "arrow", "row"],
-    5: ["tail_state", "tail_stats", "tail_assign", "tail_faults", "tail_loop", "tail",
+    5: ["tail_state", "tail_stats", "tail_assign", "tail_verify", "tail_faults", "tail_loop",
+        "tail",
         "agg_kafka", "agg_restore", "agg_loop", "aggregate"],
     6: ["fstore", "stats"],
 }
@@ -30,7 +31,8 @@ LAYERS = {
 ORDERED = [
     ["errors", "conf", "layout", "decode"],
     ["agg_spec", "agg_tiles", "agg_event", "agg_output"],
-    ["tail_state", "tail_stats", "tail_assign", "tail_faults", "tail_loop", "tail"],
+    ["tail_state", "tail_stats", "tail_assign", "tail_verify", "tail_faults", "tail_loop",
+     "tail"],
     ["agg_kafka", "agg_restore", "agg_loop", "aggregate"],
 ]
 

@@ -15,6 +15,9 @@
 
 #include "testutil.h"
 
+#include "reader.h"
+#include "store.h"
+
 #define NPART 4
 #define NKEYS 400
 
@@ -357,6 +360,99 @@ Test(ingest, offset_out_of_range_rebuilds)
     poison_offset();
     produce_updates(500, 11);
     s = open_tailing(&t, NULL, "rebuild");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    wait_visible(s, t);
+    assert_view(s, t, NULL);
+    json_t *j = stats(s);
+    cr_assert_eq(stat_int(j, "tables.feat.counters.rebuilds"), 1);
+    json_decref(j);
+    fstore_store_close(s);
+}
+
+/* Tails the topic until ready, then replaces the fingerprint of the record
+ * the store applied last in partition 0 by another: what the store sees
+ * when its topic was deleted and recreated with other records (the mock
+ * cluster deletes no topics). Returns the record's offset. */
+static int64_t forge_fingerprint(void)
+{
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    fstore_store_close(s);
+    s = tu_store_open(dir, NULL);
+    t = tu_simple_table(s, "feat");
+    fstore_reader_t *r;
+    cr_assert_eq(fstore_reader_new(s, &r), FSTORE_OK);
+    int64_t fo = -1, stored = -1;
+    uint64_t fp = 0;
+    cr_assert_eq(fstore_reader_offset(r, t, 0, &stored), FSTORE_OK);
+    cr_assert_eq(fs_reader_fprint(r, t, 0, &fo, &fp), FSTORE_OK,
+                 "the tailer stored no fingerprint");
+    cr_assert(fo >= 0 && fo <= stored, "fingerprint of offset %lld, stored %lld",
+              (long long)fo, (long long)stored);
+    fstore_reader_destroy(r);
+    MDB_txn *txn;
+    char e[256];
+    cr_assert_eq(fs_txn_begin(s, 0, &txn, e, sizeof e), FSTORE_OK, "%s", e);
+    uint8_t kb[300], v[16];
+    MDB_val k = {fs_part_key(FS_META_FPRINT, t, 0, kb, sizeof kb), kb};
+    fs_store_u64(v, (uint64_t)fo);
+    fs_store_u64(v + 8, fp ^ 0x5a5a);
+    MDB_val val = {sizeof v, v};
+    cr_assert_eq(mdb_put(txn, s->meta, &k, &val, 0), 0);
+    cr_assert_eq(fs_txn_commit(s, txn), 0);
+    fstore_store_close(s);
+    return fo;
+}
+
+/* A resume starts at the record applied last and skips it (and what follows
+ * up to the stored offset): nothing is applied twice. */
+Test(ingest, resume_checks_and_skips_the_record_applied_last)
+{
+    produce_updates(1000, 13);
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    fstore_store_close(s);
+    produce_updates(200, 14);
+    s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    wait_visible(s, t);
+    assert_view(s, t, NULL);
+    json_t *j = stats(s);
+    cr_assert_eq(stat_int(j, "tables.feat.counters.applied") +
+                     stat_int(j, "tables.feat.counters.deleted"),
+                 200, "applied again what the store held");
+    cr_assert_eq(stat_int(j, "tables.feat.counters.rebuilds"), 0);
+    json_decref(j);
+    fstore_store_close(s);
+}
+
+Test(ingest, replaced_topic_fails_loudly)
+{
+    produce_updates(1000, 15);
+    int64_t fo = forge_fingerprint();
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, NULL, "fail");
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_ERR_STATE);
+    char msg[512], want[64];
+    cr_assert_eq(fstore_tail_error(s, msg, sizeof msg), FSTORE_ERR_KAFKA);
+    snprintf(want, sizeof want, "feat [0]: the record at offset %lld ",
+             (long long)fo);
+    cr_assert(strstr(msg, want) && strstr(msg, "deleted and recreated") &&
+                  strstr(msg, "tail.offset_reset=rebuild"),
+              "%s", msg);
+    assert_view(s, t, NULL); /* readers keep serving the store */
+    fstore_store_close(s);
+}
+
+Test(ingest, replaced_topic_rebuilds)
+{
+    produce_updates(1000, 16);
+    forge_fingerprint();
+    produce_updates(300, 17);
+    const fstore_table_t *t;
+    fstore_store_t *s = open_tailing(&t, NULL, "rebuild");
     cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
     wait_visible(s, t);
     assert_view(s, t, NULL);
