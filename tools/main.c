@@ -11,6 +11,10 @@
 
 #include "common/common.h"
 
+/* fstore verify (store/cmd_verify.c). */
+int cmd_verify(int argc, char **argv);
+void cmd_verify_usage(FILE *out);
+
 static const tool_cmd tool_cmds[] = {
     {"demo", "run the whole pipeline on a mock Kafka cluster and time it",
      cmd_demo, cmd_demo_usage},
@@ -28,6 +32,8 @@ static const tool_cmd tool_cmds[] = {
      cmd_snapshot_usage},
     {"restore", "create a store from a snapshot file", cmd_restore,
      cmd_restore_usage},
+    {"verify", "check every row, offset and page of a store", cmd_verify,
+     cmd_verify_usage},
 };
 
 #define TOOL_NCMDS (sizeof tool_cmds / sizeof tool_cmds[0])

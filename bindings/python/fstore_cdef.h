@@ -242,6 +242,13 @@ fstore_err_t fstore_restore(const char *path, const char *dir,
                             const fstore_conf_t *conf, char *errstr,
                             size_t errstr_size);
 
+/* Verification */
+typedef int(fstore_verify_cb)(void *opaque, uint64_t rows_checked,
+                              uint64_t rows_total);
+fstore_err_t fstore_verify(fstore_store_t *store, fstore_verify_cb *progress,
+                           void *opaque, char **report, char *errstr,
+                           size_t errstr_size);
+
 /* Utilities */
 void fstore_free(void *p);
 int32_t fstore_partition_for_key(const void *key, size_t key_len,
@@ -306,3 +313,8 @@ int _fstore_py_row_scalars(const fstore_table_t *table, const fstore_row_t *row,
 /* The log callback the bindings install: it runs on the logging thread
  * (usually the tailer's) and takes the GIL. */
 extern "Python" void _fstore_py_log(void *opaque, int level, const char *msg);
+
+/* The progress callback of Store.verify(): it runs on the calling thread
+ * and takes the GIL. */
+extern "Python" int _fstore_py_verify_progress(void *opaque, uint64_t rows_checked,
+                                               uint64_t rows_total);

@@ -286,6 +286,28 @@ check export_damaged 1 "^fstore export: .*key \"user-1\".*damaged.*FSTORE_ERR_CO
 check export_damaged_nothing_left 0 "" plain absent "$WORK/d.jsonl" \
     "$WORK/d.jsonl.tmp"
 
+# ---- verify ---------------------------------------------------------------
+# The report's path and page counts depend on the run, the rest does not.
+verify_filter() {
+    sed -E -e 's/("path": )"[^"]*"/\1"PATH"/' \
+        -e 's/("(pages|free_pages|page_size)": )[0-9]+/\1N/'
+}
+check verify_help 0 "" plain "$F" help verify
+check verify_clean 0 "" plain "$F" verify --store "$S"
+check verify_clean_json 0 "" verify_filter "$F" verify --store "$S" --json -q
+# The store damaged for export above: one byte of user-1's name changed.
+check verify_damaged 1 "^fstore verify: store .*/damaged is damaged: problems 1, damaged rows 1 of 5" \
+    plain "$F" verify --store "$WORK/damaged"
+check verify_damaged_json 1 "^fstore verify: store .*/damaged is damaged" \
+    verify_filter "$F" verify --store "$WORK/damaged" --json
+check verify_no_store 1 "^fstore verify: cannot open store .*FSTORE_ERR_NO_STORE" \
+    plain "$F" verify --store "$WORK/absent"
+check verify_no_flag 2 "^fstore verify: missing --store" plain "$F" verify
+check verify_extra_arg 2 "^fstore verify: unexpected argument 'x'" plain \
+    "$F" verify --store "$S" x
+check verify_bad_option 2 "^fstore verify: unknown option --bogus" plain \
+    "$F" verify --bogus
+
 # ---- produce: usage and bad lines (no Kafka client starts) ----------------
 # both CMD...: stderr into stdout, so the golden file holds the messages.
 both() { "$@" 2>&1; }
@@ -463,6 +485,8 @@ check mock_tail_partition 0 "" plain "$F" tail "${M[@]}" -q \
     --table feat.p0 --partitions 0
 check mock_get_partition 0 "" ts_filter "$F" get --store "$WORK/mock" \
     --table feat.p0 k1 k2 k500 k999
+# The tailed store checks clean: rows, offsets and pages.
+check verify_mock 0 "" plain "$F" verify --store "$WORK/mock"
 mock_stop
 
 # The topic is recreated with 10 records: the stored offsets are gone. The

@@ -100,6 +100,7 @@ static const struct {
     SYM(fstore_stats_json),
     SYM(fstore_snapshot),
     SYM(fstore_restore),
+    SYM(fstore_verify),
     SYM(fstore_free),
     SYM(fstore_partition_for_key),
     SYM(fstore_get_batch_arrow),

@@ -858,6 +858,54 @@ FSTORE_API fstore_err_t fstore_restore(const char *path, const char *dir,
 /** @} */
 
 /**
+ * @defgroup verify Verification
+ *
+ * A check of a whole store, as `fstore verify` runs it. The call is
+ * stable; the fields of its report are not yet (see @ref unstable).
+ * @{
+ */
+
+/**
+ * Progress of fstore_verify(): @p rows_checked rows so far, of about
+ * @p rows_total (the rows when the check began). Runs on the thread that
+ * called fstore_verify(), every few thousand rows and at the end.
+ * @return 0 to go on, anything else to stop the check.
+ */
+typedef int(fstore_verify_cb)(void *opaque, uint64_t rows_checked,
+                              uint64_t rows_total);
+
+/**
+ * Checks the whole of @p store as a reader (it never blocks the writer,
+ * in this process or another; open the store read-only to check one that
+ * `fstore tail` writes). Every row of every table: its header, its fit to
+ * the table's serving schema, its body checksum, its key (and the full key
+ * kept after the body of a long key), and its offset against the stored
+ * offset of its partition; every metadata entry (table definitions, writer
+ * schemas, stored offsets, which must belong to a table); the key order of
+ * every database, and LMDB's page accounting (every page of the file is in
+ * exactly one tree or on the free list; checked in a moment when the
+ * writer is not committing, else skipped and said so). The check renews
+ * its snapshot about twice a second, so a long check does not pin pages.
+ * @param progress may be NULL; @p opaque is passed to it.
+ * @param report receives the report, a JSON document (docs/cli.md,
+ *        `fstore verify --json`: per damage its kind, table, key shown
+ *        printable and escaped, what is wrong, expected and found) to free
+ *        with fstore_free(), on ::FSTORE_OK and ::FSTORE_ERR_CORRUPT; else
+ *        NULL.
+ * @return ::FSTORE_OK (no damage), ::FSTORE_ERR_CORRUPT (damage found:
+ *         the report lists it), ::FSTORE_ERR_STATE (@p progress stopped
+ *         the check), ::FSTORE_ERR_NO_MEMORY, ::FSTORE_ERR_INVALID_ARG,
+ *         storage errors (the check could not run; message in @p errstr).
+ * Any thread.
+ */
+FSTORE_API fstore_err_t fstore_verify(fstore_store_t *store,
+                                      fstore_verify_cb *progress, void *opaque,
+                                      char **report, char *errstr,
+                                      size_t errstr_size);
+
+/** @} */
+
+/**
  * @defgroup util Utilities
  * @{
  */
@@ -900,6 +948,8 @@ FSTORE_API int32_t fstore_partition_for_key(const void *key, size_t key_len,
  * - The snapshot file of fstore_snapshot(): a snapshot is restored by the
  *   fstore version that wrote it; fstore_restore() of another version may
  *   refuse it with ::FSTORE_ERR_VERSION.
+ * - The fields of the report of fstore_verify() (docs/cli.md): fields and
+ *   kinds of damage may be added, renamed or removed.
  * - The order in which fstore_cursor_next() returns keys of 480 bytes or
  *   more.
  * @{

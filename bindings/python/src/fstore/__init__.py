@@ -42,7 +42,7 @@ from ._aggregate import Aggregator
 from ._fstore_cffi import ffi as _ffi
 from ._fstore_cffi import lib as _lib
 from ._keys import key_bytes as _key_bytes
-from ._store import Batch, Reader, Row, RowView, Store, open, restore
+from ._store import Batch, Reader, Row, RowView, Store, open, restore, verify
 from ._table import Column, Table
 
 #: The version of libfstore compiled into this package ("MAJOR.MINOR.PATCH").
@@ -76,7 +76,7 @@ def err_name(code):
 
 
 __all__ = [
-    "open", "restore", "Store", "Reader", "RowView", "Row", "Batch", "Table", "Column",
+    "open", "restore", "verify", "Store", "Reader", "RowView", "Row", "Batch", "Table", "Column",
     "Aggregator",
     "Error", "UsageError", "ConfError", "NoTableError", "NoColumnError",
     "ColumnTypeError", "ReadOnlyError", "StateError", "InvalidKeyError",

@@ -16,7 +16,7 @@ from ._fstore_cffi import ffi, lib
 from ._keys import KeyArrays, key_bytes
 from ._table import Scratch, Table, row_values
 
-__all__ = ["Store", "Reader", "RowView", "Row", "Batch", "open"]
+__all__ = ["Store", "Reader", "RowView", "Row", "Batch", "open", "verify"]
 
 _ERRSTR = 512
 _OK = lib.FSTORE_OK
@@ -672,6 +672,45 @@ class Store:
         return json.loads(text)
 
 
+    def verify(self, progress=None):
+        """Checks the whole store as a reader, as `fstore verify` does (see
+        docs/python.md): every row of every table (header, fit to the
+        table's schema, body checksum, key, offset against its partition's
+        stored offset), every metadata entry, LMDB's key order and page
+        accounting. Returns the report as a dict: "clean" (bool),
+        "rows_checked", "damaged_rows", "damage_count", "tables", "lmdb" and
+        "damage", a list of {"kind", "table", "key", "what", "expected",
+        "found"} ("table" and "key" when they apply; keys shown printable and
+        escaped). Damage is not an exception: read report["clean"].
+
+        progress: None, or a callable(rows_checked, rows_total) called every
+        few thousand rows on this thread. An exception it raises (or Ctrl-C
+        during the check) stops the check and is raised here. The GIL is
+        released while the check runs. Raises fstore.Error when the check
+        cannot run."""
+        state = [progress, None]
+        handle = ffi.new_handle(state)
+        rp = ffi.new("char **")
+        errbuf = ffi.new("char[]", _ERRSTR)
+        ptr = self._enter()
+        try:
+            rc = lib.fstore_verify(ptr, lib._fstore_py_verify_progress, handle, rp,
+                                   errbuf, _ERRSTR)
+            text = None
+            if rp[0] != ffi.NULL:
+                try:
+                    text = ffi.string(rp[0])
+                finally:
+                    lib.fstore_free(rp[0])
+        finally:
+            self._leave()
+        if state[1] is not None:
+            raise state[1]
+        if text is None:
+            check(rc, errbuf)
+            raise error_for(rc, errstr_text(errbuf))
+        return json.loads(text)
+
     def snapshot(self, path):
         """Writes a consistent point-in-time copy of the store (tables,
         schemas, offsets of one instant) to file @p path, zstd-compressed and
@@ -685,6 +724,21 @@ class Store:
             self._leave()
 
 
+@ffi.def_extern()
+def _fstore_py_verify_progress(opaque, rows_checked, rows_total):
+    # state: [progress callable or None, the exception that stopped the check]
+    state = ffi.from_handle(opaque)
+    if state[1] is not None:
+        return 1
+    try:
+        if state[0] is not None:
+            state[0](rows_checked, rows_total)
+        return 0
+    except BaseException as e:  # noqa: BLE001 - Ctrl-C too: stop, raise in verify()
+        state[1] = e
+        return 1
+
+
 def restore(snapshot_path, path):
     """Creates the store at directory @p path (absent or empty) from a
     snapshot file, after verifying the whole file; tailing the new store
@@ -694,6 +748,13 @@ def restore(snapshot_path, path):
     check(lib.fstore_restore(os.fsencode(os.fspath(snapshot_path)),
                              os.fsencode(os.fspath(path)), ffi.NULL, errbuf, _ERRSTR),
           errbuf)
+
+
+def verify(path, progress=None):
+    """Opens the store at @p path read-only (a tailer may keep writing it),
+    checks it as Store.verify() does, closes it and returns the report."""
+    with Store(path, read_only=True) as s:
+        return s.verify(progress)
 
 
 def open(path, conf=None, *, read_only=False, log=None, **props):  # noqa: A001 - fstore.open
