@@ -115,7 +115,10 @@ static void fs_v_show(fs_buf *b, const uint8_t *p, size_t n)
         if (c == '"' || c == '\\')
             snprintf(esc, sizeof esc, "\\%c", c);
         else if (c == '\n' || c == '\t' || c == '\r')
-            snprintf(esc, sizeof esc, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+            snprintf(esc, sizeof esc, "\\%c",
+                     c == '\n'   ? 'n'
+                     : c == '\t' ? 't'
+                                 : 'r');
         else if (c < 0x20 || c >= 0x7f)
             snprintf(esc, sizeof esc, "\\x%02x", c);
         else
@@ -157,7 +160,8 @@ static void fs_v_vdamage(fs_verify *v, const char *table, const char *key,
 /* A damage outside any row: metadata, LMDB. key is raw bytes (or NULL). */
 static void fs_v_damage(fs_verify *v, const char *table, const MDB_val *key,
                         const char *kind, const char *expected,
-                        const char *found, const char *fmt, ...) FS_PRINTF(7, 8);
+                        const char *found, const char *fmt, ...)
+    FS_PRINTF(7, 8);
 static void fs_v_damage(fs_verify *v, const char *table, const MDB_val *key,
                         const char *kind, const char *expected,
                         const char *found, const char *fmt, ...)
@@ -227,8 +231,9 @@ static int fs_voff_cmp(const void *a, const void *b)
 static fs_voff *fs_voff_find(fs_vtab *vt, int32_t part)
 {
     fs_voff key = {part, -1, -1};
-    return vt->noffs ? bsearch(&key, vt->offs, vt->noffs, sizeof key, fs_voff_cmp)
-                     : NULL;
+    return vt->noffs
+               ? bsearch(&key, vt->offs, vt->noffs, sizeof key, fs_voff_cmp)
+               : NULL;
 }
 
 /* The entry of partition part of vt, made (with nothing stored) when new,
@@ -299,7 +304,8 @@ static int fs_vrow_header(fs_vrow *r)
     }
     r->body = fs_row_body_size(p);
     if (r->body > r->n - FS_ROW_HDR) {
-        snprintf(e, sizeof e, "at most %zu (the row's %zu bytes less the header)",
+        snprintf(e, sizeof e,
+                 "at most %zu (the row's %zu bytes less the header)",
                  r->n - FS_ROW_HDR, r->n);
         snprintf(f, sizeof f, "%u", r->body);
         fs_vrow_damage(r, "row_header", e, f, "body size");
@@ -336,7 +342,8 @@ static void fs_vrow_key_check(fs_vrow *r)
         return;
     }
     if (kn != FS_KEY_HASHED || tail < FS_KEY_HASHED) {
-        snprintf(f, sizeof f, "a %zu-byte key, %zu bytes after the body", kn, tail);
+        snprintf(f, sizeof f, "a %zu-byte key, %zu bytes after the body", kn,
+                 tail);
         fs_vrow_damage(r, "row_key",
                        "a 480-byte digest key, a full key of 480 bytes or "
                        "more after the body",
@@ -348,7 +355,8 @@ static void fs_vrow_key_check(fs_vrow *r)
     fs_key_make(r->p + FS_ROW_HDR + r->body, tail, buf, &mk);
     if (memcmp(mk.mv_data, r->k->mv_data, FS_KEY_HASHED) != 0) {
         char want[40] = "", got[40] = "";
-        fs_v_hex(want, sizeof want, (const uint8_t *)r->k->mv_data + FS_KEY_PREFIX, 16);
+        fs_v_hex(want, sizeof want,
+                 (const uint8_t *)r->k->mv_data + FS_KEY_PREFIX, 16);
         fs_v_hex(got, sizeof got, buf + FS_KEY_PREFIX, 16);
         snprintf(e, sizeof e, "%s (the stored digest key)", want);
         snprintf(f, sizeof f, "%s (of the full key after the body)", got);
@@ -363,8 +371,10 @@ static void fs_vrow_checksum(fs_vrow *r)
     if (want == got)
         return;
     char e[64], f[64];
-    snprintf(e, sizeof e, "0x%016llx (stored in the header)", (unsigned long long)want);
-    snprintf(f, sizeof f, "0x%016llx (XXH3-64 of the body)", (unsigned long long)got);
+    snprintf(e, sizeof e, "0x%016llx (stored in the header)",
+             (unsigned long long)want);
+    snprintf(f, sizeof f, "0x%016llx (XXH3-64 of the body)",
+             (unsigned long long)got);
     fs_vrow_damage(r, "row_checksum", e, f, "body checksum");
 }
 
@@ -387,8 +397,8 @@ static void fs_vrow_column(fs_vrow *r, const fs_col *c)
                      "%u-byte body",
                      c->elem, c->elem, r->body);
         else if (c->type == FSTORE_TYPE_STRING)
-            snprintf(e, sizeof e, "a string inside the %u-byte body, then a NUL",
-                     r->body);
+            snprintf(e, sizeof e,
+                     "a string inside the %u-byte body, then a NUL", r->body);
         else
             snprintf(e, sizeof e, "bytes inside the %u-byte body", r->body);
         snprintf(f, sizeof f, "%u %s at offset %u", count,
@@ -407,7 +417,8 @@ static void fs_vrow_layout(fs_vrow *r)
         return;
     char e[96], f[32];
     if (r->body < L->var_start) {
-        snprintf(e, sizeof e, "at least %u (the null bitmap and slots of %d columns)",
+        snprintf(e, sizeof e,
+                 "at least %u (the null bitmap and slots of %d columns)",
                  L->var_start, L->ncols);
         snprintf(f, sizeof f, "%u", r->body);
         fs_vrow_damage(r, "row_layout", e, f, "body size");
@@ -432,9 +443,10 @@ static void fs_vrow_offset(fs_vrow *r)
     int64_t off = (int64_t)fs_load_u64(r->p + FS_H_OFFSET), stored = 0;
     char e[96], f[64];
     if (part < 0 || off < 0) {
-        snprintf(f, sizeof f, "partition %d, offset %lld", part, (long long)off);
-        fs_vrow_damage(r, "row_offset", "a partition and an offset of 0 or more",
-                       f, "origin");
+        snprintf(f, sizeof f, "partition %d, offset %lld", part,
+                 (long long)off);
+        fs_vrow_damage(r, "row_offset",
+                       "a partition and an offset of 0 or more", f, "origin");
         return;
     }
     fs_voff *o = fs_voff_find(r->vt, part);
@@ -444,10 +456,12 @@ static void fs_vrow_offset(fs_vrow *r)
     if (!have || off > stored)
         have = fs_voff_now(r->v, r->vt, part, &stored);
     if (!have) {
-        snprintf(e, sizeof e, "an offset stored for partition %d, the row's", part);
+        snprintf(e, sizeof e, "an offset stored for partition %d, the row's",
+                 part);
         fs_vrow_damage(r, "row_offset", e, "none", "stored offset");
     } else if (off > stored) {
-        snprintf(e, sizeof e, "at most %lld (the stored offset of partition %d)",
+        snprintf(e, sizeof e,
+                 "at most %lld (the stored offset of partition %d)",
                  (long long)stored, part);
         snprintf(f, sizeof f, "%lld", (long long)off);
         fs_vrow_damage(r, "row_offset", e, f, "row offset");
@@ -477,7 +491,8 @@ static void fs_vrow_check(fs_verify *v, fs_vtab *vt, const MDB_val *k,
 
 static fstore_err_t fs_v_begin(fs_verify *v, char *errstr, size_t errstr_size)
 {
-    fstore_err_t err = fs_txn_begin(v->s, MDB_RDONLY, &v->txn, errstr, errstr_size);
+    fstore_err_t err =
+        fs_txn_begin(v->s, MDB_RDONLY, &v->txn, errstr, errstr_size);
     if (err)
         v->txn = NULL;
     v->txn_us = fs_v_now_us();
@@ -522,7 +537,8 @@ static fstore_err_t fs_v_walk(fs_verify *v, MDB_dbi dbi, const char *table,
             fs_buf prev = {0};
             fs_v_show(&prev, last, lk.mv_size);
             char e[300];
-            snprintf(e, sizeof e, "a key after \"%s\"", prev.data ? (char *)prev.data : "");
+            snprintf(e, sizeof e, "a key after \"%s\"",
+                     prev.data ? (char *)prev.data : "");
             fs_buf_free(&prev);
             fs_v_damage(v, table, &k, "key_order", e,
                         "a key that sorts before it, or the same key",
@@ -544,7 +560,8 @@ static fstore_err_t fs_v_walk(fs_verify *v, MDB_dbi dbi, const char *table,
             break;
         k = lk;
         rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-        op = rc == 0 && mdb_cmp(v->txn, dbi, &k, &lk) == 0 ? MDB_NEXT : MDB_GET_CURRENT;
+        op = rc == 0 && mdb_cmp(v->txn, dbi, &k, &lk) == 0 ? MDB_NEXT
+                                                           : MDB_GET_CURRENT;
         if (rc == MDB_NOTFOUND)
             break;
     }
@@ -580,8 +597,8 @@ static void fs_vmeta_table(fs_verify *v, const MDB_val *k, const MDB_val *d)
     fs_layout *L = NULL;
     char err[256] = "";
     if (fs_table_def_layout(d->mv_data, d->mv_size, &L, err, sizeof err))
-        fs_v_damage(v, NULL, k, "metadata",
-                    "JSON naming the serving schema", err, "table definition");
+        fs_v_damage(v, NULL, k, "metadata", "JSON naming the serving schema",
+                    err, "table definition");
     else if (!fs_vtab_find(v, name, len))
         fs_v_damage(v, NULL, k, "metadata", "a table this handle opened",
                     "none", "table definition");
@@ -591,13 +608,15 @@ static void fs_vmeta_table(fs_verify *v, const MDB_val *k, const MDB_val *d)
 static void fs_vmeta_schema(fs_verify *v, const MDB_val *k, const MDB_val *d)
 {
     json_error_t jerr;
-    json_t *j = k->mv_size == 5 ? json_loadb(d->mv_data, d->mv_size, 0, &jerr) : NULL;
+    json_t *j =
+        k->mv_size == 5 ? json_loadb(d->mv_data, d->mv_size, 0, &jerr) : NULL;
     if (k->mv_size != 5)
         fs_v_damage(v, NULL, k, "metadata", "S and a 4-byte schema id",
                     "another key", "writer schema");
     else if (!j)
         fs_v_damage(v, NULL, k, "metadata", "schema JSON", jerr.text,
-                    "writer schema %u", fs_load_be32((const uint8_t *)k->mv_data + 1));
+                    "writer schema %u",
+                    fs_load_be32((const uint8_t *)k->mv_data + 1));
     json_decref(j);
 }
 
@@ -624,7 +643,8 @@ static void fs_vmeta_offset(fs_verify *v, const MDB_val *k, const MDB_val *d)
     if (d->mv_size != size) {
         snprintf(e, sizeof e, "%zu bytes", size);
         snprintf(f, sizeof f, "%zu bytes", d->mv_size);
-        fs_v_damage(v, table, k, "metadata", e, f, "%s of partition %d", what, part);
+        fs_v_damage(v, table, k, "metadata", e, f, "%s of partition %d", what,
+                    part);
         return;
     }
     int64_t off = (int64_t)fs_load_u64(d->mv_data);
@@ -633,9 +653,10 @@ static void fs_vmeta_offset(fs_verify *v, const MDB_val *k, const MDB_val *d)
         fs_v_damage(v, NULL, k, "metadata", "a table of that name",
                     "no such table", "%s of partition %d", what, part);
     else if (part < 0 || off < 0) {
-        snprintf(f, sizeof f, "partition %d, offset %lld", part, (long long)off);
-        fs_v_damage(v, table, k, "metadata", "a partition and an offset of 0 or more",
-                    f, "%s", what);
+        snprintf(f, sizeof f, "partition %d, offset %lld", part,
+                 (long long)off);
+        fs_v_damage(v, table, k, "metadata",
+                    "a partition and an offset of 0 or more", f, "%s", what);
     } else if (!(o = fs_voff_get(vt, part)))
         v->stopped = -1; /* out of memory */
     else if (size == 8)
@@ -656,9 +677,11 @@ static void fs_vmeta_fingerprints(fs_verify *v)
             if (o->fp_off < 0 || (o->off >= 0 && o->fp_off <= o->off))
                 continue;
             if (o->off < 0)
-                snprintf(e, sizeof e, "a stored offset of partition %d", o->part);
+                snprintf(e, sizeof e, "a stored offset of partition %d",
+                         o->part);
             else
-                snprintf(e, sizeof e, "at most %lld (the stored offset of partition %d)",
+                snprintf(e, sizeof e,
+                         "at most %lld (the stored offset of partition %d)",
                          (long long)o->off, o->part);
             snprintf(f, sizeof f, "%lld", (long long)o->fp_off);
             fs_v_damage(v, v->tabs[i].t->name, NULL, "metadata", e, f,
@@ -717,7 +740,8 @@ static void fs_vrow_entry(fs_verify *v, void *arg, const MDB_val *k,
 
 static uint64_t fs_v_pages(const MDB_stat *st)
 {
-    return (uint64_t)st->ms_branch_pages + st->ms_leaf_pages + st->ms_overflow_pages;
+    return (uint64_t)st->ms_branch_pages + st->ms_leaf_pages +
+           st->ms_overflow_pages;
 }
 
 /* Pages on LMDB's free list in txn, each record checked: a count, then
@@ -763,7 +787,8 @@ static int fs_v_named_dbi(fs_verify *v, const MDB_val *name, MDB_dbi *dbi)
     size_t n = fstore_table_count(v->s);
     for (size_t i = 0; name->mv_size > 2 && !memcmp(p, "t/", 2) && i < n; i++) {
         const fstore_table_t *t = fstore_table_at(v->s, i);
-        if (strlen(t->name) == name->mv_size - 2 && !memcmp(t->name, p + 2, name->mv_size - 2)) {
+        if (strlen(t->name) == name->mv_size - 2 &&
+            !memcmp(t->name, p + 2, name->mv_size - 2)) {
             *dbi = t->dbi;
             return 1;
         }
@@ -824,7 +849,8 @@ static void fs_v_accounting(fs_verify *v)
             rc = fs_v_free_pages(v, txn, extent, &free);
         fs_txn_abort(v->s, txn);
         json_object_set_new(v->lmdb, "pages", json_integer((json_int_t)extent));
-        json_object_set_new(v->lmdb, "free_pages", json_integer((json_int_t)free));
+        json_object_set_new(v->lmdb, "free_pages",
+                            json_integer((json_int_t)free));
         json_object_set_new(v->lmdb, "page_size", json_integer(est.ms_psize));
         if (rc == MDB_NOTFOUND) {
             json_object_set_new(v->lmdb, "accounting",
@@ -837,7 +863,8 @@ static void fs_v_accounting(fs_verify *v)
                         mdb_strerror(rc), "page accounting");
         } else if (FS_V_META_PAGES + trees + free != extent) {
             char e[96], f[128];
-            snprintf(e, sizeof e, "%llu (the file's extent)", (unsigned long long)extent);
+            snprintf(e, sizeof e, "%llu (the file's extent)",
+                     (unsigned long long)extent);
             snprintf(f, sizeof f, "%llu (2 meta, %llu in trees, %llu free)",
                      (unsigned long long)(FS_V_META_PAGES + trees + free),
                      (unsigned long long)trees, (unsigned long long)free);
@@ -870,7 +897,8 @@ static fstore_err_t fs_v_tables(fs_verify *v, char *bad, size_t bad_size,
     v->ntabs = fstore_table_count(s);
     v->tabs = calloc(v->ntabs ? v->ntabs : 1, sizeof *v->tabs);
     if (!v->tabs)
-        return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,
+                           "out of memory");
     for (size_t i = 0; i < v->ntabs; i++)
         v->tabs[i].t = fstore_table_at(s, i);
     return FSTORE_OK;
@@ -889,7 +917,8 @@ static int fs_v_all_known(fs_verify *v)
     for (int rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
          !rc && known && k.mv_size > 1 && *(const uint8_t *)k.mv_data == tag;
          rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
-        known = fs_vtab_find(v, (const char *)k.mv_data + 1, k.mv_size - 1) != NULL;
+        known =
+            fs_vtab_find(v, (const char *)k.mv_data + 1, k.mv_size - 1) != NULL;
     mdb_cursor_close(cur);
     return known;
 }
@@ -941,7 +970,8 @@ static fstore_err_t fs_v_run(fs_verify *v, char *errstr, size_t errstr_size)
     if (err)
         return err;
     if (v->stopped < 0)
-        return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,
+                           "out of memory");
     if (v->stopped || fs_v_progress(v))
         return fstore__err(errstr, errstr_size, FSTORE_ERR_STATE,
                            "the check was stopped after %llu rows",
@@ -964,21 +994,23 @@ static char *fs_v_report(fs_verify *v)
     for (size_t i = 0; i < v->ntabs; i++) {
         const fs_vtab *vt = &v->tabs[i];
         json_array_append_new(
-            tables, json_pack("{s:s, s:I, s:I, s:I}", "name", vt->t->name, "rows",
-                              (json_int_t)vt->rows, "damaged_rows",
+            tables, json_pack("{s:s, s:I, s:I, s:I}", "name", vt->t->name,
+                              "rows", (json_int_t)vt->rows, "damaged_rows",
                               (json_int_t)vt->damaged, "stored_offsets",
                               (json_int_t)fs_vtab_stored(vt)));
     }
-    json_object_set_new(v->lmdb, "databases", json_integer((json_int_t)v->ndbs));
+    json_object_set_new(v->lmdb, "databases",
+                        json_integer((json_int_t)v->ndbs));
     json_t *root = json_pack(
         "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:O, s:O}", "path",
-        v->s->path, "clean", v->ndamage == 0, "rows_checked", (json_int_t)v->rows,
-        "damaged_rows", (json_int_t)v->damaged_rows, "damage_count",
-        (json_int_t)v->ndamage, "damage_listed",
+        v->s->path, "clean", v->ndamage == 0, "rows_checked",
+        (json_int_t)v->rows, "damaged_rows", (json_int_t)v->damaged_rows,
+        "damage_count", (json_int_t)v->ndamage, "damage_listed",
         (json_int_t)json_array_size(v->damage), "stored_offsets",
         (json_int_t)v->nstored, "tables", tables, "lmdb", v->lmdb, "damage",
         v->damage);
-    char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    char *text =
+        root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     json_decref(root);
     return text;
 }

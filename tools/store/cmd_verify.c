@@ -53,7 +53,8 @@ static int verify_tick(void *opaque, uint64_t checked, uint64_t total)
     sup_grouped((int64_t)checked, a, sizeof a);
     sup_grouped((int64_t)total, b, sizeof b);
     tool_status_line(CMD, 1, "%s of %s rows checked (%d%%)", a, b,
-                     total ? (int)(100.0 * (double)checked / (double)total) : 100);
+                     total ? (int)(100.0 * (double)checked / (double)total)
+                           : 100);
     return 0;
 }
 
@@ -70,7 +71,8 @@ static void verify_print_damage(json_t *report)
     json_t *d;
     json_array_foreach(json_object_get(report, "damage"), i, d)
     {
-        json_t *table = json_object_get(d, "table"), *key = json_object_get(d, "key");
+        json_t *table = json_object_get(d, "table"),
+               *key = json_object_get(d, "key");
         if (table)
             printf("table %s", json_string_value(table));
         else
@@ -84,17 +86,21 @@ static void verify_print_damage(json_t *report)
 
 static void verify_print_summary(json_t *report)
 {
-    json_int_t rows = json_integer_value(json_object_get(report, "rows_checked"));
-    json_int_t bad = json_integer_value(json_object_get(report, "damaged_rows"));
+    json_int_t rows =
+        json_integer_value(json_object_get(report, "rows_checked"));
+    json_int_t bad =
+        json_integer_value(json_object_get(report, "damaged_rows"));
     json_int_t n = json_integer_value(json_object_get(report, "damage_count"));
-    json_int_t listed = json_integer_value(json_object_get(report, "damage_listed"));
+    json_int_t listed =
+        json_integer_value(json_object_get(report, "damage_listed"));
     size_t ntables = json_array_size(json_object_get(report, "tables"));
     const char *acc = verify_str(json_object_get(report, "lmdb"), "accounting");
     char r[SUP_GROUPED_MAX], s[SUP_GROUPED_MAX], b[SUP_GROUPED_MAX];
     sup_grouped(rows, r, sizeof r);
-    sup_grouped(json_integer_value(json_object_get(report, "stored_offsets")), s,
-                sizeof s);
-    printf("%s rows in %zu table%s, %s stored offsets, LMDB's page accounting %s: ",
+    sup_grouped(json_integer_value(json_object_get(report, "stored_offsets")),
+                s, sizeof s);
+    printf("%s rows in %zu table%s, %s stored offsets, LMDB's page accounting "
+           "%s: ",
            r, ntables, ntables == 1 ? "" : "s", s,
            !strcmp(acc, "checked") ? "checked" : "not checked");
     if (!n) {
@@ -118,8 +124,8 @@ static int verify_run(const char *dir, int as_json, int quiet)
         return TOOL_FAIL;
     verify_progress p = {!quiet && isatty(STDERR_FILENO), 0};
     char errstr[512] = "", *text = NULL;
-    fstore_err_t err = fstore_verify(store, verify_tick, &p, &text, errstr,
-                                     sizeof errstr);
+    fstore_err_t err =
+        fstore_verify(store, verify_tick, &p, &text, errstr, sizeof errstr);
     if (p.live)
         tool_status_clear();
     fstore_store_close(store);
