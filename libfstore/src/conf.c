@@ -46,8 +46,20 @@ static const fs_pdef fs_pdefs[] = {
      .def = "0600",
      .max = 0777,
      .group = FS_G_STORE,
-     .doc = "Permission bits of the files the store creates; its directory "
-            "gets matching `x` bits."},
+     .doc = "Permission bits of the store's files (`data.mdb`, `lock.mdb`, "
+            "`writer.lock`), exactly, whatever the process's umask: given "
+            "when a file is made, and again at every writable open to a file "
+            "whose bits differ. Readers open `lock.mdb` for writing (LMDB's "
+            "reader table), so readers running as another user of the group "
+            "need `0660`."},
+    {.name = "store.dir_mode",
+     .type = FS_P_OCTAL,
+     .max = 0777,
+     .group = FS_G_STORE,
+     .doc = "Permission bits of the store directory when the store makes it, "
+            "exactly, whatever the umask (a directory that exists keeps its "
+            "own). Unset: `store.file_mode` with `x` wherever it has `r`, "
+            "`0700` for the default."},
     {.name = "store.map_size",
      .type = FS_P_U64,
      .def = "17179869184",
@@ -510,6 +522,16 @@ uint64_t fs_conf_u64(const fstore_conf_t *conf, const char *name)
     if (v)
         fs_parse_base(v, d && d->type == FS_P_OCTAL ? 8 : 10, &u);
     return u;
+}
+
+void fs_conf_modes(const fstore_conf_t *conf, unsigned *file_mode,
+                   unsigned *dir_mode)
+{
+    *file_mode = (unsigned)fs_conf_u64(conf, "store.file_mode");
+    /* A directory needs x wherever its files get r. */
+    *dir_mode = fs_conf_str(conf, "store.dir_mode")
+                    ? (unsigned)fs_conf_u64(conf, "store.dir_mode")
+                    : *file_mode | ((*file_mode & 0444) >> 2);
 }
 
 void fs_conf_each(const fstore_conf_t *conf, const char *prefix,

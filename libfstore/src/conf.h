@@ -81,6 +81,11 @@ int fs_parse_u64(const char *s, uint64_t *out);
 int fs_conf_bool(const fstore_conf_t *conf, const char *name);
 uint64_t fs_conf_u64(const fstore_conf_t *conf, const char *name);
 
+/* The permission bits of a store's files and of its directory
+ * (store.file_mode, store.dir_mode or its default made from file_mode). */
+void fs_conf_modes(const fstore_conf_t *conf, unsigned *file_mode,
+                   unsigned *dir_mode);
+
 /* Calls fn for every set property whose name starts with prefix. */
 void fs_conf_each(const fstore_conf_t *conf, const char *prefix,
                   void (*fn)(const char *name, const char *value, void *arg),

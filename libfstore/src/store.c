@@ -149,6 +149,37 @@ int fs_txn_commit(fstore_store_t *s, MDB_txn *txn)
 
 /* ---- open / close ---- */
 
+/* Gives path (through fd when it is open) exactly the permission bits
+ * mode, whatever the umask was when it was made; other mode bits (setgid
+ * on a directory) stay. A failure (a file of another owner) is logged, not
+ * fatal: the store works with the modes it has. */
+static void fs_set_mode(fstore_store_t *s, const char *path, int fd,
+                        unsigned mode)
+{
+    struct stat st;
+    if ((fd >= 0 ? fstat(fd, &st) : stat(path, &st)) != 0 ||
+        (st.st_mode & 0777) == mode)
+        return;
+    mode_t want = (st.st_mode & 07000) | (mode_t)mode;
+    if ((fd >= 0 ? fchmod(fd, want) : chmod(path, want)) != 0)
+        fs_log(s->conf, 4, "store %s: cannot give %s mode %04o: %s", s->path,
+               path, mode, strerror(errno));
+    else
+        fs_log(s->conf, 6, "store %s: %s had mode %04o, now %04o", s->path,
+               path, (unsigned)(st.st_mode & 0777), mode);
+}
+
+/* The store's files get store.file_mode at every writable open, the ones
+ * an earlier open made included. */
+static void fs_set_file_modes(fstore_store_t *s, unsigned mode)
+{
+    static const char *const files[] = {"data.mdb", "lock.mdb"};
+    char p[4096];
+    for (size_t i = 0; i < 2; i++)
+        if (snprintf(p, sizeof p, "%s/%s", s->path, files[i]) < (int)sizeof p)
+            fs_set_mode(s, p, -1, mode);
+}
+
 static fstore_err_t fs_lock_writer(fstore_store_t *s, mode_t mode, char *errstr,
                                    size_t errstr_size)
 {
@@ -158,6 +189,7 @@ static fstore_err_t fs_lock_writer(fstore_store_t *s, mode_t mode, char *errstr,
     if (s->lock_fd < 0)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
                            "cannot open %s: %s", path, strerror(errno));
+    fs_set_mode(s, path, s->lock_fd, (unsigned)mode);
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         char pid[32] = "";
         ssize_t n = pread(s->lock_fd, pid, sizeof pid - 1, 0);
@@ -304,7 +336,9 @@ fstore_err_t fs_store_open(const char *path, const fstore_conf_t *conf,
         goto fail;
     }
     s->read_only = fs_conf_bool(s->conf, "store.read_only");
-    mode_t mode = (mode_t)fs_conf_u64(s->conf, "store.file_mode");
+    unsigned fmode, dmode;
+    fs_conf_modes(s->conf, &fmode, &dmode);
+    mode_t mode = (mode_t)fmode;
     s->map_max = fs_conf_u64(s->conf, "store.map_size.max");
     uint64_t map_size = fs_conf_u64(s->conf, "store.map_size");
     /* The table array never moves, so the writer and readers index it
@@ -330,9 +364,9 @@ fstore_err_t fs_store_open(const char *path, const fstore_conf_t *conf,
             goto fail;
         }
     } else {
-        /* Directories need x wherever the files get r. */
-        mode_t dmode = mode | ((mode & 0444) >> 2);
-        if (mkdir(path, dmode) != 0 && errno != EEXIST) {
+        if (mkdir(path, (mode_t)dmode) == 0) {
+            fs_set_mode(s, path, -1, dmode);
+        } else if (errno != EEXIST) {
             err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
                               "cannot create store directory %s: %s", path,
                               strerror(errno));
@@ -387,6 +421,8 @@ fstore_err_t fs_store_open(const char *path, const fstore_conf_t *conf,
                         path, mdb_strerror(rc));
         goto fail;
     }
+    if (!s->read_only)
+        fs_set_file_modes(s, fmode);
     if ((err = fs_meta_init(s, errstr, errstr_size)))
         goto fail;
     *storep = s;

@@ -257,8 +257,9 @@ Test(verify, a_body_size_past_the_row_is_named)
     uint32_t body = fs_row_body_size(hdr), big = body + 9;
     write_at(at + FS_H_BODY, &big, 4);
     char want[96], got[32];
-    snprintf(want, sizeof want, "at most %u (the row's %u bytes less the header)",
-             body, body + FS_ROW_HDR);
+    snprintf(want, sizeof want,
+             "at most %u (the row's %u bytes less the header)", body,
+             body + FS_ROW_HDR);
     snprintf(got, sizeof got, "%u", big);
     json_t *rep = verify_report(FSTORE_ERR_CORRUPT);
     assert_damage(json_array_get(damages(rep, 1), 0), "row_header", "t",
@@ -296,7 +297,8 @@ Test(verify, a_column_slot_past_the_body_is_named)
     uint32_t body = fs_row_body_size(hdr), len = 500;
     write_at(at + FS_ROW_HDR + slot + 4, &len, 4);
     char want[96], got[64];
-    snprintf(want, sizeof want, "a string inside the %u-byte body, then a NUL", body);
+    snprintf(want, sizeof want, "a string inside the %u-byte body, then a NUL",
+             body);
     snprintf(got, sizeof got, "500 bytes at offset %u", fs_load_u32(sl));
 
     json_t *rep = verify_report(FSTORE_ERR_CORRUPT);
@@ -375,8 +377,8 @@ Test(verify, a_stored_offset_moved_to_another_partition)
     /* The key order of the metadata, then the 11 rows of partition 0 (ten
      * short keys and the long one). */
     cr_assert_eq(json_array_size(d), 12);
-    assert_damage(json_array_get(d, 0), "key_order", NULL, "Ot\\x00\\x00\\x00\\x00\\x01",
-                  "key order of the metadata",
+    assert_damage(json_array_get(d, 0), "key_order", NULL,
+                  "Ot\\x00\\x00\\x00\\x00\\x01", "key order of the metadata",
                   "a key after \"Ot\\x00\\x00\\x00\\x00\\x02\"",
                   "a key that sorts before it, or the same key");
     size_t rows = 0;
@@ -384,7 +386,8 @@ Test(verify, a_stored_offset_moved_to_another_partition)
         json_t *e = json_array_get(d, i);
         assert_str(e, "kind", "row_offset");
         assert_str(e, "what", "stored offset");
-        assert_str(e, "expected", "an offset stored for partition 0, the row's");
+        assert_str(e, "expected",
+                   "an offset stored for partition 0, the row's");
         assert_str(e, "found", "none");
         rows++;
     }
@@ -468,9 +471,10 @@ static void *write_loop(void *arg)
             snprintf(key, sizeof key, "w-%06lld", (long long)(n % 20000));
             tu_buf_t v = tu_simple_value(n, 2);
             int del = n % 7 == 0;
-            cr_assert_eq(fstore_batch_put(b, t, key, strlen(key), del ? NULL : v.data,
-                                          del ? 0 : v.len, (int32_t)(n % 3),
-                                          100 + n, 1, NULL, 0),
+            cr_assert_eq(fstore_batch_put(b, t, key, strlen(key),
+                                          del ? NULL : v.data, del ? 0 : v.len,
+                                          (int32_t)(n % 3), 100 + n, 1, NULL,
+                                          0),
                          FSTORE_OK);
             tu_buf_free(&v);
         }
@@ -534,4 +538,98 @@ Test(verify, checks_beside_a_writer_report_nothing)
     assert_str(json_object_get(rep, "lmdb"), "accounting", "checked");
     cr_assert_eq(json_array_size(json_object_get(rep, "tables")), 2);
     json_decref(rep);
+}
+
+/* ---- store file modes ----
+ * The modes store.c gives a store's directory and files (store.file_mode,
+ * store.dir_mode), here beside the check that reads those files: exact
+ * whatever the umask, so each test sets a umask that would change them.
+ * (Criterion runs each test in its own process: the umask stays there.) */
+
+static unsigned mode_of(const char *dir_path, const char *name)
+{
+    char *p = name ? tu_path(dir_path, name) : strdup(dir_path);
+    struct stat st;
+    cr_assert_eq(stat(p, &st), 0, "stat %s", p);
+    free(p);
+    return (unsigned)(st.st_mode & 07777);
+}
+
+static void assert_modes(const char *d, unsigned dmode, unsigned fmode)
+{
+    cr_assert_eq(mode_of(d, NULL), dmode, "directory: %04o, want %04o",
+                 mode_of(d, NULL), dmode);
+    static const char *const files[] = {"data.mdb", "lock.mdb", "writer.lock"};
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(mode_of(d, files[i]), fmode, "%s: %04o, want %04o",
+                     files[i], mode_of(d, files[i]), fmode);
+}
+
+/* A store made in a new directory under umask mask with the conf's modes. */
+static char *store_made(mode_t mask, fstore_conf_t *conf)
+{
+    char *base = tu_tmpdir(), *d = tu_path(base, "store");
+    free(base);
+    umask(mask);
+    fstore_store_close(tu_store_open(d, conf));
+    fstore_conf_destroy(conf);
+    return d;
+}
+
+static void remove_store(char *d)
+{
+    char *base = strdup(d);
+    *strrchr(base, '/') = 0;
+    tu_rmtree(base);
+    free(base);
+    free(d);
+}
+
+TestSuite(store_modes, .timeout = 60);
+
+Test(store_modes, owner_only_by_default_even_under_umask_0)
+{
+    char *d = store_made(0, NULL);
+    assert_modes(d, 0700, 0600);
+    remove_store(d);
+}
+
+Test(store_modes, configured_modes_are_exact_under_a_strict_umask)
+{
+    char *d = store_made(077, tu_conf("store.file_mode", "0640", NULL));
+    /* The directory: x wherever the files have r. */
+    assert_modes(d, 0750, 0640);
+    remove_store(d);
+    d = store_made(027, tu_conf("store.file_mode", "0660", "store.dir_mode",
+                                "0710", NULL));
+    assert_modes(d, 0710, 0660);
+    remove_store(d);
+}
+
+Test(store_modes, a_writable_open_brings_files_back_to_the_mode)
+{
+    char *d = store_made(022, NULL);
+    static const char *const files[] = {"data.mdb", "lock.mdb", "writer.lock"};
+    for (size_t i = 0; i < 3; i++) {
+        char *p = tu_path(d, files[i]);
+        cr_assert_eq(chmod(p, 0644), 0);
+        free(p);
+    }
+    /* A reader changes nothing. */
+    fstore_store_close(tu_store_open_ro(d));
+    cr_assert_eq(mode_of(d, "data.mdb"), 0644);
+    fstore_store_close(tu_store_open(d, NULL));
+    assert_modes(d, 0700, 0600);
+    remove_store(d);
+}
+
+Test(store_modes, a_directory_that_exists_keeps_its_mode)
+{
+    char *base = tu_tmpdir(), *d = tu_path(base, "store");
+    free(base);
+    umask(0);
+    cr_assert_eq(mkdir(d, 0755), 0);
+    fstore_store_close(tu_store_open(d, NULL));
+    assert_modes(d, 0755, 0600);
+    remove_store(d);
 }
