@@ -218,7 +218,8 @@ fs_ttopic *fs_reset_policy(fs_tailer *T, fs_ttopic *tt, int32_t p,
                            const char *why);
 /* Checks a delivered record against its partition's pending verification.
  * Returns 0 when the record is to be applied; 1 when it is consumed here
- * (it is the record applied last, or one applied before; or it shows the
+ * (its partition is not assigned now; it is the record applied last, or one
+ * applied before; or it shows the
  * topic was replaced, and then *rebuild may name the topic to rebuild, as
  * fs_reset_policy says); 2 when the partition was sought back to its last
  * record, so the rest of its records this round must be dropped.

@@ -75,6 +75,10 @@ int fs_verify_record(fs_tailer *T, const rd_kafka_message_t *m,
     size_t ti;
     fs_ttopic *tt = fs_topic_of(T, m, &ti);
     fs_tpart *tp = tt ? fs_part(tt, m->partition) : NULL;
+    /* A record of a partition not assigned now (fetched before a rebuild
+     * unassigned it) must not move the stored offset. */
+    if (tt && (!tp || !tp->assigned))
+        return 1;
     if (tp && tp->replaced)
         return 1;
     if (tp && tp->recheck) {
