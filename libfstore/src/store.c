@@ -5,6 +5,7 @@
  * map growth, space accounting and the translation of LMDB's error codes.
  * Knows nothing of tables' contents, writer schemas or Kafka.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -232,8 +233,12 @@ static void fs_writer_state(fstore_store_t *s, const char *state)
     fs_boot_id(boot, sizeof boot);
     int n = snprintf(line, sizeof line, "%ld %s %s\n", (long)getpid(),
                      boot[0] ? boot : "-", state);
-    if (ftruncate(s->lock_fd, 0) != 0 || pwrite(s->lock_fd, line, (size_t)n, 0) != n)
-        fs_log(s->conf, 4, "store %s: cannot record the writer state", s->path);
+    /* Over the old line, then cut: on a full file system, truncating first
+     * would give up the block the new line needs. A reader of a line cut
+     * short by a crash still finds its three fields first. */
+    if (pwrite(s->lock_fd, line, (size_t)n, 0) != n || ftruncate(s->lock_fd, n) != 0)
+        fs_log(s->conf, 4, "store %s: cannot record the writer state: %s",
+               s->path, strerror(errno));
     else if (!strcmp(state, "open"))
         fdatasync(s->lock_fd);
 }
@@ -249,6 +254,39 @@ static int fs_crashed_with_machine(fstore_store_t *s)
         return 0; /* new store, or one from before this record existed */
     fs_boot_id(boot, sizeof boot);
     return !strcmp(state, "open") && boot[0] && strcmp(their, boot) != 0;
+}
+
+/* LMDB's reader table (lock.mdb) is written through a shared memory map,
+ * a page at a time as readers arrive: on a full file system, a reader that
+ * first touches a page the file does not hold yet dies of SIGBUS. The
+ * writer reserves the whole table at open. The reservation goes through
+ * LMDB's own descriptor of the file, found in /proc/self/fd: closing any
+ * other descriptor of it would drop LMDB's locks on it. */
+static void fs_reserve_reader_table(fstore_store_t *s)
+{
+    char want[4096], link[4096], fdpath[300];
+    snprintf(want, sizeof want, "%s/lock.mdb", s->path);
+    char *real = realpath(want, NULL);
+    DIR *d = real ? opendir("/proc/self/fd") : NULL;
+    struct dirent *e;
+    int fd = -1;
+    while (d && fd < 0 && (e = readdir(d))) {
+        snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(fdpath, link, sizeof link - 1);
+        if (n > 0 && (link[n] = 0, !strcmp(link, real)))
+            fd = atoi(e->d_name);
+    }
+    if (d)
+        closedir(d);
+    free(real);
+    struct stat st;
+    int rc = fd < 0 ? ENOENT : fstat(fd, &st) != 0 ? errno
+                                                   : posix_fallocate(fd, 0, st.st_size);
+    if (rc)
+        fs_log(s->conf, 4,
+               "store %s: cannot reserve LMDB's reader table (lock.mdb): %s; "
+               "while the file system is full, new readers may fail",
+               s->path, strerror(rc));
 }
 
 static void fs_discard_store_files(fstore_store_t *s)
@@ -421,8 +459,10 @@ fstore_err_t fs_store_open(const char *path, const fstore_conf_t *conf,
                         path, mdb_strerror(rc));
         goto fail;
     }
-    if (!s->read_only)
+    if (!s->read_only) {
         fs_set_file_modes(s, fmode);
+        fs_reserve_reader_table(s);
+    }
     if ((err = fs_meta_init(s, errstr, errstr_size)))
         goto fail;
     *storep = s;

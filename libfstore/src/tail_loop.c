@@ -1,9 +1,14 @@
 /*
  * The tail thread: poll the consumer, decode records into a batch, and
  * commit the batch with every partition's position when it is due (size,
- * age, or caught up during a bootstrap); periodic housekeeping.
+ * age, or caught up during a bootstrap); a pause while the store has no
+ * room for a batch; periodic housekeeping.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "tail_int.h"
 
@@ -17,12 +22,166 @@
  * poll waits no longer) while the queue runs dry. */
 #define FS_POS_EVERY_US 10000
 
+/* A pause: the last commit failed for want of room (the store's file
+ * system full, or its memory map at store.map_size.max). LMDB aborted the
+ * transaction, so nothing of the batch was applied; the records are read
+ * again from the stored offsets once the wait is over, and applying them
+ * is retried, with waits that grow from FS_PAUSE_MIN_US to FS_PAUSE_MAX_US.
+ * Owned by the tail thread (fs_tail_main). */
+typedef struct fs_pause {
+    int64_t since_us; /* 0: not paused */
+    int64_t retry_us; /* when to read the records again */
+    int64_t delay_us; /* the wait after the next failure */
+    unsigned fails;   /* commits failed since the pause began */
+} fs_pause;
+#define FS_PAUSE_MIN_US 1000000
+#define FS_PAUSE_MAX_US 30000000
+
+static double fs_mib(uint64_t bytes) { return (double)bytes / 1048576.0; }
+
+/* What is full, how much, and what to do, for a commit of nops records
+ * that failed with err (why: its message). The file system counts as full
+ * when the write said so or less than FS_FULL_BYTES are left (LMDB turns
+ * a short write into EIO). Fits the tailer's errmsg. */
+#define FS_FULL_BYTES (1u << 20)
+static void fs_pause_text(fs_tailer *T, fstore_err_t err, const char *why,
+                          size_t nops, char *buf, size_t size)
+{
+    const char *path = T->store->path;
+    char data[4096];
+    struct stat st;
+    struct statvfs vfs;
+    snprintf(data, sizeof data, "%s/data.mdb", path);
+    double file = stat(data, &st) == 0 ? fs_mib((uint64_t)st.st_size) : 0;
+    if (err == FSTORE_ERR_MAP_FULL) {
+        snprintf(buf, size,
+                 "the store's memory map is full (%.160s): %zu records wait; "
+                 "raise store.map_size.max and restart the tailer, or reset "
+                 "readers that hold old snapshots; it retries and loses "
+                 "nothing, readers serve the last commit",
+                 why, nops);
+        return;
+    }
+    int known = statvfs(path, &vfs) == 0;
+    uint64_t avail = known ? (uint64_t)vfs.f_bavail * vfs.f_frsize : 0;
+    uint64_t total = known ? (uint64_t)vfs.f_blocks * vfs.f_frsize : 0;
+    if (strstr(why, strerror(ENOSPC)) || (known && avail < FS_FULL_BYTES))
+        snprintf(buf, size,
+                 "the store's file system is full (%.100s): %zu records wait; "
+                 "%.150s: %.1f of %.1f MiB free, data.mdb %.1f MiB; free "
+                 "space or grow the file system: the tailer retries and "
+                 "loses nothing, readers serve the last commit",
+                 why, nops, path, fs_mib(avail), fs_mib(total), file);
+    else
+        snprintf(buf, size,
+                 "the store cannot be written (%.100s): %zu records wait; "
+                 "%.150s: %.1f of %.1f MiB free, data.mdb %.1f MiB; check "
+                 "the file system (read-only? permissions? device errors?): "
+                 "the tailer retries and loses nothing, readers serve the "
+                 "last commit",
+                 why, nops, path, fs_mib(avail), fs_mib(total), file);
+}
+
+/* Reads every assigned partition again from its stored offset: what was
+ * consumed since the last commit was not applied. Returns 0, or -1 after
+ * failing the tailer. */
+static int fs_reread(fs_tailer *T)
+{
+    for (size_t i = 0; i < T->ntopics; i++) {
+        fs_ttopic *tt = &T->topics[i];
+        rd_kafka_topic_partition_list_t *l =
+            rd_kafka_topic_partition_list_new(tt->nparts > 0 ? tt->nparts : 1);
+        for (int32_t p = 0; p < tt->nparts; p++)
+            if (tt->parts[p].assigned)
+                rd_kafka_topic_partition_list_add(l, tt->topic, p);
+        rd_kafka_error_t *e = l->cnt ? rd_kafka_incremental_unassign(T->rk, l) : NULL;
+        rd_kafka_topic_partition_list_destroy(l);
+        if (e) {
+            fs_fail(T, FSTORE_ERR_KAFKA, "unassigning %s to read it again: %s",
+                    tt->topic, rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            return -1;
+        }
+        pthread_mutex_lock(&T->mu);
+        for (int32_t p = 0; p < tt->nparts; p++) {
+            tt->parts[p].assigned = 0;
+            tt->parts[p].position = -1;
+            tt->parts[p].delivered = -1;
+        }
+        pthread_mutex_unlock(&T->mu);
+        if (fs_assign_new(T, tt, tt->nparts, !T->ready)) {
+            fs_fail(T, FSTORE_ERR_KAFKA, "assigning %s again after a pause failed",
+                    tt->topic);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The commit of nops records failed with err for want of room: the error
+ * says so (fstore_tail_error, the statistics, the log) while the tailer
+ * waits and then reads the records again. What the batch staged is
+ * dropped: it counts when it applies. When stopping, there is no retry. */
+static void fs_pause_begin(fs_tailer *T, fs_pause *P, fstore_err_t err,
+                           const char *why, size_t nops)
+{
+    char msg[sizeof T->errmsg];
+    fs_pause_text(T, err, why, nops, msg, sizeof msg);
+    int64_t now = fs_now_us();
+    if (!P->since_us) {
+        P->since_us = now;
+        P->delay_us = FS_PAUSE_MIN_US;
+        P->fails = 0;
+    }
+    P->fails++;
+    P->retry_us = now + P->delay_us;
+    pthread_mutex_lock(&T->mu);
+    T->err = err;
+    snprintf(T->errmsg, sizeof T->errmsg, "%s", msg);
+    snprintf(T->last_error, sizeof T->last_error, "%s", msg);
+    T->npend = 0;
+    for (size_t i = 0; i < T->ntopics; i++)
+        memset(&T->staged[i], 0, sizeof T->staged[i]);
+    pthread_mutex_unlock(&T->mu);
+    if (__atomic_load_n(&T->stop, __ATOMIC_ACQUIRE)) {
+        TLOG(T, 3, "tailer stopped while paused: %s", msg);
+        return;
+    }
+    if (P->fails == 1)
+        TLOG(T, 3, "tailer paused: %s; retrying in %.0f s", msg,
+             (double)P->delay_us / 1e6);
+    else
+        TLOG(T, 3, "tailer still paused after %.0f s (%u attempts): %s; "
+             "retrying in %.0f s",
+             (double)(now - P->since_us) / 1e6, P->fails, msg,
+             (double)P->delay_us / 1e6);
+    P->delay_us = P->delay_us * 2 > FS_PAUSE_MAX_US ? FS_PAUSE_MAX_US : P->delay_us * 2;
+    fs_reread(T);
+}
+
+/* A commit applied: a pause, if any, is over and its error goes. */
+static void fs_pause_end(fs_tailer *T, fs_pause *P, size_t nops)
+{
+    if (!P->since_us)
+        return;
+    pthread_mutex_lock(&T->mu);
+    if (T->state != ST_FAILED) {
+        T->err = FSTORE_OK;
+        T->errmsg[0] = 0;
+    }
+    pthread_mutex_unlock(&T->mu);
+    TLOG(T, 4, "tailer resumed: %zu records applied after %.1f s paused (%u "
+         "failed attempts)",
+         nops, (double)(fs_now_us() - P->since_us) / 1e6, P->fails);
+    P->since_us = 0;
+}
+
 /* Applies the open batch, if any, together with every partition's consumed
  * position: everything before a position was delivered (or was a control
  * record or a compaction gap), so the store may resume after it. With no
  * batch open it commits the offsets alone when positions moved (e.g. past
  * aborted transactions), so resume and readiness never wait for a record. */
-static fstore_err_t fs_commit(fs_tailer *T)
+static fstore_err_t fs_commit(fs_tailer *T, fs_pause *P)
 {
     fs_positions(T);
     int moved = 0;
@@ -66,10 +225,15 @@ static fstore_err_t fs_commit(fs_tailer *T)
     size_t nops = fstore_batch_size(b);
     int64_t t0 = fs_now_us(), c0 = fs_cpu_us();
     fstore_err_t e = fstore_batch_commit(b, err, sizeof err);
+    if (e == FSTORE_ERR_IO || e == FSTORE_ERR_MAP_FULL) {
+        fs_pause_begin(T, P, e, err, nops);
+        return e;
+    }
     if (e) {
         fs_fail(T, e, "applying a batch failed: %s", err);
         return e;
     }
+    fs_pause_end(T, P, nops);
     TLOG(T, 7, "applied %zu records in %.3f ms (batch open %.3f ms, "
          "using %.3f ms of the tailer's CPU)", nops,
          (double)(fs_now_us() - t0) / 1e3,
@@ -195,7 +359,7 @@ static int fs_record(fs_tailer *T, const rd_kafka_message_t *m)
 
 /* Periodic: new partitions, end offsets, positions moved without records
  * (aborted transactions), statistics for other processes. */
-static void fs_housekeeping(fs_tailer *T)
+static void fs_housekeeping(fs_tailer *T, fs_pause *P)
 {
     int64_t now = fs_wall_ms();
     if (now - T->last_meta_ms < 2000)
@@ -219,8 +383,10 @@ static void fs_housekeeping(fs_tailer *T)
         }
         pthread_mutex_unlock(&T->mu);
     }
-    if (T->ready && !T->batch)
-        fs_commit(T); /* records nothing unless positions moved */
+    /* Records nothing unless positions moved; while paused, only once the
+     * wait is over (it may be the commit to retry). */
+    if (T->ready && !T->batch && (!P->since_us || fs_now_us() >= P->retry_us))
+        fs_commit(T, P);
     if (!T->batch && now - T->last_stats_ms >= (int64_t)T->stats_interval_ms) {
         char *txt = fs_stats_text(T);
         if (txt)
@@ -362,7 +528,15 @@ void *fs_tail_main(void *arg)
         return NULL;
     }
     fs_bootstrap_prepare(T);
+    fs_pause pause = {0};
     while (!__atomic_load_n(&T->stop, __ATOMIC_ACQUIRE)) {
+        if (pause.since_us && fs_now_us() < pause.retry_us) {
+            /* Nothing is read while paused; the statistics still go out
+             * (a small record may fit where a batch did not). */
+            fs_tail_backoff(T);
+            fs_housekeeping(T, &pause);
+            continue;
+        }
         if (!T->assigned) {
             fs_set_state(T, ST_CONNECTING);
             if (fs_assign_all(T) == FSTORE_OK) {
@@ -416,7 +590,8 @@ void *fs_tail_main(void *arg)
                 for (size_t k = 0; k < nrebuilt; k++)
                     skip |= rebuilt[k] == mt;
             }
-            if (skip) {
+            /* A pause in this round: the rest is read again after it. */
+            if (skip || pause.retry_us > T->round_us) {
                 rd_kafka_message_destroy(m);
                 continue;
             }
@@ -455,7 +630,7 @@ void *fs_tail_main(void *arg)
                 }
             }
             /* What came before applies first; then the table restarts. */
-            if (rb && fs_commit(T) == FSTORE_OK) {
+            if (rb && fs_commit(T, &pause) == FSTORE_OK) {
                 fs_rebuild(T, rb);
                 if (nrebuilt < T->ntopics)
                     rebuilt[nrebuilt++] = rb;
@@ -468,7 +643,7 @@ void *fs_tail_main(void *arg)
             pthread_mutex_unlock(&T->mu);
         }
         if ((retry && T->batch) || fs_commit_due(T, drained))
-            fs_commit(T);
+            fs_commit(T, &pause);
         /* Current: everything the broker handed over is visible. */
         if (drained && !T->batch && T->ready) {
             pthread_mutex_lock(&T->mu);
@@ -480,10 +655,10 @@ void *fs_tail_main(void *arg)
             fs_tail_backoff(T); /* before asking the schema registry again */
         if (T->dlq)
             rd_kafka_poll(T->dlq, 0);
-        fs_housekeeping(T);
+        fs_housekeeping(T, &pause);
     }
     if (T->state != ST_FAILED)
-        fs_commit(T);
+        fs_commit(T, &pause);
     if (T->batch) {
         fstore_batch_abort(T->batch);
         T->batch = NULL;

@@ -737,6 +737,14 @@ FSTORE_API void fstore_batch_abort(fstore_batch_t *batch);
  * and records without a key are skipped, counted by reason, logged with
  * topic, partition and offset, and never stop the tailer. Broker outages
  * only delay the view: readers keep serving and catch-up resumes.
+ *
+ * A batch that does not fit (the store's file system is full, or its
+ * memory map is at store.map_size.max) pauses the tailer: nothing of the
+ * batch was applied, fstore_tail_error(), the statistics and an error line
+ * of the log say what is full, how much is free and what to do, readers
+ * keep serving the last commit, and the tailer reads the records again
+ * from the stored offsets and retries (after 1 s, doubling up to 30 s). It
+ * resumes by itself once there is room; a restart resumes as well.
  * @{
  */
 
@@ -782,13 +790,20 @@ FSTORE_API fstore_err_t fstore_tail_wait_ready(fstore_store_t *store,
  * Stops the tailer: applies what was consumed, joins the thread and
  * returns. Also done by fstore_store_close(). Calling it when the tailer is
  * not running is fine. @return ::FSTORE_OK, or the error that stopped the
- * tailer earlier. Any thread but the tailer's (the log callback).
+ * tailer earlier (or the pause it was in: what it consumed since the last
+ * commit was not applied, and the next start reads it again). Any thread
+ * but the tailer's (the log callback).
  */
 FSTORE_API fstore_err_t fstore_tail_stop(fstore_store_t *store);
 
 /**
  * Copies the message of the error that stopped the tailer ("" if none)
- * into @p buf. @return that error's code, or ::FSTORE_OK. Any thread.
+ * into @p buf, or, while the tailer is paused because a batch does not fit
+ * (it retries by itself, see above), the message of that pause: then the
+ * code is ::FSTORE_ERR_IO (the file system is full or cannot be written)
+ * or ::FSTORE_ERR_MAP_FULL, fstore_tail_wait_ready() still waits instead of
+ * returning ::FSTORE_ERR_STATE, and the error clears once a retry applies.
+ * @return that error's code, or ::FSTORE_OK. Any thread.
  */
 FSTORE_API fstore_err_t fstore_tail_error(fstore_store_t *store, char *buf,
                                           size_t size);
