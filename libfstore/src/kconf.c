@@ -137,6 +137,18 @@ static int fs_kafka_auth_error(rd_kafka_resp_err_t e)
            e == RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE;
 }
 
+/* A TLS handshake that fails within librdkafka's first SSL_connect() call
+ * (the broker's answer was already there) comes as a transport error that
+ * carries OpenSSL's reason; the same failure seen later in the handshake
+ * is RD_KAFKA_RESP_ERR__SSL. Only reasons that no retry can mend count:
+ * an unverifiable certificate, a plaintext listener, the broker's alert. */
+static int fs_kafka_tls_error(rd_kafka_resp_err_t e, const char *msg)
+{
+    return e == RD_KAFKA_RESP_ERR__TRANSPORT && msg && strstr(msg, "SSL routines") &&
+           (strstr(msg, "certificate verify failed") ||
+            strstr(msg, "wrong version number") || strstr(msg, "alert"));
+}
+
 static int64_t fs_mono_ms(void)
 {
     struct timespec ts;
@@ -168,13 +180,14 @@ static fstore_err_t fs_kafka_drain(rd_kafka_queue_t *q, int *down, char *errstr,
         rd_kafka_resp_err_t e = rd_kafka_event_type(ev) == RD_KAFKA_EVENT_ERROR
                                     ? rd_kafka_event_error(ev)
                                     : RD_KAFKA_RESP_ERR_NO_ERROR;
-        if (!err && fs_kafka_auth_error(e))
+        const char *msg = e ? rd_kafka_event_error_string(ev) : NULL;
+        int tls = e == RD_KAFKA_RESP_ERR__SSL || fs_kafka_tls_error(e, msg);
+        if (!err && (tls || fs_kafka_auth_error(e)))
             err = fstore__err(errstr, errstr_size, FSTORE_ERR_KAFKA, "%s: %s; check %s",
-                              e == RD_KAFKA_RESP_ERR__SSL ? "TLS handshake with the broker failed"
-                                                          : "Kafka authentication failed",
-                              rd_kafka_event_error_string(ev),
-                              e == RD_KAFKA_RESP_ERR__SSL
-                                  ? "ssl.ca.location and the broker's certificate"
+                              tls ? "TLS handshake with the broker failed"
+                                  : "Kafka authentication failed",
+                              msg,
+                              tls ? "ssl.ca.location and the broker's certificate"
                                   : "sasl.mechanisms, sasl.username and sasl.password");
         else if (e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
             *down = 1;
