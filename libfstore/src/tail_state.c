@@ -58,12 +58,15 @@ void fs_update_ready(fs_tailer *T, int64_t now_ms)
         fs_ttopic *tt = &T->topics[i];
         for (int32_t p = 0; p < tt->nparts; p++) {
             fs_tpart *tp = &tt->parts[p];
-            if (tp->assigned && !tp->ready && tp->position >= tp->end_at_start &&
+            /* Not before its last record was checked (tail_verify.c). */
+            if (tp->assigned && !tp->ready && !tp->verify && !tp->recheck &&
+                !tp->replaced && tp->position >= tp->end_at_start &&
                 tp->applied + 1 >= tp->end_at_start)
                 tp->ready = 1;
         }
     }
-    if (!T->ready && T->assigned && fs_all_ready(T)) {
+    /* A tailer that failed stays failed: its waiters get the error. */
+    if (!T->ready && T->assigned && T->state != ST_FAILED && fs_all_ready(T)) {
         T->ready = 1;
         T->ready_ms = now_ms;
         T->state = ST_READY;

@@ -434,7 +434,9 @@ Test(ingest, replaced_topic_fails_loudly)
     int64_t fo = forge_fingerprint();
     const fstore_table_t *t;
     fstore_store_t *s = open_tailing(&t, NULL, "fail");
-    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_ERR_STATE);
+    fstore_err_t e = fstore_tail_wait_ready(s, 60000);
+    cr_assert_eq(e, FSTORE_ERR_STATE, "fstore_tail_wait_ready: %s",
+                 fstore_err_name(e));
     char msg[512], want[64];
     cr_assert_eq(fstore_tail_error(s, msg, sizeof msg), FSTORE_ERR_KAFKA);
     snprintf(want, sizeof want, "feat [0]: the record at offset %lld ",
