@@ -165,9 +165,12 @@ static const fs_pdef fs_pdefs[] = {
      .choices = "fail|rebuild",
      .group = FS_G_TAIL,
      .doc = "What to do when a stored offset no longer exists in the topic "
-            "(truncated, or deleted and recreated): `fail` stops the tailer "
-            "with an error; `rebuild` empties the table and reloads it from "
-            "the beginning of the topic."},
+            "(truncated, or deleted and recreated), or the topic was "
+            "replaced (the offset of the record the store applied last holds "
+            "another record: docs/architecture.md, \"A replaced topic\"): "
+            "`fail` "
+            "stops the tailer with an error; `rebuild` empties the table and "
+            "reloads it from the beginning of the topic."},
     {.name = "tail.dead_letter_topic",
      .type = FS_P_STRING,
      .group = FS_G_TAIL,
