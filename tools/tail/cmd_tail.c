@@ -73,8 +73,20 @@ static int tail_failed(fstore_store_t *store, tail_progress *p)
                      "the tailer stopped on an error");
 }
 
+/* Whether the tailer stopped on its error (state failed), rather than
+ * paused with it until a retry applies (a full disk: docs/stats.md). */
+static int tail_stopped(fstore_store_t *store)
+{
+    if (fstore_tail_error(store, NULL, 0) == FSTORE_OK)
+        return 0;
+    tail_figures f;
+    return tail_figures_read(store, &f) != 0 || !strcmp(f.state, "failed") ||
+           !strcmp(f.state, "stopped");
+}
+
 /* Runs until caught up (with --until-caught-up), a signal, a timeout or a
- * tailer error. @return the exit status. */
+ * tailer error (a pause is waited out; the library logs it). @return the
+ * exit status. */
 static int tail_loop(const tail_args *a, fstore_store_t *store,
                      const sigset_t *stop)
 {
@@ -96,12 +108,12 @@ static int tail_loop(const tail_args *a, fstore_store_t *store,
                 tail_progress_caught_up(&p, store);
                 if (a->until_caught_up)
                     return TOOL_OK;
-            } else if (err != FSTORE_ERR_TIMED_OUT)
+            } else if (err != FSTORE_ERR_TIMED_OUT && tail_stopped(store))
                 return tail_failed(store, &p);
             sig = tail_signal(stop, 0);
         } else
             sig = tail_signal(stop, wait);
-        if (fstore_tail_error(store, NULL, 0) != FSTORE_OK)
+        if (tail_stopped(store))
             return tail_failed(store, &p);
         if (sig) {
             tail_progress_clear(&p);
