@@ -3,6 +3,7 @@
  * before it creates anything. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -95,10 +96,24 @@ fstore_err_t fstore_snapshot(fstore_store_t *s, const char *path, char *errstr,
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
     snap_out o = {0};
-    o.f = fopen(tmp, "wb");
-    if (!o.f)
+    /* A copy of every row: as private as the store's own files
+     * (store.file_mode), whatever the umask. */
+    unsigned fmode, dmode;
+    fs_conf_modes(s->conf, &fmode, &dmode);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)fmode);
+    if (fd >= 0 && fchmod(fd, (mode_t)fmode) != 0) {
+        close(fd);
+        unlink(tmp);
+        fd = -1;
+    }
+    o.f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!o.f) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
         return fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
-                           "cannot create %s: %s", tmp, strerror(errno));
+                           "cannot create %s: %s", tmp, strerror(e));
+    }
     o.z = ZSTD_createCStream();
     o.h = XXH64_createState();
     o.zcap = ZSTD_CStreamOutSize();
@@ -505,12 +520,14 @@ fstore_err_t fstore_restore(const char *path, const char *dir,
     fstore_conf_t *c = conf ? fstore_conf_dup(conf) : fstore_conf_new();
     if (!c)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
-    mode_t mode = (mode_t)fs_conf_u64(c, "store.file_mode");
+    unsigned fmode, dmode;
+    fs_conf_modes(c, &fmode, &dmode);
+    mode_t mode = (mode_t)fmode;
     uint64_t map = fs_conf_u64(c, "store.map_size");
     if (map < 2 * h.len + (64u << 20))
         map = 2 * h.len + (64u << 20);
     snap_sink k = {0};
-    int rc = mkdir(tmp, mode | ((mode & 0444) >> 2)) ? errno : 0;
+    int rc = mkdir(tmp, (mode_t)dmode) || chmod(tmp, (mode_t)dmode) ? errno : 0;
     if (!rc)
         rc = mdb_env_create(&k.env);
     if (!rc)
@@ -519,6 +536,12 @@ fstore_err_t fstore_restore(const char *path, const char *dir,
         rc = mdb_env_set_mapsize(k.env, (size_t)map);
     if (!rc)
         rc = mdb_env_open(k.env, tmp, MDB_NOSYNC, mode);
+    /* Exactly store.file_mode, whatever the umask. */
+    for (int i = 0; !rc && i < 2; i++) {
+        char f[4200];
+        snprintf(f, sizeof f, "%s/%s", tmp, i ? "lock.mdb" : "data.mdb");
+        rc = chmod(f, mode) ? errno : 0;
+    }
     if (!rc)
         rc = mdb_txn_begin(k.env, NULL, 0, &k.txn);
     if (!rc)

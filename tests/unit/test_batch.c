@@ -123,8 +123,8 @@ Test(batch, sorted_append_equals_sequential_apply)
     /* The appended table takes ordinary updates afterwards. b's snapshot
      * ends first: a thread that held one store's snapshot while it commits
      * to another would order the two stores' remap locks both ways, which
-     * ThreadSanitizer reports (harmless only because both are taken
-     * shared). */
+     * ThreadSanitizer reports; the locks prefer writers, so two stores
+     * growing their maps at once could then deadlock. */
     fstore_reader_destroy(ra);
     fstore_reader_reset(rb);
     ba = tu_begin(a);

@@ -145,6 +145,29 @@ Test(snapshot, restore_equals_source_and_resumes_offsets)
     fstore_store_close(r);
 }
 
+/* A snapshot holds every row: its file, and the store restored from it,
+ * are as private as the store's own (store.file_mode, 0600 by default;
+ * the directory 0700), whatever the umask. */
+Test(snapshot, files_are_private_whatever_the_umask)
+{
+    char err[512] = "";
+    mode_t old = umask(0);
+    fstore_err_t e1 = fstore_snapshot(S, snap, err, sizeof err);
+    fstore_err_t e2 = fstore_restore(snap, dst, NULL, err, sizeof err);
+    umask(old);
+    cr_assert_eq(e1, FSTORE_OK, "%s", err);
+    cr_assert_eq(e2, FSTORE_OK, "%s", err);
+    struct stat st;
+    cr_assert_eq(stat(snap, &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0600, "snapshot file mode %o", st.st_mode & 07777);
+    cr_assert_eq(stat(dst, &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0700, "restored directory mode %o", st.st_mode & 07777);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", dst);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0600, "restored data.mdb mode %o", st.st_mode & 07777);
+}
+
 Test(snapshot, damaged_files_are_refused_whole)
 {
     char err[512] = "";
