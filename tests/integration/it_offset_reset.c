@@ -145,26 +145,6 @@ static fstore_store_t *open_tailing(world *w, const char *policy,
     return s;
 }
 
-/* The applied offsets of the store (-1 where none). */
-static void applied(fstore_store_t *s, const fstore_table_t *t, int64_t *lim)
-{
-    for (int p = 0; p < NPARTS; p++)
-        lim[p] = -1;
-    fstore_reader_t *r;
-    IT_CHECK(fstore_reader_new(s, &r) == FSTORE_OK, "reader");
-    int32_t parts[64];
-    int64_t offs[64];
-    size_t n = 0;
-    IT_CHECK(fstore_reader_offsets(r, t, parts, offs, 64, &n) == FSTORE_OK,
-             "offsets");
-    for (size_t k = 0; k < n && k < 64; k++) {
-        IT_CHECK(parts[k] >= 0 && parts[k] < NPARTS, "offset of partition %d",
-                 parts[k]);
-        lim[parts[k]] = offs[k];
-    }
-    fstore_reader_destroy(r);
-}
-
 /* The latest state of every key from the records still in the topic: those
  * at or after the log start lo[p] of their partition. */
 static it_expect *expected_from(world *w, const int64_t *lo)
@@ -224,7 +204,7 @@ static void setup_world(world *w, const char *name)
     IT_CHECK(it_compare(s, t, exp, NIDS, NPARTS) == 0,
              "%s: the first tailing differs from the topic", name);
     it_check_offsets(s, t, w->topic, NPARTS, NULL, NULL);
-    applied(s, t, w->stored);
+    it_stored_offsets(s, t, w->stored, NPARTS);
     IT_CHECK(fstore_tail_stop(s) == FSTORE_OK, "%s: stop", name);
     fstore_store_close(s);
     size_t live = it_live_count(exp, NIDS);
@@ -359,7 +339,7 @@ static void case_fail(void)
      * others may have gone on; the store is the topic as it was up to the
      * applied offsets, rows of deleted records included. */
     int64_t now[NPARTS];
-    applied(s, t, now);
+    it_stored_offsets(s, t, now, NPARTS);
     for (int p = 0; p < NPARTS; p++)
         IT_CHECK(p < 2 ? now[p] == w->stored[p] : now[p] >= w->stored[p],
                  "partition %d: applied offset %lld after the failure, "
@@ -401,7 +381,7 @@ static void wait_applied_to_end(world *w, fstore_store_t *s,
     int64_t deadline = it_now_us() + 30 * 1000000LL;
     for (;;) {
         int64_t now[NPARTS];
-        applied(s, t, now);
+        it_stored_offsets(s, t, now, NPARTS);
         int done = 1;
         for (int p = 0; p < NPARTS; p++)
             done &= now[p] == hi[p] - 1;

@@ -112,53 +112,6 @@ static void producer_pause(prod *P, int pause)
     pthread_mutex_unlock(&P->mu);
 }
 
-/* Opens the store read-only. NULL when it (or the table) does not exist
- * yet: the tailer was killed before creating it. */
-static fstore_store_t *open_ro(const char *dir, const char *table,
-                               const fstore_table_t **tp)
-{
-    char errstr[1024];
-    fstore_conf_t *conf = fstore_conf_new();
-    fstore_conf_set(conf, "store.read_only", "true", NULL, 0);
-    fstore_store_t *s = NULL;
-    fstore_err_t err = fstore_store_open(dir, conf, &s, errstr, sizeof errstr);
-    fstore_conf_destroy(conf);
-    if (err == FSTORE_ERR_NO_STORE)
-        return NULL;
-    if (err)
-        IT_FAIL("opening %s read-only: %s: %s", dir, fstore_err_name(err),
-                errstr);
-    err = fstore_table_open(s, table, tp);
-    if (err == FSTORE_ERR_NO_TABLE) {
-        fstore_store_close(s);
-        return NULL;
-    }
-    IT_CHECK(err == FSTORE_OK, "table open: %s", fstore_err_name(err));
-    return s;
-}
-
-/* The applied offsets of the store (-1 where none). */
-static void applied(fstore_store_t *s, const fstore_table_t *t, int64_t *lim)
-{
-    for (int p = 0; p < NPARTS; p++)
-        lim[p] = -1;
-    if (!s)
-        return;
-    fstore_reader_t *r;
-    IT_CHECK(fstore_reader_new(s, &r) == FSTORE_OK, "reader");
-    int32_t parts[64];
-    int64_t offs[64];
-    size_t n = 0;
-    IT_CHECK(fstore_reader_offsets(r, t, parts, offs, 64, &n) == FSTORE_OK,
-             "offsets");
-    for (size_t k = 0; k < n && k < 64; k++) {
-        IT_CHECK(parts[k] >= 0 && parts[k] < NPARTS, "offset of partition %d",
-                 parts[k]);
-        lim[parts[k]] = offs[k];
-    }
-    fstore_reader_destroy(r);
-}
-
 /* `fstore get` of key id: asserts exit status 0 and returns the one line it
  * printed (in line). */
 static void cli_get(char *cli, char *store, char *table, int64_t id, char *line,
@@ -270,9 +223,9 @@ int main(int argc, char **argv)
             if (first_ms >= 0 || st != -1)
                 continue;
             const fstore_table_t *wt = NULL;
-            fstore_store_t *ws = open_ro(store, topic, &wt);
+            fstore_store_t *ws = it_store_open_ro(store, topic, &wt);
             int64_t now_lim[NPARTS];
-            applied(ws, wt, now_lim);
+            it_stored_offsets(ws, wt, now_lim, NPARTS);
             fstore_store_close(ws);
             for (int p = 0; p < NPARTS; p++)
                 if (now_lim[p] != prev[p])
@@ -294,9 +247,9 @@ int main(int argc, char **argv)
 
         producer_pause(&P, 1);
         const fstore_table_t *t = NULL;
-        fstore_store_t *s = open_ro(store, topic, &t);
+        fstore_store_t *s = it_store_open_ro(store, topic, &t);
         int64_t lim[NPARTS];
-        applied(s, t, lim);
+        it_stored_offsets(s, t, lim, NPARTS);
         int64_t moved = 0;
         for (int p = 0; p < NPARTS; p++) {
             IT_CHECK(lim[p] >= prev[p],
@@ -390,7 +343,7 @@ int main(int argc, char **argv)
     it_log("caught up in %.1f s", (double)(it_now_us() - c0) / 1e6);
 
     const fstore_table_t *t = NULL;
-    fstore_store_t *s = open_ro(store, topic, &t);
+    fstore_store_t *s = it_store_open_ro(store, topic, &t);
     IT_CHECK(s != NULL, "no store after catching up");
     it_expect *exp = it_expected(&log, nkeys, NULL, 0, NULL, NULL);
     size_t live = it_live_count(exp, nkeys);

@@ -1292,3 +1292,49 @@ double it_quantile(double *v, size_t n, double q)
     size_t i = (size_t)(q * (double)(n - 1) + 0.5);
     return v[i < n ? i : n - 1];
 }
+
+void it_stored_offsets(fstore_store_t *s, const fstore_table_t *t,
+                       int64_t *lim, int32_t nparts)
+{
+    for (int32_t p = 0; p < nparts; p++)
+        lim[p] = -1;
+    if (!s)
+        return;
+    fstore_reader_t *r;
+    IT_CHECK(fstore_reader_new(s, &r) == FSTORE_OK, "reader");
+    int32_t parts[256];
+    int64_t offs[256];
+    size_t n = 0;
+    IT_CHECK(fstore_reader_offsets(r, t, parts, offs, 256, &n) == FSTORE_OK,
+             "offsets: %s", fstore_reader_errmsg(r));
+    for (size_t k = 0; k < n && k < 256; k++) {
+        IT_CHECK(parts[k] >= 0 && parts[k] < nparts, "offset of partition %d",
+                 parts[k]);
+        lim[parts[k]] = offs[k];
+    }
+    fstore_reader_destroy(r);
+}
+
+fstore_store_t *it_store_open_ro(const char *dir, const char *table_name,
+                                 const fstore_table_t **tablep)
+{
+    char errstr[1024];
+    fstore_conf_t *conf = fstore_conf_new();
+    IT_CHECK(conf != NULL, "fstore_conf_new");
+    fstore_conf_set(conf, "store.read_only", "true", NULL, 0);
+    fstore_store_t *s = NULL;
+    fstore_err_t err = fstore_store_open(dir, conf, &s, errstr, sizeof errstr);
+    fstore_conf_destroy(conf);
+    if (err == FSTORE_ERR_NO_STORE)
+        return NULL;
+    if (err)
+        IT_FAIL("opening %s read-only: %s: %s", dir, fstore_err_name(err),
+                errstr);
+    err = fstore_table_open(s, table_name, tablep);
+    if (err == FSTORE_ERR_NO_TABLE) {
+        fstore_store_close(s);
+        return NULL;
+    }
+    IT_CHECK(err == FSTORE_OK, "table open: %s", fstore_err_name(err));
+    return s;
+}

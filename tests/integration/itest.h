@@ -128,6 +128,10 @@ const char *it_row_check(const fstore_table_t *t, const fstore_row_t *row,
 fstore_store_t *it_store_open(const char *dir, const char *table_name,
                               const char *const *props,
                               const fstore_table_t **tablep);
+/* Opens store dir read-only with table name in *tablep. NULL when the
+ * store or the table does not exist (yet); any other failure fails. */
+fstore_store_t *it_store_open_ro(const char *dir, const char *table_name,
+                                 const fstore_table_t **tablep);
 /* A log callback for the stores it_store_open opens from now on (NULL:
  * fstore's default, stderr). */
 void it_set_store_log_cb(fstore_log_cb *cb, void *opaque);
@@ -205,6 +209,11 @@ it_expect *it_expected(it_reclog *log, int64_t nids, const int64_t *limit,
 size_t it_compare(fstore_store_t *store, const fstore_table_t *t,
                   const it_expect *exp, int64_t nids, int32_t nparts);
 size_t it_live_count(const it_expect *exp, int64_t nids);
+/* The stored offsets of table t: lim[p] for each partition p < nparts, -1
+ * where none (all -1 when s is NULL). A stored offset of a partition >=
+ * nparts fails the test. */
+void it_stored_offsets(fstore_store_t *s, const fstore_table_t *t,
+                       int64_t *lim, int32_t nparts);
 /* Checks the applied offset of every partition p < nparts with want(p)
  * equals hi(p) - 1 and no other partition has one. */
 void it_check_offsets(fstore_store_t *store, const fstore_table_t *t,

@@ -132,58 +132,10 @@ static double rnd_between(camp *c, double lo, double hi)
            (hi - lo) * (double)(it_rand(&c->rs) >> 11) / 9007199254740992.0;
 }
 
-/* Opens store dir read-only. NULL when it (or the table) does not exist:
- * a tailer was killed before creating it. */
-static fstore_store_t *open_ro(const char *dir, const char *table,
-                               const fstore_table_t **tp)
-{
-    char errstr[1024];
-    fstore_conf_t *conf = fstore_conf_new();
-    IT_CHECK(conf != NULL, "fstore_conf_new");
-    fstore_conf_set(conf, "store.read_only", "true", NULL, 0);
-    fstore_store_t *s = NULL;
-    fstore_err_t err = fstore_store_open(dir, conf, &s, errstr, sizeof errstr);
-    fstore_conf_destroy(conf);
-    if (err == FSTORE_ERR_NO_STORE)
-        return NULL;
-    if (err)
-        IT_FAIL("opening %s read-only: %s: %s", dir, fstore_err_name(err),
-                errstr);
-    err = fstore_table_open(s, table, tp);
-    if (err == FSTORE_ERR_NO_TABLE) {
-        fstore_store_close(s);
-        return NULL;
-    }
-    IT_CHECK(err == FSTORE_OK, "table open: %s", fstore_err_name(err));
-    return s;
-}
-
-/* The stored offsets (-1 where none). */
-static void applied(fstore_store_t *s, const fstore_table_t *t, int64_t *lim)
-{
-    for (int p = 0; p < NPARTS; p++)
-        lim[p] = -1;
-    if (!s)
-        return;
-    fstore_reader_t *r;
-    IT_CHECK(fstore_reader_new(s, &r) == FSTORE_OK, "reader");
-    int32_t parts[64];
-    int64_t offs[64];
-    size_t n = 0;
-    IT_CHECK(fstore_reader_offsets(r, t, parts, offs, 64, &n) == FSTORE_OK,
-             "offsets");
-    for (size_t k = 0; k < n && k < 64; k++) {
-        IT_CHECK(parts[k] >= 0 && parts[k] < NPARTS, "offset of partition %d",
-                 parts[k]);
-        lim[parts[k]] = offs[k];
-    }
-    fstore_reader_destroy(r);
-}
-
 static int store_exists(camp *c)
 {
     const fstore_table_t *t;
-    fstore_store_t *s = open_ro(c->store, c->topic, &t);
+    fstore_store_t *s = it_store_open_ro(c->store, c->topic, &t);
     fstore_store_close(s);
     return s != NULL;
 }
@@ -241,8 +193,8 @@ static size_t check_store(camp *c, const char *dir, const char *label,
 {
     cv_read(c->view);
     const fstore_table_t *t = NULL;
-    fstore_store_t *s = open_ro(dir, c->topic, &t);
-    applied(s, t, stored);
+    fstore_store_t *s = it_store_open_ro(dir, c->topic, &t);
+    it_stored_offsets(s, t, stored, NPARTS);
     size_t bad = 0;
     int64_t base[NPARTS];
     for (int p = 0; p < NPARTS; p++) {
@@ -573,9 +525,9 @@ static int due(camp *c, cycle *y, cr_run *r, cr_run *snap)
          * showed one). */
         if (y->at_commit && y->kill_ms < 0 && r->rebuild_ms >= 0) {
             const fstore_table_t *t = NULL;
-            fstore_store_t *s = open_ro(c->store, c->topic, &t);
+            fstore_store_t *s = it_store_open_ro(c->store, c->topic, &t);
             int64_t st[NPARTS];
-            applied(s, t, st);
+            it_stored_offsets(s, t, st, NPARTS);
             fstore_store_close(s);
             int any = 0;
             for (int p = 0; p < NPARTS; p++)
@@ -916,7 +868,7 @@ static void finish(camp *c)
     for (int p = 0; p < NPARTS; p++)
         lim[p] = INT64_MAX;
     const fstore_table_t *t = NULL;
-    fstore_store_t *s = open_ro(c->store, c->topic, &t);
+    fstore_store_t *s = it_store_open_ro(c->store, c->topic, &t);
     IT_CHECK(s != NULL, "no store after the final catch-up");
     it_expect *exp = cv_expected(fresh, base, lim);
     size_t bad = it_compare(s, t, exp, c->nkeys, NPARTS);

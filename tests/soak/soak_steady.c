@@ -383,30 +383,14 @@ int main(int argc, char **argv)
     IT_CHECK(P.ver != NULL, "calloc");
 
     /* The probe reader: this process, read-only, once the table exists. */
-    fstore_conf_t *rconf = fstore_conf_new();
-    char errstr[512];
-    IT_CHECK(rconf != NULL &&
-                 fstore_conf_set(rconf, "store.read_only", "true", errstr,
-                                 sizeof errstr) == FSTORE_OK,
-             "conf");
     fstore_store_t *rs = NULL;
     const fstore_table_t *rt = NULL;
     int64_t wait_until = now_us() + 60000000;
-    while (!rt) {
+    while (!(rs = it_store_open_ro(store, topic, &rt))) {
         IT_CHECK(now_us() < wait_until,
                  "fstore tail made no table %s in 60 s (log: %s)", topic, logf);
-        if (!rs && fstore_store_open(store, rconf, &rs, errstr,
-                                     sizeof errstr) != FSTORE_OK)
-            rs = NULL;
-        if (rs && fstore_table_open(rs, topic, &rt) != FSTORE_OK) {
-            rt = NULL;
-            fstore_store_close(rs);
-            rs = NULL;
-        }
-        if (!rt)
-            it_sleep_ms(100);
+        it_sleep_ms(100);
     }
-    fstore_conf_destroy(rconf);
     fstore_reader_t *pr;
     IT_CHECK(fstore_reader_new(rs, &pr) == FSTORE_OK, "probe reader");
 
