@@ -766,10 +766,13 @@ FSTORE_API fstore_err_t fstore_tail_add(fstore_store_t *store,
 /**
  * Starts the tailer thread. It first captures the end offset of every
  * assigned partition; fstore_tail_wait_ready() waits until the view has
- * caught up with them.
+ * caught up with them. With TLS or SASL (kafka.security.protocol), it
+ * first waits for the broker's first answer, up to 10 s: a refused login
+ * or an unverifiable certificate fails here (docs/cli.md, "Security").
  * @return ::FSTORE_OK, ::FSTORE_ERR_CONF (no kafka.bootstrap.servers, or a
  *         Kafka property librdkafka refuses), ::FSTORE_ERR_STATE (already
- *         running, or no table added), ::FSTORE_ERR_KAFKA.
+ *         running, or no table added), ::FSTORE_ERR_KAFKA (also a refused
+ *         login or certificate).
  * Any thread.
  */
 FSTORE_API fstore_err_t fstore_tail_start(fstore_store_t *store, char *errstr,
@@ -1066,7 +1069,9 @@ typedef struct fstore_aggregator_s fstore_aggregator_t;
  * state; it is copied. Connects, creates the output and changelog topics
  * where absent (compacted, partitioned as the events), writes or checks the
  * output schema in schemas.dir, and initializes transactions (fencing an
- * earlier incarnation of the same instance).
+ * earlier incarnation of the same instance). With TLS or SASL, a refused
+ * login or an unverifiable certificate fails here, within a handshake, as
+ * ::FSTORE_ERR_KAFKA (docs/cli.md, "Security").
  * @return ::FSTORE_OK; ::FSTORE_ERR_CONF (a mistake in the spec or conf,
  *         named in @p errstr), ::FSTORE_ERR_SCHEMA_MISMATCH (the state
  *         directory or schema file belongs to another spec),
