@@ -763,7 +763,8 @@ static void it_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         msg->rec.offset = m->offset;
         msg->rec.state = p->txn ? IT_PENDING : IT_COMMITTED;
         it_reclog_add(p->log, &msg->rec);
-        p->delivered++;
+        /* Read by other threads (it_producer_delivered). */
+        __atomic_add_fetch(&p->delivered, 1, __ATOMIC_RELEASE);
     }
     free(msg);
 }
@@ -920,7 +921,7 @@ void it_flush(it_producer *p)
 
 size_t it_producer_delivered(it_producer *p)
 {
-    return p->delivered;
+    return __atomic_load_n(&p->delivered, __ATOMIC_ACQUIRE);
 }
 
 static void it_txn_ok(rd_kafka_error_t *e, const char *what)
