@@ -374,6 +374,17 @@ static fstore_err_t fs_feature_field(fs_pctx *c, fs_agg_feature *f)
                           f->field);
     }
     if (f->op == FS_AGG_LAST) {
+        /* The output record has no namespace: a named type of none, of the
+         * output record's name, would define that name twice. */
+        avro_schema_t t = s->events ? s->events->cols[f->col].schema : NULL;
+        const char *ns = t ? avro_schema_namespace(t) : NULL;
+        if (t && (is_avro_enum(t) || is_avro_fixed(t)) && (!ns || !*ns) &&
+            !strcmp(avro_schema_name(t), s->output_name))
+            return FS_BAD(c, "spec: feature \"%s\": the type of field \"%s\" is "
+                             "named \"%s\", as the output record is (output.name, "
+                             "by default the output topic): give output.name "
+                             "another name",
+                          f->name, f->field, s->output_name);
         f->slot = s->nlast++;
         return FSTORE_OK;
     }
@@ -480,9 +491,12 @@ fstore_err_t fs_agg_spec_parse(const char *spec_json, const char *base_dir,
     json_t *j = json_loads(spec_json, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(j)) {
         json_decref(j);
+        if (j)
+            return fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
+                               "spec: not a JSON object");
         return fstore__err(errstr, errstr_size, FSTORE_ERR_CONF,
-                           "spec: not a JSON object%s%s (line %d)",
-                           j ? "" : ": ", j ? "" : jerr.text, jerr.line);
+                           "spec: not a JSON object: %s (line %d)", jerr.text,
+                           jerr.line);
     }
     fs_pctx c = {calloc(1, sizeof(fs_agg_spec)), errstr, errstr_size};
     fstore_err_t err = c.s ? fs_keys_known(&c, j, "the spec", keys) : FS_OOM(&c);
@@ -507,17 +521,22 @@ fstore_err_t fs_agg_spec_parse(const char *spec_json, const char *base_dir,
 /* ---- the output schema ---- */
 
 /* The Avro type of the events' column col (its non-null branch) as JSON,
- * or the name of a named type already written. */
+ * or the full name of a named type already written (by its full name: two
+ * types of other namespaces may share a short name). */
 static json_t *fs_last_type(const fs_agg_spec *s, int col, json_t *named)
 {
     if (!s->events)
         return json_string("string"); /* schemaless JSON: the value's text */
     avro_schema_t t = s->events->cols[col].schema;
     const char *name = avro_schema_name(t);
+    char full[1024] = "";
     if (name && (is_avro_enum(t) || is_avro_fixed(t) || is_avro_record(t))) {
-        if (json_object_get(named, name))
-            return json_string(name);
-        json_object_set_new(named, name, json_true());
+        const char *ns = avro_schema_namespace(t);
+        snprintf(full, sizeof full, "%s%s%s", ns && *ns ? ns : "",
+                 ns && *ns ? "." : "", name);
+        if (json_object_get(named, full))
+            return json_string(full);
+        json_object_set_new(named, full, json_true());
     }
     char buf[65536];
     avro_writer_t w = avro_writer_memory(buf, sizeof buf);
