@@ -1008,10 +1008,10 @@ static void recreate_setup(const cfg *C, world *w, result *R,
     applied(w->s, w->t, C->parts, stored);
 }
 
-static const char *const rc_where[] = {" while tailing", " while tailing",
-                                       " while tailing (the tailing process "
-                                       "is stopped while it comes back)",
-                                       " with the store closed"};
+static const char *const rc_where[] = {
+    " while tailing", " while tailing",
+    (" while tailing (the tailing process is stopped while it comes back)"),
+    " with the store closed"};
 
 static void case_recreate(const cfg *C, result *R, int rebuild, int mode)
 {
@@ -1138,7 +1138,7 @@ static void parse_args(cfg *C, int argc, char **argv)
     snprintf(C->cases, sizeof C->cases, "%s",
              "stop,kill,recreate-fail,recreate-rebuild,recreate-paused-fail,"
              "recreate-offline-fail");
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--broker-sh") && v)
             C->broker_sh = v;
@@ -1158,7 +1158,6 @@ static void parse_args(cfg *C, int argc, char **argv)
             snprintf(C->cases, sizeof C->cases, "%s", v);
         else
             usage();
-        i++;
     }
     if (!C->broker_sh[0])
         usage();
