@@ -90,7 +90,7 @@ campaign() {
     "$@" >"$OUT/$name.log" 2>&1 || rc=$?
     local secs=$((SECONDS - t0)) last
     last="$(grep -iE '^\[.*\] (summary|.*: summary)|^summary|^PASS|^FAIL|check failed' \
-        "$OUT/$name.log" | tail -3 | tr '\n' ' ' | sed 's/|/\\|/g')"
+        "$OUT/$name.log" | tail -3 | tr '\n' ' ' | sed 's/|/\\|/g' || true)"
     if [ "$rc" = 0 ]; then
         ROWS+=("| $name | $size | pass | $secs | $last |")
     else
