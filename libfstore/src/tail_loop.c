@@ -176,14 +176,34 @@ static void fs_pause_end(fs_tailer *T, fs_pause *P, size_t nops)
     P->since_us = 0;
 }
 
+/* Within a round, the consumer's positions already count the records of
+ * the round not handled yet: a commit there may only cover what the round
+ * handled, on top of the positions known at the end of the last round. */
+static void fs_positions_handled(fs_tailer *T)
+{
+    pthread_mutex_lock(&T->mu);
+    for (size_t i = 0; i < T->ntopics; i++)
+        for (int32_t p = 0; p < T->topics[i].nparts; p++) {
+            fs_tpart *tp = &T->topics[i].parts[p];
+            if (tp->assigned && tp->delivered > tp->position)
+                tp->position = tp->delivered;
+        }
+    pthread_mutex_unlock(&T->mu);
+}
+
 /* Applies the open batch, if any, together with every partition's consumed
  * position: everything before a position was delivered (or was a control
  * record or a compaction gap), so the store may resume after it. With no
  * batch open it commits the offsets alone when positions moved (e.g. past
- * aborted transactions), so resume and readiness never wait for a record. */
-static fstore_err_t fs_commit(fs_tailer *T, fs_pause *P)
+ * aborted transactions), so resume and readiness never wait for a record.
+ * mid_round: records of this round are still to be handled (a rebuild
+ * commits what came before it), so only what was handled counts. */
+static fstore_err_t fs_commit(fs_tailer *T, fs_pause *P, int mid_round)
 {
-    fs_positions(T);
+    if (mid_round)
+        fs_positions_handled(T);
+    else
+        fs_positions(T);
     int moved = 0;
     for (size_t i = 0; i < T->ntopics; i++)
         for (int32_t p = 0; p < T->topics[i].nparts; p++) {
@@ -386,7 +406,7 @@ static void fs_housekeeping(fs_tailer *T, fs_pause *P)
     /* Records nothing unless positions moved; while paused, only once the
      * wait is over (it may be the commit to retry). */
     if (T->ready && !T->batch && (!P->since_us || fs_now_us() >= P->retry_us))
-        fs_commit(T, P);
+        fs_commit(T, P, 0);
     if (!T->batch && now - T->last_stats_ms >= (int64_t)T->stats_interval_ms) {
         char *txt = fs_stats_text(T);
         if (txt)
@@ -630,7 +650,7 @@ void *fs_tail_main(void *arg)
                 }
             }
             /* What came before applies first; then the table restarts. */
-            if (rb && fs_commit(T, &pause) == FSTORE_OK) {
+            if (rb && fs_commit(T, &pause, 1) == FSTORE_OK) {
                 fs_rebuild(T, rb);
                 if (nrebuilt < T->ntopics)
                     rebuilt[nrebuilt++] = rb;
@@ -643,7 +663,7 @@ void *fs_tail_main(void *arg)
             pthread_mutex_unlock(&T->mu);
         }
         if ((retry && T->batch) || fs_commit_due(T, drained))
-            fs_commit(T, &pause);
+            fs_commit(T, &pause, 0);
         /* Current: everything the broker handed over is visible. */
         if (drained && !T->batch && T->ready) {
             pthread_mutex_lock(&T->mu);
@@ -658,7 +678,7 @@ void *fs_tail_main(void *arg)
         fs_housekeeping(T, &pause);
     }
     if (T->state != ST_FAILED)
-        fs_commit(T, &pause);
+        fs_commit(T, &pause, 0);
     if (T->batch) {
         fstore_batch_abort(T->batch);
         T->batch = NULL;

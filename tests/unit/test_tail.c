@@ -27,17 +27,37 @@ typedef struct mock {
     const char *bootstraps;
     int64_t expect[NKEYS]; /* latest n per key, -1 deleted/absent */
     int64_t version[NKEYS];
+    /* Every update produced, in order, with where it landed (from the
+     * delivery reports): what the store must hold up to any offsets. */
+    struct produced {
+        int key;
+        int64_t n; /* -1: tombstone */
+        int32_t partition;
+        int64_t offset; /* -1: not delivered (yet) */
+    } *log;
+    size_t nlog, caplog;
 } mock_t;
 
 static mock_t M;
 static char *dir;
 
-static void setup(void)
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk, (void)opaque;
+    size_t i = (size_t)(uintptr_t)m->_private;
+    if (i && !m->err && i <= M.nlog) {
+        M.log[i - 1].partition = m->partition;
+        M.log[i - 1].offset = m->offset;
+    }
+}
+
+static void setup_brokers(const char *nbrokers)
 {
     char e[512];
     rd_kafka_conf_t *c = rd_kafka_conf_new();
-    cr_assert_eq(rd_kafka_conf_set(c, "test.mock.num.brokers", "1", e, sizeof e), 0);
+    cr_assert_eq(rd_kafka_conf_set(c, "test.mock.num.brokers", nbrokers, e, sizeof e), 0);
     rd_kafka_conf_set(c, "log_level", "2", e, sizeof e);
+    rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
     /* Kafka's default partitioner (the Java client's), so keys land where
      * fstore_partition_for_key says. */
     cr_assert_eq(rd_kafka_conf_set(c, "partitioner", "murmur2_random", e, sizeof e), 0);
@@ -48,28 +68,63 @@ static void setup(void)
     cr_assert_eq(rd_kafka_mock_topic_create(M.mc, "feat", NPART, 1), 0);
     for (int i = 0; i < NKEYS; i++)
         M.expect[i] = -1, M.version[i] = 0;
+    M.log = NULL;
+    M.nlog = M.caplog = 0;
     dir = tu_tmpdir();
+}
+
+static void setup(void) { setup_brokers("1"); }
+
+/* The last partition led by a second broker that answers 300 ms late: its
+ * records reach the tailer after the other partitions' records. */
+static void setup_late_partition(void)
+{
+    setup_brokers("2");
+    cr_assert_eq(rd_kafka_mock_partition_set_leader(M.mc, "feat", NPART - 1, 2), 0);
+    cr_assert_eq(rd_kafka_mock_broker_set_rtt(M.mc, 2, 300), 0);
 }
 
 static void teardown(void)
 {
     rd_kafka_destroy(M.p);
+    free(M.log);
     tu_rmtree(dir);
     free(dir);
 }
 
 static void key_of(int i, char *buf, size_t n) { snprintf(buf, n, "user:%d", i); }
 
-static void produce_raw(const char *key, const void *v, size_t len)
+/* Produces one record; logged (its delivery report fills in where it
+ * landed) when it is an update of key index key (n: its value, -1 for a
+ * tombstone). */
+static void produce_logged(const char *key, const void *v, size_t len, int ki,
+                           int64_t n)
 {
+    uintptr_t id = 0;
+    if (ki >= 0) {
+        if (M.nlog == M.caplog) {
+            /* Reports name their entry by index: growing is safe. */
+            M.caplog = M.caplog ? 2 * M.caplog : 4096;
+            M.log = realloc(M.log, M.caplog * sizeof *M.log);
+            cr_assert_not_null(M.log);
+        }
+        M.log[M.nlog] = (struct produced){ki, n, -1, -1};
+        id = ++M.nlog;
+    }
     rd_kafka_resp_err_t e;
     while ((e = rd_kafka_producev(M.p, RD_KAFKA_V_TOPIC("feat"),
                                   RD_KAFKA_V_KEY((void *)(uintptr_t)key, key ? strlen(key) : 0),
                                   RD_KAFKA_V_VALUE((void *)(uintptr_t)v, len),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_OPAQUE((void *)id),
                                   RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         rd_kafka_poll(M.p, 10);
     cr_assert_eq(e, 0, "produce: %s", rd_kafka_err2str(e));
+}
+
+static void produce_raw(const char *key, const void *v, size_t len)
+{
+    produce_logged(key, v, len, -1, 0);
 }
 
 /* n updates over random keys; every 10th is a tombstone. The value of a key
@@ -81,11 +136,11 @@ static void produce_updates(int n, unsigned seed)
         char key[32];
         key_of(i, key, sizeof key);
         if (k % 10 == 9) {
-            produce_raw(key, NULL, 0);
+            produce_logged(key, NULL, 0, i, -1);
             M.expect[i] = -1;
         } else {
             tu_buf_t v = tu_simple_value(++M.version[i], 2);
-            produce_raw(key, v.data, v.len);
+            produce_logged(key, v.data, v.len, i, M.version[i]);
             tu_buf_free(&v);
             M.expect[i] = M.version[i];
         }
@@ -370,10 +425,10 @@ Test(ingest, offset_out_of_range_rebuilds)
 }
 
 /* Tails the topic until ready, then replaces the fingerprint of the record
- * the store applied last in partition 0 by another: what the store sees
+ * the store applied last in partition p by another: what the store sees
  * when its topic was deleted and recreated with other records (the mock
  * cluster deletes no topics). Returns the record's offset. */
-static int64_t forge_fingerprint(void)
+static int64_t forge_fingerprint(int32_t p)
 {
     const fstore_table_t *t;
     fstore_store_t *s = open_tailing(&t, NULL, "fail");
@@ -385,8 +440,8 @@ static int64_t forge_fingerprint(void)
     cr_assert_eq(fstore_reader_new(s, &r), FSTORE_OK);
     int64_t fo = -1, stored = -1;
     uint64_t fp = 0;
-    cr_assert_eq(fstore_reader_offset(r, t, 0, &stored), FSTORE_OK);
-    cr_assert_eq(fs_reader_fprint(r, t, 0, &fo, &fp), FSTORE_OK,
+    cr_assert_eq(fstore_reader_offset(r, t, p, &stored), FSTORE_OK);
+    cr_assert_eq(fs_reader_fprint(r, t, p, &fo, &fp), FSTORE_OK,
                  "the tailer stored no fingerprint");
     cr_assert(fo >= 0 && fo <= stored, "fingerprint of offset %lld, stored %lld",
               (long long)fo, (long long)stored);
@@ -395,7 +450,7 @@ static int64_t forge_fingerprint(void)
     char e[256];
     cr_assert_eq(fs_txn_begin(s, 0, &txn, e, sizeof e), FSTORE_OK, "%s", e);
     uint8_t kb[300], v[16];
-    MDB_val k = {fs_part_key(FS_META_FPRINT, t, 0, kb, sizeof kb), kb};
+    MDB_val k = {fs_part_key(FS_META_FPRINT, t, p, kb, sizeof kb), kb};
     fs_store_u64(v, (uint64_t)fo);
     fs_store_u64(v + 8, fp ^ 0x5a5a);
     MDB_val val = {sizeof v, v};
@@ -431,7 +486,7 @@ Test(ingest, resume_checks_and_skips_the_record_applied_last)
 Test(ingest, replaced_topic_fails_loudly)
 {
     produce_updates(1000, 15);
-    int64_t fo = forge_fingerprint();
+    int64_t fo = forge_fingerprint(0);
     const fstore_table_t *t;
     fstore_store_t *s = open_tailing(&t, NULL, "fail");
     fstore_err_t e = fstore_tail_wait_ready(s, 60000);
@@ -451,7 +506,7 @@ Test(ingest, replaced_topic_fails_loudly)
 Test(ingest, replaced_topic_rebuilds)
 {
     produce_updates(1000, 16);
-    forge_fingerprint();
+    forge_fingerprint(0);
     produce_updates(300, 17);
     const fstore_table_t *t;
     fstore_store_t *s = open_tailing(&t, NULL, "rebuild");
@@ -461,6 +516,112 @@ Test(ingest, replaced_topic_rebuilds)
     json_t *j = stats(s);
     cr_assert_eq(stat_int(j, "tables.feat.counters.rebuilds"), 1);
     json_decref(j);
+    fstore_store_close(s);
+}
+
+/* Every commit of the tailer, checked from its log line as it happens (on
+ * the tail thread, before anything else runs there): for every partition,
+ * the table holds exactly the records up to the stored offset. */
+static struct commit_check {
+    fstore_store_t *store; /* set once the store is open */
+    const fstore_table_t *table;
+    int rebuilding; /* the tailer said it rebuilds the table */
+    int held;       /* the tail thread was held once */
+    int checked, checked_in_rebuild;
+    char bad[512]; /* the first difference */
+} C;
+
+static void check_partition(fstore_reader_t *r, int32_t p)
+{
+    int64_t stored = -1;
+    if (fstore_reader_offset(r, C.table, p, &stored) != FSTORE_OK)
+        stored = -1;
+    int64_t want[NKEYS], at[NKEYS];
+    for (int i = 0; i < NKEYS; i++)
+        want[i] = -1, at[i] = -1;
+    for (size_t k = 0; k < M.nlog; k++) {
+        const struct produced *e = &M.log[k];
+        if (e->partition == p && e->offset >= 0 && e->offset <= stored &&
+            e->offset > at[e->key])
+            want[e->key] = e->n, at[e->key] = e->offset;
+    }
+    for (int i = 0; i < NKEYS && !C.bad[0]; i++) {
+        char key[32];
+        key_of(i, key, sizeof key);
+        if (fstore_partition_for_key(key, strlen(key), NPART) != p)
+            continue;
+        const fstore_row_t *row;
+        int64_t n = -1;
+        if (fstore_get(r, C.table, key, strlen(key), &row) == FSTORE_OK &&
+            fstore_row_long(C.table, row, 1, &n) != FSTORE_OK)
+            n = -2;
+        if (n != want[i])
+            snprintf(C.bad, sizeof C.bad,
+                     "partition %d stored up to offset %lld: %s holds %lld, "
+                     "its record at offset %lld says %lld",
+                     (int)p, (long long)stored, key, (long long)n,
+                     (long long)at[i], (long long)want[i]);
+    }
+}
+
+static void check_commit(void *opaque, int level, const char *msg)
+{
+    (void)opaque, (void)level;
+    if (strstr(msg, "rebuilding table"))
+        C.rebuilding = 1;
+    /* The first record checked at its resume: holding the tail thread here
+     * lets every partition's fetch arrive, so the rounds that follow are
+     * full and the one with the rebuild holds records after it. */
+    if (strstr(msg, "still holds the record applied last") && !C.held) {
+        C.held = 1;
+        usleep(1000000);
+    }
+    fstore_store_t *s = __atomic_load_n(&C.store, __ATOMIC_ACQUIRE);
+    if (!s || strncmp(msg, "applied ", 8) != 0 || C.bad[0])
+        return;
+    fstore_reader_t *r;
+    if (fstore_reader_new(s, &r) != FSTORE_OK) {
+        snprintf(C.bad, sizeof C.bad, "no reader");
+        return;
+    }
+    for (int32_t p = 0; p < NPART; p++)
+        check_partition(r, p);
+    fstore_reader_destroy(r);
+    C.checked++;
+    C.checked_in_rebuild += C.rebuilding;
+}
+
+/* A rebuild first commits what its round handled before it; the records of
+ * the round after it are not applied, so that commit must not store offsets
+ * past them (a crash before the table is cleared would resume after records
+ * never applied). The last partition's records come late (its leader is
+ * slow) and it is the one found replaced. */
+Test(ingest, every_commit_holds_what_its_offsets_say, .init = setup_late_partition)
+{
+    produce_updates(1000, 18);
+    forge_fingerprint(NPART - 1);
+    produce_updates(3000, 19);
+    memset(&C, 0, sizeof C);
+    fstore_conf_t *conf =
+        tu_conf("kafka.bootstrap.servers", M.bootstraps, "tail.offset_reset",
+                "rebuild", "log.level", "7", NULL);
+    cr_assert_eq(fstore_conf_set_log_cb(conf, check_commit, NULL), FSTORE_OK);
+    fstore_store_t *s = tu_store_open(dir, conf);
+    fstore_conf_destroy(conf);
+    const fstore_table_t *t = tu_simple_table(s, "feat");
+    C.table = t;
+    __atomic_store_n(&C.store, s, __ATOMIC_RELEASE);
+    char e[512] = "";
+    cr_assert_eq(fstore_tail_add(s, t, "feat", NULL, e, sizeof e), FSTORE_OK, "%s", e);
+    cr_assert_eq(fstore_tail_start(s, e, sizeof e), FSTORE_OK, "%s", e);
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    wait_visible(s, t);
+    fstore_tail_stop(s);
+    cr_assert_eq(C.bad[0], 0, "%s", C.bad);
+    cr_assert(C.held, "no record was checked at its resume");
+    cr_assert(C.checked_in_rebuild >= 1, "no commit checked after the rebuild "
+                                         "began (%d in all)", C.checked);
+    assert_view(s, t, NULL);
     fstore_store_close(s);
 }
 
