@@ -110,6 +110,26 @@ static const fs_pdef fs_pdefs[] = {
             "integrity). `full`: fsync data and metadata. Syncing commits "
             "costs milliseconds each on typical disks and bounds freshness "
             "accordingly. A clean close always syncs."},
+    {.name = "store.seed",
+     .type = FS_P_STRING,
+     .group = FS_G_STORE,
+     .doc = "A snapshot to start an empty store from: a file path, `-` for "
+            "standard input, or an `http://` or `https://` URL (streamed, "
+            "never held whole). A writable open of a directory that holds "
+            "no store restores it first (`fstore_restore()`), so tailing "
+            "resumes at the snapshot's offsets instead of bootstrapping the "
+            "topic; a directory that holds a store ignores it. A damaged, "
+            "truncated or unreachable seed fails the open and leaves the "
+            "directory without a store. Messages show a URL without its "
+            "user information and query string."},
+    {.name = "store.snapshot_threads",
+     .type = FS_P_U64,
+     .def = "0",
+     .max = 64,
+     .group = FS_G_STORE,
+     .doc = "Compression threads of `fstore_snapshot()`: 0 for one per "
+            "online core (at most 4), 1 to compress on the calling thread "
+            "alone. Restore decompresses on the calling thread."},
     {.name = "registry.url",
      .type = FS_P_STRING,
      .group = FS_G_SCHEMAS,

@@ -4,14 +4,43 @@
  * environment (store.c), then the tables (tables.c); closing tears down in
  * the opposite order, the tailer (tail.c) first.
  */
+#include <stdio.h>
+#include <sys/stat.h>
+
 #include "tables.h"
 #include "tail.h"
+
+/* store.seed: a writable open of a directory without a store restores the
+ * seed snapshot into it first. */
+static fstore_err_t fs_seed(const char *path, const fstore_conf_t *conf,
+                            char *errstr, size_t errstr_size)
+{
+    const char *seed = conf ? fs_conf_str(conf, "store.seed") : NULL;
+    if (!seed || !*seed || !path || fs_conf_bool(conf, "store.read_only"))
+        return FSTORE_OK;
+    char data[4200];
+    struct stat st;
+    snprintf(data, sizeof data, "%s/data.mdb", path);
+    if (stat(data, &st) == 0)
+        return FSTORE_OK; /* a store is there: the seed is for empty ones */
+    char err[512] = "";
+    fstore_err_t e = fstore_restore(seed, path, conf, err, sizeof err);
+    if (e)
+        return fstore__err(errstr, errstr_size, e, "seeding %s (store.seed): %s",
+                           path, err);
+    return FSTORE_OK;
+}
 
 fstore_err_t fstore_store_open(const char *path, const fstore_conf_t *conf,
                                fstore_store_t **storep, char *errstr,
                                size_t errstr_size)
 {
-    fstore_err_t err = fs_store_open(path, conf, storep, errstr, errstr_size);
+    fstore_err_t err = fs_seed(path, conf, errstr, errstr_size);
+    if (err) {
+        *storep = NULL;
+        return err;
+    }
+    err = fs_store_open(path, conf, storep, errstr, errstr_size);
     if (err)
         return err;
     fstore_store_t *s = *storep;

@@ -10,9 +10,7 @@
 #include <stdlib.h>
 
 #include "registry.h"
-
-static pthread_once_t fs_curl_once = PTHREAD_ONCE_INIT;
-static void fs_curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+#include "source.h"
 
 static size_t fs_curl_write(char *p, size_t size, size_t n, void *arg)
 {
@@ -120,7 +118,7 @@ static fstore_err_t fs_registry_http(const char *full, const char *post, long ti
                                      long *status, fs_buf *body, char *errstr,
                                      size_t errstr_size)
 {
-    pthread_once(&fs_curl_once, fs_curl_init);
+    fs_curl_global_init();
     CURL *c = curl_easy_init();
     if (!c)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,

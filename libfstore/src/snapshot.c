@@ -1,9 +1,12 @@
-/* Snapshots: a consistent copy of a whole store in one zstd-compressed,
- * checksummed file, and its restore, which checks every byte it is given
- * before it creates anything. */
+/* Snapshots: a consistent copy of a whole store as one zstd-compressed,
+ * checksummed stream (to a file, or any file descriptor), and its restore
+ * from a file, standard input or a URL (source.h), which checks every
+ * entry as it arrives and builds the store beside its place, moving it
+ * there only once the whole stream verified. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -11,61 +14,100 @@
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "reader.h"
+#include "source.h"
 
 /* ---- snapshot file format ----
- * 64-byte header: "FSTORESNAP\0\0", u32 version, u64 XXH64 of the content,
- * u64 content length, u64 entry count, u64 creation time (ms), zero pad.
- * Then one zstd stream of the content: records of
+ * 64-byte header: "FSTORESNAP\0\0", u32 version (2), u32 flags (0), u64
+ * creation time (ms), zero pad. Written first, so a snapshot streams (to a
+ * pipe, to standard output) and restores as it arrives.
+ * Then one zstd frame, with zstd's content checksum, of the content:
+ * records of
  *   'M' u32 klen key u32 vlen value      a metadata entry
  *   'T' u32 nlen name                    the rows that follow are this table's
  *   'R' u32 klen key u32 vlen row        a row (LMDB key as stored)
- *   'E'                                  the end
- * Entries of one sub-database come in key order, so restore appends. */
+ *   'E' u64 entries                      the end: how many M and R came
+ * Entries of one sub-database come in key order, so restore appends. The
+ * frame must end right after 'E' and nothing may follow it.
+ * Version 1 (still read): the header holds, after the version, u64 XXH64
+ * of the content, u64 content length, u64 entry count, u64 creation time;
+ * its frame has no checksum and its 'E' no count. */
 
 #define SNAP_MAGIC "FSTORESNAP\0\0"
-#define SNAP_VERSION 1
+#define SNAP_V1 1
+#define SNAP_VERSION 2
 #define SNAP_HDR 64
+/* Records are staged and handed to zstd in chunks of this size. */
+#define SNAP_STAGE (256u << 10)
 
 typedef struct snap_out {
-    FILE *f;
-    ZSTD_CStream *z;
-    XXH64_state_t *h;
-    uint64_t len, entries;
-    uint8_t *zbuf;
-    size_t zcap;
-    int failed;
+    int fd;
+    ZSTD_CCtx *z;
+    uint8_t *stage, *zbuf;
+    size_t slen, zcap;
+    uint64_t entries;
+    int err; /* errno of a failed write; -1: zstd failed */
 } snap_out;
 
-static void snap_emit(snap_out *o, const void *p, size_t n, ZSTD_EndDirective end)
+static int snap_write_all(int fd, const void *p, size_t n)
 {
-    if (o->failed)
-        return;
-    XXH64_update(o->h, p, n);
-    o->len += n;
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? errno : EIO;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void snap_compress(snap_out *o, const void *p, size_t n, ZSTD_EndDirective end)
+{
     ZSTD_inBuffer in = {p, n, 0};
-    for (;;) {
+    while (!o->err) {
         ZSTD_outBuffer out = {o->zbuf, o->zcap, 0};
         size_t left = ZSTD_compressStream2(o->z, &out, &in, end);
-        if (ZSTD_isError(left) || fwrite(o->zbuf, 1, out.pos, o->f) != out.pos) {
-            o->failed = 1;
+        if (ZSTD_isError(left)) {
+            o->err = -1;
             return;
         }
+        if (out.pos)
+            o->err = snap_write_all(o->fd, o->zbuf, out.pos);
         if (end == ZSTD_e_end ? left == 0 : in.pos == in.size)
             return;
     }
 }
 
-static void snap_u32(snap_out *o, uint32_t v) { snap_emit(o, &v, 4, ZSTD_e_continue); }
+static void snap_put(snap_out *o, const void *p, size_t n)
+{
+    if (o->slen + n > SNAP_STAGE) {
+        snap_compress(o, o->stage, o->slen, ZSTD_e_continue);
+        o->slen = 0;
+    }
+    if (n > SNAP_STAGE) {
+        snap_compress(o, p, n, ZSTD_e_continue);
+        return;
+    }
+    memcpy(o->stage + o->slen, p, n);
+    o->slen += n;
+}
+
+static void snap_u32(snap_out *o, uint32_t v) { snap_put(o, &v, 4); }
 
 static void snap_kv(snap_out *o, char tag, const MDB_val *k, const MDB_val *v)
 {
-    snap_emit(o, &tag, 1, ZSTD_e_continue);
-    snap_u32(o, (uint32_t)k->mv_size);
-    snap_emit(o, k->mv_data, k->mv_size, ZSTD_e_continue);
+    uint8_t h[5];
+    h[0] = (uint8_t)tag;
+    fs_store_u32(h + 1, (uint32_t)k->mv_size);
+    snap_put(o, h, 5);
+    snap_put(o, k->mv_data, k->mv_size);
     snap_u32(o, (uint32_t)v->mv_size);
-    snap_emit(o, v->mv_data, v->mv_size, ZSTD_e_continue);
+    snap_put(o, v->mv_data, v->mv_size);
     o->entries++;
 }
 
@@ -76,7 +118,7 @@ static int snap_dbi(snap_out *o, MDB_txn *txn, MDB_dbi dbi, char tag, int skip_s
     if (rc)
         return rc;
     MDB_val k, v;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !o->failed;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !o->err;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         /* Statistics describe the tailer of the source, not the copy. */
         if (skip_stats && k.mv_size == 1 && *(uint8_t *)k.mv_data == FS_META_STATS)
@@ -87,48 +129,47 @@ static int snap_dbi(snap_out *o, MDB_txn *txn, MDB_dbi dbi, char tag, int skip_s
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-fstore_err_t fstore_snapshot(fstore_store_t *s, const char *path, char *errstr,
-                             size_t errstr_size)
+/* Compression threads: store.snapshot_threads, 0 for one per core. */
+static int snap_workers(const fstore_conf_t *conf)
 {
-    if (!s || !path || !*path)
-        return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
-                           "store and path are required");
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    snap_out o = {0};
-    /* A copy of every row: as private as the store's own files
-     * (store.file_mode), whatever the umask. */
-    unsigned fmode, dmode;
-    fs_conf_modes(s->conf, &fmode, &dmode);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)fmode);
-    if (fd >= 0 && fchmod(fd, (mode_t)fmode) != 0) {
-        close(fd);
-        unlink(tmp);
-        fd = -1;
+    uint64_t n = fs_conf_u64(conf, "store.snapshot_threads");
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus < 1 ? 1 : cpus > 4 ? 4 : (uint64_t)cpus;
     }
-    o.f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!o.f) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
-                           "cannot create %s: %s", tmp, strerror(e));
-    }
-    o.z = ZSTD_createCStream();
-    o.h = XXH64_createState();
+    /* zstd's nbWorkers counts the threads beside the caller's: 1 thread
+     * is the caller alone. */
+    return n <= 1 ? 0 : (int)n;
+}
+
+/* Writes the snapshot to fd (what: its name for messages). */
+static fstore_err_t snap_write(fstore_store_t *s, int fd, const char *what,
+                               char *errstr, size_t errstr_size)
+{
+    snap_out o = {.fd = fd};
+    o.z = ZSTD_createCCtx();
     o.zcap = ZSTD_CStreamOutSize();
     o.zbuf = malloc(o.zcap);
+    o.stage = malloc(SNAP_STAGE);
     fstore_err_t err = FSTORE_OK;
-    if (!o.z || !o.h || !o.zbuf) {
+    if (!o.z || !o.zbuf || !o.stage) {
         err = fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
         goto out;
     }
     ZSTD_CCtx_setParameter(o.z, ZSTD_c_compressionLevel, 3);
-    XXH64_reset(o.h, 0);
+    ZSTD_CCtx_setParameter(o.z, ZSTD_c_checksumFlag, 1);
+    /* Refused by a zstd built without threads: then it compresses here. */
+    ZSTD_CCtx_setParameter(o.z, ZSTD_c_nbWorkers, snap_workers(s->conf));
     uint8_t hdr[SNAP_HDR] = {0};
-    if (fwrite(hdr, 1, SNAP_HDR, o.f) != SNAP_HDR) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    memcpy(hdr, SNAP_MAGIC, 12);
+    fs_store_u32(hdr + 12, SNAP_VERSION);
+    fs_store_u64(hdr + 24, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
+    int we = snap_write_all(fd, hdr, SNAP_HDR);
+    if (we) {
         err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "writing %s: %s",
-                          tmp, strerror(errno));
+                          what, strerror(we));
         goto out;
     }
     /* One read transaction: tables, schemas and offsets of one instant. */
@@ -137,50 +178,72 @@ fstore_err_t fstore_snapshot(fstore_store_t *s, const char *path, char *errstr,
         goto out;
     size_t nt = fstore_table_count(s);
     int rc = snap_dbi(&o, txn, s->meta, 'M', 1);
-    for (size_t i = 0; i < nt && !rc && !o.failed; i++) {
+    for (size_t i = 0; i < nt && !rc && !o.err; i++) {
         const fstore_table_t *t = s->tables[i];
         char tag = 'T';
-        snap_emit(&o, &tag, 1, ZSTD_e_continue);
+        snap_put(&o, &tag, 1);
         snap_u32(&o, (uint32_t)strlen(t->name));
-        snap_emit(&o, t->name, strlen(t->name), ZSTD_e_continue);
+        snap_put(&o, t->name, strlen(t->name));
         rc = snap_dbi(&o, txn, t->dbi, 'R', 0);
     }
     fs_txn_abort(s, txn);
-    char end = 'E';
-    snap_emit(&o, &end, 1, ZSTD_e_end);
-    if (rc) {
+    uint8_t end[9] = {'E'};
+    fs_store_u64(end + 1, o.entries);
+    snap_put(&o, end, sizeof end);
+    snap_compress(&o, o.stage, o.slen, ZSTD_e_end);
+    if (rc)
         err = fs_mdb_err(rc, "reading the store for a snapshot", errstr, errstr_size);
-        goto out;
+    else if (o.err)
+        err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "writing %s: %s", what,
+                          o.err < 0 ? "compression failed" : strerror(o.err));
+out:
+    ZSTD_freeCCtx(o.z);
+    free(o.zbuf);
+    free(o.stage);
+    return err;
+}
+
+fstore_err_t fstore_snapshot_fd(fstore_store_t *s, int fd, char *errstr,
+                                size_t errstr_size)
+{
+    if (!s || fd < 0)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
+                           "store and file descriptor are required");
+    char what[64];
+    snprintf(what, sizeof what, "file descriptor %d", fd);
+    return snap_write(s, fd, what, errstr, errstr_size);
+}
+
+fstore_err_t fstore_snapshot(fstore_store_t *s, const char *path, char *errstr,
+                             size_t errstr_size)
+{
+    if (!s || !path || !*path)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
+                           "store and path are required");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    /* A copy of every row: as private as the store's own files
+     * (store.file_mode), whatever the umask. */
+    unsigned fmode, dmode;
+    fs_conf_modes(s->conf, &fmode, &dmode);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)fmode);
+    if (fd >= 0 && fchmod(fd, (mode_t)fmode) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        errno = e;
+        fd = -1;
     }
-    if (o.failed) {
-        err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
-                          "writing %s failed (disk full?)", tmp);
-        goto out;
-    }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    uint32_t ver = SNAP_VERSION;
-    uint64_t sum = XXH64_digest(o.h);
-    uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-    memcpy(hdr, SNAP_MAGIC, 12);
-    memcpy(hdr + 12, &ver, 4);
-    memcpy(hdr + 16, &sum, 8);
-    memcpy(hdr + 24, &o.len, 8);
-    memcpy(hdr + 32, &o.entries, 8);
-    memcpy(hdr + 40, &ms, 8);
-    if (fseek(o.f, 0, SEEK_SET) || fwrite(hdr, 1, SNAP_HDR, o.f) != SNAP_HDR ||
-        fflush(o.f) || fsync(fileno(o.f))) {
+    if (fd < 0)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
+                           "cannot create %s: %s", tmp, strerror(errno));
+    fstore_err_t err = snap_write(s, fd, tmp, errstr, errstr_size);
+    if (!err && fsync(fd))
         err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "writing %s: %s",
                           tmp, strerror(errno));
-        goto out;
-    }
-out:
-    if (o.f && fclose(o.f) && !err)
+    if (close(fd) && !err)
         err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "closing %s: %s",
                           tmp, strerror(errno));
-    ZSTD_freeCStream(o.z);
-    XXH64_freeState(o.h);
-    free(o.zbuf);
     if (!err && rename(tmp, path))
         err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
                           "renaming %s to %s: %s", tmp, path, strerror(errno));
@@ -192,18 +255,38 @@ out:
 /* ---- restore ---- */
 
 typedef struct snap_in {
-    FILE *f;
+    fs_source *src;
     ZSTD_DStream *z;
     uint8_t *ibuf, *obuf;
     size_t icap, ocap;
     ZSTD_inBuffer in;
     size_t opos, olen; /* decompressed bytes available: obuf[opos..olen) */
-    int eof;
-    XXH64_state_t *h;
-    uint64_t len;   /* content bytes decompressed so far */
-    uint64_t limit; /* content length the header declares */
-    fstore_err_t err;
+    int eof;           /* the source ended */
+    int frame_done;    /* the frame ended (and its checksum held) */
+    uint32_t version;
+    XXH64_state_t *h; /* version 1: its own checksum of the content */
+    uint64_t len;     /* content bytes decompressed so far */
+    uint64_t limit;   /* version 1: the content length the header declares */
+    fstore_err_t src_err; /* the source failed: its message is in errstr */
+    const char *why;      /* what is wrong with the content, when known */
+    char *errstr;
+    size_t errstr_size;
 } snap_in;
+
+/* More compressed bytes from the source; -1 at its end or on its error. */
+static int snap_more(snap_in *s)
+{
+    size_t got = 0;
+    s->src_err = fs_source_read(s->src, s->ibuf, s->icap, &got, s->errstr,
+                                s->errstr_size);
+    s->in.size = got;
+    s->in.pos = 0;
+    if (s->src_err || got == 0) {
+        s->eof = 1;
+        return -1;
+    }
+    return 0;
+}
 
 /* Reads exactly n content bytes (NULL dst: discard); 0 on success. */
 static int snap_read(snap_in *s, void *dst, size_t n)
@@ -211,21 +294,26 @@ static int snap_read(snap_in *s, void *dst, size_t n)
     uint8_t *d = dst;
     while (n) {
         if (s->opos == s->olen) {
-            if (s->eof)
+            if (s->frame_done) {
+                s->why = "content past the end of its compressed frame";
                 return -1;
-            if (s->in.pos == s->in.size) {
-                s->in.size = fread(s->ibuf, 1, s->icap, s->f);
-                s->in.pos = 0;
-                if (s->in.size == 0) {
-                    s->eof = 1;
-                    return -1;
-                }
+            }
+            if (s->in.pos == s->in.size && (s->eof || snap_more(s))) {
+                s->why = "it ends early (truncated)";
+                return -1;
             }
             ZSTD_outBuffer out = {s->obuf, s->ocap, 0};
             size_t r = ZSTD_decompressStream(s->z, &out, &s->in);
-            if (ZSTD_isError(r))
+            if (ZSTD_isError(r)) {
+                s->why = ZSTD_getErrorCode(r) == ZSTD_error_checksum_wrong
+                             ? "its checksum does not match its content"
+                             : "its compressed data is damaged";
                 return -1;
-            XXH64_update(s->h, s->obuf, out.pos);
+            }
+            if (r == 0)
+                s->frame_done = 1;
+            if (s->h)
+                XXH64_update(s->h, s->obuf, out.pos);
             s->len += out.pos;
             s->opos = 0;
             s->olen = out.pos;
@@ -242,18 +330,54 @@ static int snap_read(snap_in *s, void *dst, size_t n)
     return 0;
 }
 
-/* Reads a length-prefixed field into buf. A length past the content the
- * header declares is damage; and since the header itself may lie, the
- * buffer grows a mebibyte at a time as the bytes really arrive, so a
- * small file can never make restore allocate much. */
+/* After the end record: the frame ends there (its checksum checked) and
+ * nothing follows it. 0, or -1 with s->why. */
+static int snap_finish(snap_in *s)
+{
+    while (s->opos == s->olen && !s->frame_done) {
+        if (s->in.pos == s->in.size && (s->eof || snap_more(s))) {
+            s->why = "it ends early (truncated)";
+            return -1;
+        }
+        ZSTD_outBuffer out = {s->obuf, s->ocap, 0};
+        size_t r = ZSTD_decompressStream(s->z, &out, &s->in);
+        if (ZSTD_isError(r)) {
+            s->why = ZSTD_getErrorCode(r) == ZSTD_error_checksum_wrong
+                         ? "its checksum does not match its content"
+                         : "its compressed data is damaged";
+            return -1;
+        }
+        s->opos = 0;
+        s->olen = out.pos;
+        s->len += out.pos;
+        if (r == 0)
+            s->frame_done = 1;
+    }
+    if (s->opos != s->olen) {
+        s->why = "content past its end record";
+        return -1;
+    }
+    if (s->in.pos != s->in.size || (!s->eof && snap_more(s) == 0)) {
+        s->why = "bytes follow its end";
+        return -1;
+    }
+    return s->src_err ? -1 : 0;
+}
+
+/* Reads a length-prefixed field into buf. The buffer grows a mebibyte at a
+ * time as the bytes really arrive, so a lying length can never make restore
+ * allocate much more than the input holds; in a version 1 file a length
+ * past the content its header declares is damage. */
 static int snap_field(snap_in *s, fs_buf *buf)
 {
     uint32_t n;
     if (snap_read(s, &n, 4))
         return -1;
     uint64_t consumed = s->len - (s->olen - s->opos);
-    if (consumed > s->limit || n > s->limit - consumed)
+    if (consumed > s->limit || n > s->limit - consumed) {
+        s->why = "a length past its content";
         return -1;
+    }
     buf->len = 0;
     while (buf->len < n) {
         size_t step = n - buf->len < (1u << 20) ? n - buf->len : (1u << 20);
@@ -269,48 +393,66 @@ static int snap_field(snap_in *s, fs_buf *buf)
 
 typedef struct snap_hdr {
     uint32_t version;
-    uint64_t sum, len, entries;
+    uint64_t sum, len, entries; /* version 1 */
 } snap_hdr;
 
-static fstore_err_t snap_open(snap_in *s, const char *path, snap_hdr *h,
+/* Reads the header from src; errors say what is wrong with name. */
+static fstore_err_t snap_open(snap_in *s, fs_source *src, snap_hdr *h,
                               char *errstr, size_t errstr_size)
 {
     memset(s, 0, sizeof *s);
-    s->f = fopen(path, "rb");
-    if (!s->f)
-        return fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "cannot open %s: %s",
-                           path, strerror(errno));
+    memset(h, 0, sizeof *h);
+    s->src = src;
+    s->errstr = errstr;
+    s->errstr_size = errstr_size;
+    s->limit = UINT64_MAX;
+    const char *name = fs_source_name(src);
     uint8_t hdr[SNAP_HDR];
-    if (fread(hdr, 1, SNAP_HDR, s->f) != SNAP_HDR || memcmp(hdr, SNAP_MAGIC, 12))
+    size_t have = 0;
+    while (have < SNAP_HDR) {
+        size_t got = 0;
+        fstore_err_t e = fs_source_read(src, hdr + have, SNAP_HDR - have, &got,
+                                        errstr, errstr_size);
+        if (e)
+            return e;
+        if (!got)
+            break;
+        have += got;
+    }
+    if (have < SNAP_HDR || memcmp(hdr, SNAP_MAGIC, 12))
         return fstore__err(errstr, errstr_size, FSTORE_ERR_CORRUPT,
-                           "%s is not an fstore snapshot (no header)", path);
-    memcpy(&h->version, hdr + 12, 4);
-    memcpy(&h->sum, hdr + 16, 8);
-    memcpy(&h->len, hdr + 24, 8);
-    memcpy(&h->entries, hdr + 32, 8);
-    s->limit = h->len;
-    if (h->version != SNAP_VERSION)
+                           "%s is not an fstore snapshot (%s)", name,
+                           have ? "no snapshot header" : "it is empty");
+    h->version = fs_load_u32(hdr + 12);
+    if (h->version != SNAP_VERSION && h->version != SNAP_V1)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_VERSION,
                            "%s is snapshot format %u; this fstore (%s) reads "
-                           "format %u",
-                           path, h->version, fstore_version_str(), SNAP_VERSION);
+                           "formats %u and %u",
+                           name, h->version, fstore_version_str(), SNAP_V1,
+                           SNAP_VERSION);
+    s->version = h->version;
+    if (h->version == SNAP_V1) {
+        h->sum = fs_load_u64(hdr + 16);
+        h->len = fs_load_u64(hdr + 24);
+        h->entries = fs_load_u64(hdr + 32);
+        s->limit = h->len;
+        if (!(s->h = XXH64_createState()))
+            return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
+        XXH64_reset(s->h, 0);
+    }
     s->z = ZSTD_createDStream();
-    s->h = XXH64_createState();
     s->icap = ZSTD_DStreamInSize();
     s->ocap = ZSTD_DStreamOutSize();
     s->ibuf = malloc(s->icap);
     s->obuf = malloc(s->ocap);
-    if (!s->z || !s->h || !s->ibuf || !s->obuf)
+    if (!s->z || !s->ibuf || !s->obuf)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
     s->in.src = s->ibuf;
-    XXH64_reset(s->h, 0);
     return FSTORE_OK;
 }
 
 static void snap_close(snap_in *s)
 {
-    if (s->f)
-        fclose(s->f);
     ZSTD_freeDStream(s->z);
     XXH64_freeState(s->h);
     free(s->ibuf);
@@ -324,7 +466,29 @@ typedef struct snap_sink {
     MDB_dbi meta, table;
     int have_table;
     uint64_t in_txn;
+    uint64_t map, map_max; /* the map's size, and how far it may grow */
 } snap_sink;
+
+/* Between transactions: doubles the map once half of it is used (the
+ * snapshot's size is not known before its end). */
+static int snap_sink_grow(snap_sink *k)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    int rc = mdb_env_info(k->env, &info);
+    if (!rc)
+        rc = mdb_env_stat(k->env, &st);
+    if (rc)
+        return rc;
+    uint64_t used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if (used < k->map / 2 || k->map >= k->map_max)
+        return 0;
+    uint64_t map = k->map * 2 < k->map_max ? k->map * 2 : k->map_max;
+    rc = mdb_env_set_mapsize(k->env, (size_t)map);
+    if (!rc)
+        k->map = map;
+    return rc;
+}
 
 static int snap_sink_put(snap_sink *k, MDB_dbi dbi, fs_buf *key, fs_buf *val)
 {
@@ -335,6 +499,8 @@ static int snap_sink_put(snap_sink *k, MDB_dbi dbi, fs_buf *key, fs_buf *val)
         rc = mdb_txn_commit(k->txn);
         k->txn = NULL;
         k->in_txn = 0;
+        if (!rc)
+            rc = snap_sink_grow(k);
         if (!rc)
             rc = mdb_txn_begin(k->env, NULL, 0, &k->txn);
     }
@@ -394,84 +560,103 @@ static int snap_layouts_table(snap_layouts *ls, const char *name)
     return ls->cur ? 0 : -1;
 }
 
-/* Walks the content, checking every entry (when ls is given) or writing
- * it into k (when k is given). */
+/* Walks the content, checking every entry against the layouts ls and
+ * writing it into k. */
 static fstore_err_t snap_walk(snap_in *s, snap_sink *k, snap_layouts *ls,
-                              uint64_t *entries, char *errstr,
+                              const snap_hdr *h, char *errstr,
                               size_t errstr_size)
 {
     fs_buf key = {0}, val = {0};
     fstore_err_t err = FSTORE_OK;
-    *entries = 0;
+    uint64_t entries = 0;
     for (;;) {
         char tag;
         if (snap_read(s, &tag, 1)) {
             err = FSTORE_ERR_CORRUPT;
             break;
         }
-        if (tag == 'E')
-            break;
-        if (tag == 'T') {
-            if (snap_field(s, &key) || (ls && snap_layouts_table(ls, (char *)key.data))) {
+        if (tag == 'E') {
+            uint64_t declared = h->entries;
+            if (s->version != SNAP_V1 && snap_read(s, &declared, 8)) {
                 err = FSTORE_ERR_CORRUPT;
                 break;
             }
-            if (k) {
-                char name[300];
-                snprintf(name, sizeof name, "t/%s", (char *)key.data);
-                int rc = mdb_dbi_open(k->txn, name, MDB_CREATE, &k->table);
-                if (rc) {
-                    err = fs_mdb_err(rc, "creating a table", errstr, errstr_size);
-                    break;
-                }
-                k->have_table = 1;
+            if (declared != entries) {
+                s->why = "its entry count does not match its content";
+                err = FSTORE_ERR_CORRUPT;
+            } else if (snap_finish(s))
+                err = FSTORE_ERR_CORRUPT;
+            else if (s->version == SNAP_V1 &&
+                     (s->len != h->len || XXH64_digest(s->h) != h->sum)) {
+                s->why = "its checksum does not match its content";
+                err = FSTORE_ERR_CORRUPT;
             }
+            break;
+        }
+        if (tag == 'T') {
+            if (snap_field(s, &key)) {
+                err = FSTORE_ERR_CORRUPT;
+                break;
+            }
+            if (snap_layouts_table(ls, (char *)key.data)) {
+                s->why = "rows of a table it does not define";
+                err = FSTORE_ERR_CORRUPT;
+                break;
+            }
+            char name[300];
+            snprintf(name, sizeof name, "t/%s", (char *)key.data);
+            int rc = mdb_dbi_open(k->txn, name, MDB_CREATE, &k->table);
+            if (rc) {
+                err = fs_mdb_err(rc, "creating a table", errstr, errstr_size);
+                break;
+            }
+            k->have_table = 1;
             continue;
         }
-        if ((tag != 'M' && tag != 'R') || snap_field(s, &key) || snap_field(s, &val)) {
+        if (tag != 'M' && tag != 'R') {
+            s->why = "an unknown record";
             err = FSTORE_ERR_CORRUPT;
             break;
         }
-        (*entries)++;
-        if (ls && (tag == 'M' ? snap_layouts_meta(ls, &key, &val)
-                              : !ls->cur || !fs_row_fits(ls->cur, val.data, val.len))) {
+        if (snap_field(s, &key) || snap_field(s, &val)) {
             err = FSTORE_ERR_CORRUPT;
             break;
         }
-        if (k) {
-            if (tag == 'R' && !k->have_table) {
+        entries++;
+        if (tag == 'M' ? snap_layouts_meta(ls, &key, &val) != 0
+                       : !k->have_table || !ls->cur ||
+                             !fs_row_fits(ls->cur, val.data, val.len)) {
+            s->why = tag == 'M' ? "a table definition that does not parse"
+                                : "a row that does not fit its table";
+            err = FSTORE_ERR_CORRUPT;
+            break;
+        }
+        int rc = snap_sink_put(k, tag == 'M' ? k->meta : k->table, &key, &val);
+        if (rc) {
+            /* MDB_APPEND refuses keys out of order: damage, not I/O. */
+            if (rc == MDB_KEYEXIST) {
+                s->why = "keys out of order";
                 err = FSTORE_ERR_CORRUPT;
-                break;
-            }
-            int rc = snap_sink_put(k, tag == 'M' ? k->meta : k->table, &key, &val);
-            if (rc) {
-                err = fs_mdb_err(rc, "writing the restored store", errstr, errstr_size);
-                break;
-            }
+            } else
+                err = fs_mdb_err(rc, "writing the restored store", errstr,
+                                 errstr_size);
+            break;
         }
     }
     fs_buf_free(&key);
     fs_buf_free(&val);
-    if (err == FSTORE_ERR_CORRUPT)
-        fstore__err(errstr, errstr_size, err,
-                    "the snapshot's content is truncated or damaged");
+    if (err == FSTORE_ERR_CORRUPT && s->src_err)
+        err = s->src_err; /* the source's message is in errstr */
+    else if (err == FSTORE_ERR_CORRUPT)
+        fstore__err(errstr, errstr_size, err, "%s is damaged: %s",
+                    fs_source_name(s->src),
+                    s->why ? s->why : "its content does not parse");
     return err;
 }
 
-static int fs_dir_empty(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 1 : -1;
-    struct dirent *e;
-    int empty = 1;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            empty = 0;
-    closedir(d);
-    return empty;
-}
+#define SNAP_TMP_PREFIX ".restore-"
 
+/* Removes what a restore builds in tmp (a store directory) and tmp. */
 static void fs_rm_store_dir(const char *dir)
 {
     static const char *const files[] = {"data.mdb", "lock.mdb", "writer.lock"};
@@ -483,76 +668,117 @@ static void fs_rm_store_dir(const char *dir)
     rmdir(dir);
 }
 
-fstore_err_t fstore_restore(const char *path, const char *dir,
-                            const fstore_conf_t *conf, char *errstr,
-                            size_t errstr_size)
+/* 1 when dir holds nothing but the leftovers of restores that died (which
+ * go), 0 when it holds something else, -1 when it cannot be read. A restore
+ * still running into dir makes it busy (0, with its pid in *busy). */
+static int fs_dir_empty(const char *dir, long *busy)
 {
-    if (!path || !dir || !*dir)
-        return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
-                           "snapshot path and store directory are required");
-    if (fs_dir_empty(dir) != 1)
-        return fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
-                           "%s exists and is not empty: restore into a new "
-                           "directory",
-                           dir);
-    /* Pass 1: the whole file must verify before anything is created: its
-     * checksum, and every row against its table's layout. */
-    snap_in s;
-    snap_hdr h;
-    snap_layouts ls = {0};
-    uint64_t entries = 0;
-    fstore_err_t err = snap_open(&s, path, &h, errstr, errstr_size);
-    if (!err)
-        err = snap_walk(&s, NULL, &ls, &entries, errstr, errstr_size);
-    snap_layouts_free(&ls);
-    if (!err && (s.len != h.len || XXH64_digest(s.h) != h.sum || entries != h.entries))
-        err = fstore__err(errstr, errstr_size, FSTORE_ERR_CORRUPT,
-                          "%s fails its checksum (damaged or truncated); "
-                          "nothing was restored",
-                          path);
-    snap_close(&s);
-    if (err)
-        return err;
+    DIR *d = opendir(dir);
+    *busy = 0;
+    if (!d)
+        return -1;
+    struct dirent *e;
+    int empty = 1;
+    size_t plen = strlen(SNAP_TMP_PREFIX);
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *end;
+        long pid = strncmp(e->d_name, SNAP_TMP_PREFIX, plen)
+                       ? 0
+                       : strtol(e->d_name + plen, &end, 10);
+        if (pid > 0 && !*end && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+            char p[4096];
+            if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < (int)sizeof p)
+                fs_rm_store_dir(p);
+            continue;
+        }
+        if (pid > 0 && !*end)
+            *busy = pid;
+        empty = 0;
+    }
+    closedir(d);
+    return empty;
+}
 
-    /* Pass 2: build the store beside its destination, then rename it. */
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.restore-%ld", dir, (long)getpid());
+/* Restores from src into dir (which must be absent or empty). */
+static fstore_err_t snap_restore(fs_source *src, const char *dir,
+                                 const fstore_conf_t *conf, char *errstr,
+                                 size_t errstr_size)
+{
     fstore_conf_t *c = conf ? fstore_conf_dup(conf) : fstore_conf_new();
     if (!c)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
     unsigned fmode, dmode;
     fs_conf_modes(c, &fmode, &dmode);
-    mode_t mode = (mode_t)fmode;
-    uint64_t map = fs_conf_u64(c, "store.map_size");
-    if (map < 2 * h.len + (64u << 20))
-        map = 2 * h.len + (64u << 20);
-    snap_sink k = {0};
-    int rc = mkdir(tmp, (mode_t)dmode) || chmod(tmp, (mode_t)dmode) ? errno : 0;
-    if (!rc)
-        rc = mdb_env_create(&k.env);
-    if (!rc)
-        rc = mdb_env_set_maxdbs(k.env, (MDB_dbi)fs_conf_u64(c, "store.max_tables") + 1);
-    if (!rc)
-        rc = mdb_env_set_mapsize(k.env, (size_t)map);
-    if (!rc)
-        rc = mdb_env_open(k.env, tmp, MDB_NOSYNC, mode);
-    /* Exactly store.file_mode, whatever the umask. */
-    for (int i = 0; !rc && i < 2; i++) {
-        char f[4200];
-        snprintf(f, sizeof f, "%s/%s", tmp, i ? "lock.mdb" : "data.mdb");
-        rc = chmod(f, mode) ? errno : 0;
+    /* The directory: made here (so exactly store.dir_mode), or one that is
+     * there and empty (a mount point, say: it stays, only the store file is
+     * moved into it at the end). */
+    int made = mkdir(dir, (mode_t)dmode) == 0;
+    fstore_err_t err = FSTORE_OK;
+    long busy = 0;
+    if (made && chmod(dir, (mode_t)dmode))
+        err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "cannot set the mode of %s: %s",
+                          dir, strerror(errno));
+    else if (!made && errno != EEXIST)
+        err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO, "cannot create %s: %s",
+                          dir, strerror(errno));
+    else if (!made && fs_dir_empty(dir, &busy) != 1)
+        err = busy ? fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
+                                 "another restore into %s is running (pid %ld)",
+                                 dir, busy)
+                   : fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
+                                 "%s exists and is not empty: restore into a "
+                                 "new directory",
+                                 dir);
+    if (err) {
+        fstore_conf_destroy(c);
+        return err;
     }
-    if (!rc)
-        rc = mdb_txn_begin(k.env, NULL, 0, &k.txn);
-    if (!rc)
-        rc = mdb_dbi_open(k.txn, "__meta", MDB_CREATE, &k.meta);
-    if (rc)
-        err = fs_mdb_err(rc, "creating the restored store", errstr, errstr_size);
+    /* The store is built beside its place and moved there once complete:
+     * dir holds no store until then, and none after a failure. */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/" SNAP_TMP_PREFIX "%ld", dir, (long)getpid());
+    mode_t mode = (mode_t)fmode;
+    snap_in s;
+    snap_hdr h;
+    snap_layouts ls = {0};
+    snap_sink k = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    err = snap_open(&s, src, &h, errstr, errstr_size);
+    k.map = fs_conf_u64(c, "store.map_size");
+    k.map_max = fs_conf_u64(c, "store.map_size.max");
+    if (h.version == SNAP_V1 && k.map < 2 * h.len + (64u << 20))
+        k.map = 2 * h.len + (64u << 20);
+    if (k.map > k.map_max)
+        k.map_max = k.map;
+    int rc = 0;
+    if (!err) {
+        rc = mkdir(tmp, (mode_t)dmode) || chmod(tmp, (mode_t)dmode) ? errno : 0;
+        if (!rc)
+            rc = mdb_env_create(&k.env);
+        if (!rc)
+            rc = mdb_env_set_maxdbs(k.env, (MDB_dbi)fs_conf_u64(c, "store.max_tables") + 1);
+        if (!rc)
+            rc = mdb_env_set_mapsize(k.env, (size_t)k.map);
+        if (!rc)
+            rc = mdb_env_open(k.env, tmp, MDB_NOSYNC, mode);
+        if (!rc) {
+            char f[4200];
+            snprintf(f, sizeof f, "%s/data.mdb", tmp);
+            rc = chmod(f, mode) ? errno : 0; /* exactly store.file_mode */
+        }
+        if (!rc)
+            rc = mdb_txn_begin(k.env, NULL, 0, &k.txn);
+        if (!rc)
+            rc = mdb_dbi_open(k.txn, "__meta", MDB_CREATE, &k.meta);
+        if (rc)
+            err = fs_mdb_err(rc, "creating the restored store", errstr, errstr_size);
+    }
     if (!err)
-        err = snap_open(&s, path, &h, errstr, errstr_size);
-    if (!err)
-        err = snap_walk(&s, &k, NULL, &entries, errstr, errstr_size);
-    snap_close(&s);
+        err = snap_walk(&s, &k, &ls, &h, errstr, errstr_size);
+    snap_layouts_free(&ls);
     if (!err && k.txn) {
         rc = mdb_txn_commit(k.txn);
         k.txn = NULL;
@@ -565,14 +791,69 @@ fstore_err_t fstore_restore(const char *path, const char *dir,
         mdb_txn_abort(k.txn);
     if (k.env)
         mdb_env_close(k.env);
-    fstore_conf_destroy(c);
+    snap_close(&s);
     if (!err) {
-        rmdir(dir); /* empty (checked above) or absent */
-        if (rename(tmp, dir))
+        /* data.mdb makes the store: it moves last; LMDB makes lock.mdb
+         * again at the first open. */
+        char from[4200], to[4200];
+        snprintf(from, sizeof from, "%s/data.mdb", tmp);
+        snprintf(to, sizeof to, "%s/data.mdb", dir);
+        if (rename(from, to))
             err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
-                              "renaming %s to %s: %s", tmp, dir, strerror(errno));
+                              "moving the restored store into %s: %s", dir,
+                              strerror(errno));
+        int dfd = err ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
     }
+    fs_rm_store_dir(tmp);
+    if (err && made)
+        rmdir(dir);
+    if (!err) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        fs_log(c, 6, "restored %s from %s (%.1f MiB) in %.2f s", dir,
+               fs_source_name(src), (double)fs_source_bytes(src) / 1048576.0,
+               (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    } else if (err == FSTORE_ERR_CORRUPT || s.src_err) {
+        size_t n = strlen(errstr ? errstr : "");
+        if (errstr && n + 24 < errstr_size)
+            snprintf(errstr + n, errstr_size - n, "; nothing was restored");
+    }
+    fstore_conf_destroy(c);
+    return err;
+}
+
+fstore_err_t fstore_restore(const char *source, const char *dir,
+                            const fstore_conf_t *conf, char *errstr,
+                            size_t errstr_size)
+{
+    if (!source || !*source || !dir || !*dir)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
+                           "snapshot source and store directory are required");
+    fs_source *src;
+    fstore_err_t err = fs_source_open(source, &src, errstr, errstr_size);
     if (err)
-        fs_rm_store_dir(tmp);
+        return err;
+    err = snap_restore(src, dir, conf, errstr, errstr_size);
+    fs_source_close(src);
+    return err;
+}
+
+fstore_err_t fstore_restore_fd(int fd, const char *dir, const fstore_conf_t *conf,
+                               char *errstr, size_t errstr_size)
+{
+    if (fd < 0 || !dir || !*dir)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
+                           "file descriptor and store directory are required");
+    char name[64];
+    snprintf(name, sizeof name, "file descriptor %d", fd);
+    fs_source *src;
+    fstore_err_t err = fs_source_fd(fd, name, &src, errstr, errstr_size);
+    if (err)
+        return err;
+    err = snap_restore(src, dir, conf, errstr, errstr_size);
+    fs_source_close(src);
     return err;
 }

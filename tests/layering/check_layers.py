@@ -17,7 +17,7 @@ import sys
 # The layer map of docs/architecture.md, bottom (0) to top. Keep the two in step.
 LAYERS = {
     0: ["errors", "conf", "hist", "partition", "layout", "decode"],
-    1: ["store", "registry", "kconf", "agg_spec", "agg_tiles", "agg_event", "agg_output"],
+    1: ["store", "source", "registry", "kconf", "agg_spec", "agg_tiles", "agg_event", "agg_output"],
     2: ["tables", "agg_store"],
     3: ["schemas", "reader", "verify"],
     4: ["batch", "snapshot", "cursor", "arrow", "row"],
@@ -31,6 +31,7 @@ LAYERS = {
 ORDERED = [
     ["errors", "conf", "layout", "decode"],
     ["agg_spec", "agg_tiles", "agg_event", "agg_output"],
+    ["source", "registry"],
     ["tail_state", "tail_stats", "tail_assign", "tail_verify", "tail_faults", "tail_loop",
      "tail"],
     ["agg_kafka", "agg_restore", "agg_loop", "aggregate"],

@@ -1,10 +1,17 @@
 /* Cursors, snapshots and restore: a restored store equals its source
- * (rows, offsets, schemas, tables) and damaged files are refused whole. */
+ * (rows, offsets, schemas, tables), streams restore as they arrive,
+ * format 1 files still restore, damaged ones are refused whole, and
+ * store.seed starts an empty store from a snapshot. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
 
 #include "testutil.h"
 
@@ -194,11 +201,22 @@ Test(snapshot, damaged_files_are_refused_whole)
     cr_assert_eq(fstore_restore(snap, dst, NULL, err, sizeof err), FSTORE_ERR_CORRUPT, "%s", err);
     cr_assert_neq(stat(dst, &st), 0);
 
+    /* Bytes after its end. */
+    uint8_t *longer = malloc((size_t)len + 1);
+    memcpy(longer, buf, (size_t)len);
+    longer[len] = 0;
+    tu_write_file(snap, longer, (size_t)len + 1);
+    free(longer);
+    cr_assert_eq(fstore_restore(snap, dst, NULL, err, sizeof err), FSTORE_ERR_CORRUPT, "%s", err);
+    cr_assert(strstr(err, "follow its end"), "%s", err);
+    cr_assert_neq(stat(dst, &st), 0);
+
     /* Another format version. */
+    uint8_t version = buf[12];
     buf[12] = 99;
     tu_write_file(snap, buf, (size_t)len);
     cr_assert_eq(fstore_restore(snap, dst, NULL, err, sizeof err), FSTORE_ERR_VERSION, "%s", err);
-    buf[12] = 1;
+    buf[12] = version;
 
     /* Not a snapshot at all. */
     tu_write_file(snap, "hello", 5);
@@ -213,4 +231,216 @@ Test(snapshot, damaged_files_are_refused_whole)
     assert_same(S, r);
     fstore_store_close(r);
     free(buf);
+}
+
+/* The whole file in memory. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(*len);
+    cr_assert_eq(fread(buf, 1, *len, f), *len);
+    fclose(f);
+    return buf;
+}
+
+/* Rewrites the current snapshot file in format 1: the header holds the
+ * content's XXH64, length and entry count; the frame has no checksum and
+ * the end record no count. */
+static void rewrite_as_format_1(void)
+{
+    size_t len;
+    uint8_t *file = slurp(snap, &len);
+    cr_assert_eq(memcmp(file, "FSTORESNAP", 10), 0);
+    cr_assert_eq(file[12], 2, "format %d written", file[12]);
+    unsigned long long clen = ZSTD_getFrameContentSize(file + 64, len - 64);
+    size_t cap = clen == ZSTD_CONTENTSIZE_UNKNOWN ? 64u << 20 : (size_t)clen;
+    uint8_t *content = malloc(cap);
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    ZSTD_inBuffer in = {file + 64, len - 64, 0};
+    ZSTD_outBuffer out = {content, cap, 0};
+    size_t r = ZSTD_decompressStream(d, &out, &in);
+    cr_assert_eq(r, 0, "one whole frame: %s", ZSTD_isError(r) ? ZSTD_getErrorName(r) : "more");
+    ZSTD_freeDCtx(d);
+    cr_assert(out.pos > 9 && content[out.pos - 9] == 'E');
+    uint64_t entries;
+    memcpy(&entries, content + out.pos - 8, 8);
+    size_t v1len = out.pos - 8; /* without the count */
+    size_t zcap = ZSTD_compressBound(v1len);
+    uint8_t *v1 = calloc(1, 64 + zcap);
+    size_t z = ZSTD_compress(v1 + 64, zcap, content, v1len, 3);
+    cr_assert(!ZSTD_isError(z));
+    uint32_t ver = 1;
+    uint64_t sum = XXH64(content, v1len, 0), l = v1len, ms = 0;
+    memcpy(v1, "FSTORESNAP\0\0", 12);
+    memcpy(v1 + 12, &ver, 4);
+    memcpy(v1 + 16, &sum, 8);
+    memcpy(v1 + 24, &l, 8);
+    memcpy(v1 + 32, &entries, 8);
+    memcpy(v1 + 40, &ms, 8);
+    tu_write_file(snap, v1, 64 + z);
+    free(v1);
+    free(content);
+    free(file);
+}
+
+Test(snapshot, format_1_files_still_restore)
+{
+    char err[512] = "";
+    cr_assert_eq(fstore_snapshot(S, snap, err, sizeof err), FSTORE_OK, "%s", err);
+    rewrite_as_format_1();
+    cr_assert_eq(fstore_restore(snap, dst, NULL, err, sizeof err), FSTORE_OK, "%s", err);
+    fstore_store_t *r = tu_store_open_ro(dst);
+    assert_same(S, r);
+    fstore_store_close(r);
+    /* Its own checksum still guards it. */
+    tu_rmtree(dst);
+    size_t len;
+    uint8_t *file = slurp(snap, &len);
+    file[16] ^= 1;
+    tu_write_file(snap, file, len);
+    free(file);
+    cr_assert_eq(fstore_restore(snap, dst, NULL, err, sizeof err), FSTORE_ERR_CORRUPT, "%s", err);
+    cr_assert(strstr(err, "checksum"), "%s", err);
+}
+
+struct pipe_writer {
+    int fd;
+    fstore_err_t err;
+    char msg[512];
+};
+
+static void *write_snapshot(void *arg)
+{
+    struct pipe_writer *w = arg;
+    w->err = fstore_snapshot_fd(S, w->fd, w->msg, sizeof w->msg);
+    close(w->fd);
+    return NULL;
+}
+
+/* A snapshot streamed through a pipe restores as it arrives: nothing is
+ * written after the fact, nothing read twice. */
+Test(snapshot, streams_through_a_pipe)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    struct pipe_writer w = {.fd = p[1]};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, write_snapshot, &w), 0);
+    char err[512] = "";
+    fstore_err_t e = fstore_restore_fd(p[0], dst, NULL, err, sizeof err);
+    pthread_join(th, NULL);
+    close(p[0]);
+    cr_assert_eq(w.err, FSTORE_OK, "%s", w.msg);
+    cr_assert_eq(e, FSTORE_OK, "%s", err);
+    fstore_store_t *r = tu_store_open_ro(dst);
+    assert_same(S, r);
+    fstore_store_close(r);
+}
+
+/* A stream cut short (its writer died) restores nothing, and the directory
+ * that was there (a mount point, say) stays, empty and usable. */
+Test(snapshot, a_cut_stream_leaves_the_directory_empty)
+{
+    char err[512] = "";
+    cr_assert_eq(fstore_snapshot(S, snap, err, sizeof err), FSTORE_OK, "%s", err);
+    size_t len;
+    uint8_t *file = slurp(snap, &len);
+    cr_assert_eq(mkdir(dst, 0700), 0);
+    for (size_t cut = 10; cut < len; cut = cut * 3 + 1) {
+        int p[2];
+        cr_assert_eq(pipe(p), 0);
+        /* Small enough for the pipe's buffer, or written in a loop. */
+        size_t off = 0;
+        pid_t child = fork();
+        if (child == 0) {
+            close(p[0]);
+            while (off < cut) {
+                ssize_t n = write(p[1], file + off, cut - off);
+                if (n <= 0)
+                    _exit(1);
+                off += (size_t)n;
+            }
+            _exit(0);
+        }
+        close(p[1]);
+        fstore_err_t e = fstore_restore_fd(p[0], dst, NULL, err, sizeof err);
+        close(p[0]);
+        waitpid(child, NULL, 0);
+        cr_assert_eq(e, FSTORE_ERR_CORRUPT, "cut at %zu: %s", cut, err);
+        cr_assert(strstr(err, "nothing was restored"), "%s", err);
+        struct stat st;
+        cr_assert_eq(stat(dst, &st), 0, "the directory stays");
+        char *data = tu_path(dst, "data.mdb");
+        cr_assert_neq(stat(data, &st), 0, "no store after a cut at %zu", cut);
+        free(data);
+    }
+    /* Usable: the whole stream restores into it. */
+    cr_assert_eq(fstore_restore(snap, dst, NULL, err, sizeof err), FSTORE_OK, "%s", err);
+    fstore_store_t *r = tu_store_open_ro(dst);
+    assert_same(S, r);
+    fstore_store_close(r);
+    free(file);
+}
+
+/* What a restore killed midway leaves (its work directory) does not block
+ * the next one. */
+Test(snapshot, leftovers_of_a_dead_restore_are_removed)
+{
+    char err[512] = "";
+    cr_assert_eq(fstore_snapshot(S, snap, err, sizeof err), FSTORE_OK, "%s", err);
+    cr_assert_eq(mkdir(dst, 0700), 0);
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0); /* a pid that no longer runs */
+    char name[64];
+    snprintf(name, sizeof name, ".restore-%ld", (long)child);
+    char *left = tu_path(dst, name);
+    cr_assert_eq(mkdir(left, 0700), 0);
+    char *junk = tu_path(left, "data.mdb");
+    tu_write_file(junk, "partial", 7);
+    cr_assert_eq(fstore_restore(snap, dst, NULL, err, sizeof err), FSTORE_OK, "%s", err);
+    struct stat st;
+    cr_assert_neq(stat(left, &st), 0, "leftover removed");
+    fstore_store_t *r = tu_store_open_ro(dst);
+    assert_same(S, r);
+    fstore_store_close(r);
+    free(junk);
+    free(left);
+}
+
+/* store.seed: an empty directory starts from the snapshot; one that holds
+ * a store ignores it; a damaged seed fails the open and leaves no store. */
+Test(snapshot, store_seed_starts_an_empty_store)
+{
+    char err[512] = "";
+    cr_assert_eq(fstore_snapshot(S, snap, err, sizeof err), FSTORE_OK, "%s", err);
+    fstore_conf_t *c = tu_conf("store.seed", snap, NULL);
+    fstore_store_t *r = NULL;
+    cr_assert_eq(fstore_store_open(dst, c, &r, err, sizeof err), FSTORE_OK, "%s", err);
+    assert_same(S, r);
+    fstore_store_close(r);
+    /* Held a store: the seed is not applied again (a damaged one would
+     * fail the open). */
+    tu_write_file(snap, "garbage", 7);
+    cr_assert_eq(fstore_store_open(dst, c, &r, err, sizeof err), FSTORE_OK, "%s", err);
+    assert_same(S, r);
+    fstore_store_close(r);
+    /* A damaged seed into an empty directory. */
+    tu_rmtree(dst);
+    fstore_err_t e = fstore_store_open(dst, c, &r, err, sizeof err);
+    cr_assert_eq(e, FSTORE_ERR_CORRUPT, "%s", fstore_err_name(e));
+    cr_assert_null(r);
+    cr_assert(strstr(err, "store.seed") && strstr(err, "not an fstore snapshot"), "%s", err);
+    struct stat st;
+    cr_assert_neq(stat(dst, &st), 0, "no store left behind");
+    fstore_conf_destroy(c);
+    /* Without the seed, the directory opens as a new, empty store. */
+    r = tu_store_open(dst, NULL);
+    cr_assert_eq(fstore_table_count(r), 0);
+    fstore_store_close(r);
 }

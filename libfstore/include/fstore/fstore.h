@@ -846,10 +846,11 @@ FSTORE_API fstore_err_t fstore_stats_json(fstore_store_t *store, char **json);
  * Writes a consistent point-in-time copy of @p store to file @p path: every
  * table, the serving and writer schemas and the per-partition offsets of
  * one snapshot, taken in one read transaction while the tailer keeps
- * running. The file is zstd-compressed while streaming (memory stays
- * bounded whatever the store's size) and carries a format version and an
- * XXH64 checksum of its content. It is written to a temporary name and
- * renamed, so @p path never holds a partial snapshot.
+ * running. The content is one zstd stream (compressed by
+ * `store.snapshot_threads` threads; memory stays bounded whatever the
+ * store's size) with a format version, an entry count and zstd's content
+ * checksum. It is written to a temporary name, synced and renamed, so
+ * @p path never holds a partial snapshot.
  * @return ::FSTORE_OK, ::FSTORE_ERR_IO, ::FSTORE_ERR_NO_MEMORY, storage
  *         errors. Any thread.
  */
@@ -858,20 +859,46 @@ FSTORE_API fstore_err_t fstore_snapshot(fstore_store_t *store,
                                         size_t errstr_size);
 
 /**
- * Creates the store in directory @p dir (which must not exist, or be
- * empty) from snapshot file @p path. The whole file is verified first (its
- * version and checksum); a corrupt, truncated or unknown file is refused
- * and nothing is created. The store is built in a temporary directory
- * beside @p dir and renamed into place, so @p dir is either absent or
- * complete. Tailing the restored store resumes at the snapshot's offsets.
- * @param conf store properties for the new store (may be NULL).
- * @return ::FSTORE_OK, ::FSTORE_ERR_CORRUPT, ::FSTORE_ERR_VERSION,
- *         ::FSTORE_ERR_IO (e.g. @p dir exists and is not empty),
- *         ::FSTORE_ERR_NO_MEMORY, storage errors. Any thread.
+ * The same snapshot as fstore_snapshot(), streamed to file descriptor
+ * @p fd (a pipe, a socket, standard output) as it is made: the format
+ * writes nothing after the fact, so it needs no seeking. @p fd is neither
+ * synced nor closed. A failed snapshot has written part of a stream that
+ * restore refuses (it ends without its end record and checksum).
+ * @return as fstore_snapshot().
  */
-FSTORE_API fstore_err_t fstore_restore(const char *path, const char *dir,
+FSTORE_API fstore_err_t fstore_snapshot_fd(fstore_store_t *store, int fd,
+                                           char *errstr, size_t errstr_size);
+
+/**
+ * Creates the store in directory @p dir (absent, or empty: a mount point
+ * will do) from the snapshot at @p source: a file path, `-` for standard
+ * input, or an `http://` / `https://` URL, streamed with libcurl (an
+ * answer other than 200 fails). The stream is restored as it arrives and
+ * checked entry by entry (version, every row against its table's layout,
+ * key order, entry count, checksum); the store is built in a temporary
+ * directory inside @p dir and its file moved into place only once all of
+ * it verified, so @p dir holds a complete store or none, also after a
+ * crash (a later restore removes what a dead one left). Tailing the
+ * restored store resumes at the snapshot's offsets. Snapshots written by
+ * earlier versions of this format are read too. Messages show a URL
+ * without its user information and query string.
+ * @param conf store properties for the new store (may be NULL).
+ * @return ::FSTORE_OK, ::FSTORE_ERR_CORRUPT (damaged or truncated),
+ *         ::FSTORE_ERR_VERSION, ::FSTORE_ERR_IO (unreadable source, HTTP
+ *         error, @p dir not empty), ::FSTORE_ERR_NO_MEMORY, storage errors.
+ *         Any thread.
+ */
+FSTORE_API fstore_err_t fstore_restore(const char *source, const char *dir,
                                        const fstore_conf_t *conf, char *errstr,
                                        size_t errstr_size);
+
+/**
+ * fstore_restore() from file descriptor @p fd, read to its end and not
+ * closed.
+ */
+FSTORE_API fstore_err_t fstore_restore_fd(int fd, const char *dir,
+                                          const fstore_conf_t *conf,
+                                          char *errstr, size_t errstr_size);
 
 /** @} */
 
