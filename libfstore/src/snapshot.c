@@ -295,7 +295,7 @@ static int snap_read(snap_in *s, void *dst, size_t n)
     while (n) {
         if (s->opos == s->olen) {
             if (s->frame_done) {
-                s->why = "content past the end of its compressed frame";
+                s->why = "its content ends before its end record";
                 return -1;
             }
             if (s->in.pos == s->in.size && (s->eof || snap_more(s))) {
@@ -431,6 +431,12 @@ static fstore_err_t snap_open(snap_in *s, fs_source *src, snap_hdr *h,
                            name, h->version, fstore_version_str(), SNAP_V1,
                            SNAP_VERSION);
     s->version = h->version;
+    uint32_t flags = h->version == SNAP_VERSION ? fs_load_u32(hdr + 16) : 0;
+    if (flags)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_VERSION,
+                           "%s uses snapshot features this fstore (%s) does "
+                           "not know (flags 0x%x)",
+                           name, fstore_version_str(), flags);
     if (h->version == SNAP_V1) {
         h->sum = fs_load_u64(hdr + 16);
         h->len = fs_load_u64(hdr + 24);

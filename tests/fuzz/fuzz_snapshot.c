@@ -7,10 +7,12 @@
  * - an input that starts with the snapshot magic is the whole file, as is;
  *   its checksum refuses nearly every mutation, which is what this mode
  *   tests;
- * - any other input is the snapshot's content (its records, uncompressed),
- *   which the target wraps into a valid file: header with the right length,
- *   entry count and checksum, then the content compressed with zstd. So the
- *   fuzzer reaches the record parser and the store built from its records.
+ * - any other input is the snapshot's content (its records, uncompressed,
+ *   as format 1 has them), which the target wraps into a valid file of each
+ *   format: format 1 with a header holding the right length, entry count
+ *   and checksum; format 2 with the entry count inserted after the end
+ *   record and zstd's content checksum. So the fuzzer reaches the record
+ *   parser and the store built from its records, through both formats.
  *
  * Restore must return FSTORE_OK or one of the errors it documents, with a
  * message, and on failure leave nothing behind. When it succeeds, the store
@@ -140,20 +142,43 @@ static void write_file(const void *p, size_t n)
     }
 }
 
-/* Writes the content as a snapshot file with a header that matches it. */
-static void write_wrapped(const uint8_t *content, size_t len)
+/* Writes the content as a snapshot file of format version with a header
+ * that matches it: format 1 with the content's checksum, length and entry
+ * count; format 2 with the entry count inserted after the end record's tag
+ * (when there is one) and zstd's content checksum. */
+static void write_wrapped(const uint8_t *content, size_t len, int version)
 {
-    size_t cap = ZSTD_compressBound(len);
-    uint8_t *file = malloc(FUZZ_SNAP_HDR + cap);
-    if (file == NULL)
+    size_t end;
+    uint64_t entries = fuzz_snap_scan(content, len, &end);
+    uint8_t *c = malloc(len + 8);
+    if (c == NULL)
         abort();
-    size_t z = ZSTD_compress(file + FUZZ_SNAP_HDR, cap, content, len, 1);
-    if (ZSTD_isError(z))
-        die("ZSTD_compress", FSTORE_OK, ZSTD_getErrorName(z));
-    fuzz_snap_header(file, XXH64(content, len, 0), len,
-                     fuzz_snap_entries(content, len));
-    write_file(file, FUZZ_SNAP_HDR + z);
+    memcpy(c, content, end);
+    size_t clen = end;
+    if (version != FUZZ_SNAP_V1 && end > 0 && content[end - 1] == 'E') {
+        memcpy(c + clen, &entries, 8);
+        clen += 8;
+    }
+    memcpy(c + clen, content + end, len - end);
+    clen += len - end;
+    size_t cap = ZSTD_compressBound(clen);
+    uint8_t *file = malloc(FUZZ_SNAP_HDR + cap);
+    ZSTD_CCtx *z = ZSTD_createCCtx();
+    if (file == NULL || z == NULL)
+        abort();
+    ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, 1);
+    ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, version != FUZZ_SNAP_V1);
+    size_t n = ZSTD_compress2(z, file + FUZZ_SNAP_HDR, cap, c, clen);
+    ZSTD_freeCCtx(z);
+    if (ZSTD_isError(n))
+        die("ZSTD_compress2", FSTORE_OK, ZSTD_getErrorName(n));
+    if (version == FUZZ_SNAP_V1)
+        fuzz_snap_header_v1(file, XXH64(c, clen, 0), clen, entries);
+    else
+        fuzz_snap_header(file);
+    write_file(file, FUZZ_SNAP_HDR + n);
     free(file);
+    free(c);
 }
 
 /* The accessors of every column of a row that verifies. Values are only
@@ -311,16 +336,9 @@ static int restore_err_ok(fstore_err_t err)
            err == FSTORE_ERR_STORAGE || err == FSTORE_ERR_MAP_FULL;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Restores the input file and checks the outcome. */
+static void restore_one(void)
 {
-    if (g.conf == NULL)
-        setup();
-    int is_file = fuzz_snap_is_file(data, size);
-    if (is_file)
-        write_file(data, size);
-    else
-        write_wrapped(data, size);
-
     char errstr[256];
     memset(errstr, 0xff, sizeof errstr);
     fstore_err_t err =
@@ -349,5 +367,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Nothing else: a failed restore removes its temporary directory. */
     if (empty_dir(g.dir) != 0)
         die("restore left files behind", err, errstr);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (g.conf == NULL)
+        setup();
+    if (fuzz_snap_is_file(data, size)) {
+        write_file(data, size);
+        restore_one();
+        return 0;
+    }
+    /* Content: through both formats. */
+    for (int version = FUZZ_SNAP_V1; version <= FUZZ_SNAP_VERSION; version++) {
+        write_wrapped(data, size, version);
+        restore_one();
+    }
     return 0;
 }

@@ -9,7 +9,9 @@
  * rows, one of them with a key long enough to be stored as a digest, and
  * offsets of two partitions), snapshots it, and writes:
  * - file-*: whole snapshot files (the target restores them as they are):
- *   the real one, a store without tables, truncations and flipped bytes;
+ *   the real one (format 2), a store without tables, truncations and
+ *   flipped bytes; file-v1-*: the same content as a format 1 file, whole
+ *   and with its header's checksum, length and count damaged;
  * - content-*: the snapshot's content, uncompressed, for the target's mode
  *   that wraps its input into a file with a valid checksum: the real content
  *   and damaged variants (unknown tags, missing end, entries out of order,
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <zstd.h>
 
 #include "fuzz_snapshot.h"
@@ -192,7 +195,7 @@ static void snapshot(int filled, buf_t *file)
     if (f == NULL || file->len < FUZZ_SNAP_HDR)
         fail("reading the snapshot back", FSTORE_ERR_IO, path);
     fclose(f);
-    memset(file->data + 40, 0, 8); /* the creation time */
+    memset(file->data + 24, 0, 8); /* the creation time */
 }
 
 static void rm_tmp(void)
@@ -222,6 +225,25 @@ static void rm_tmp(void)
 
 /* ---- whole files ---- */
 
+static buf_t content_of(const buf_t *file);
+
+/* The same content as a format 1 file. */
+static void v1_file(const buf_t *content, buf_t *out)
+{
+    size_t cap = ZSTD_compressBound(content->len);
+    uint8_t *z = malloc(cap);
+    size_t n = z ? ZSTD_compress(z, cap, content->data, content->len, 3) : 0;
+    if (z == NULL || ZSTD_isError(n))
+        fail("compressing a format 1 file", FSTORE_ERR_NO_MEMORY, NULL);
+    uint8_t hdr[FUZZ_SNAP_HDR];
+    fuzz_snap_header_v1(hdr, XXH64(content->data, content->len, 0), content->len,
+                        fuzz_snap_entries(content->data, content->len));
+    out->len = 0;
+    buf_put(out, hdr, sizeof hdr);
+    buf_put(out, z, n);
+    free(z);
+}
+
 static void file_seeds(const buf_t *full, const buf_t *empty)
 {
     write_seed("file-full", full->data, full->len);
@@ -248,13 +270,13 @@ static void file_seeds(const buf_t *full, const buf_t *empty)
         size_t at; /* SIZE_MAX - k: k bytes before the end */
         uint8_t xor ;
     } flips[] = {{"file-flip-version", 12, 0x03},
-                 {"file-flip-checksum", 17, 0x10},
-                 {"file-flip-length", 24, 0x01},
-                 {"file-flip-entries", 32, 0x01},
+                 {"file-flip-flags", 16, 0x01},
+                 {"file-flip-time", 24, 0x01},
                  {"file-flip-pad", 50, 0xff},
                  {"file-flip-zstd-magic", FUZZ_SNAP_HDR, 0x01},
                  {"file-flip-content", FUZZ_SNAP_HDR + 20, 0x40},
-                 {"file-flip-last", SIZE_MAX - 1, 0x80}};
+                 {"file-flip-checksum", SIZE_MAX - 1, 0x80},
+                 {"file-flip-count", SIZE_MAX - 12, 0x01}};
     buf_t b = {0};
     for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
         b.len = 0;
@@ -269,24 +291,43 @@ static void file_seeds(const buf_t *full, const buf_t *empty)
     buf_put(&b, full->data, full->len);
     buf_put(&b, "\0\0\0\0", 4);
     write_seed("file-trailing-bytes", b.data, b.len);
+
+    /* Format 1, still read: the whole file, and its header's fields. */
+    buf_t c = content_of(full);
+    v1_file(&c, &b);
+    write_seed("file-v1-full", b.data, b.len);
+    static const struct {
+        const char *name;
+        size_t at;
+    } v1flips[] = {{"file-v1-flip-checksum", 17},
+                   {"file-v1-flip-length", 24},
+                   {"file-v1-flip-entries", 32}};
+    for (size_t i = 0; i < sizeof v1flips / sizeof v1flips[0]; i++) {
+        b.data[v1flips[i].at] ^= 0x01;
+        write_seed(v1flips[i].name, b.data, b.len);
+        b.data[v1flips[i].at] ^= 0x01;
+    }
+    write_seed("file-v1-cut-minus-1", b.data, b.len - 1);
+    free(c.data);
     free(b.data);
 }
 
 /* ---- contents ---- */
 
-/* The uncompressed content of a snapshot file. */
+/* The uncompressed content of a (format 2) snapshot file, without the
+ * entry count after its end record: the content as format 1 has it and the
+ * target's content mode takes. */
 static buf_t content_of(const buf_t *file)
 {
-    uint64_t len;
-    memcpy(&len, file->data + 24, 8);
     buf_t c = {0};
-    c.data = malloc(len + 1);
-    c.cap = len + 1;
-    size_t n = ZSTD_decompress(c.data, c.cap, file->data + FUZZ_SNAP_HDR,
-                               file->len - FUZZ_SNAP_HDR);
-    if (c.data == NULL || ZSTD_isError(n) || n != len)
+    c.cap = 16u << 20;
+    c.data = malloc(c.cap);
+    size_t n = c.data ? ZSTD_decompress(c.data, c.cap, file->data + FUZZ_SNAP_HDR,
+                                        file->len - FUZZ_SNAP_HDR)
+                      : 0;
+    if (c.data == NULL || ZSTD_isError(n) || n < 9 || c.data[n - 9] != 'E')
         fail("decompressing the snapshot", FSTORE_ERR_CORRUPT, NULL);
-    c.len = n;
+    c.len = n - 8;
     return c;
 }
 
