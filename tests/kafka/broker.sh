@@ -5,7 +5,8 @@
 #   tests/kafka/broker.sh deps                 install missing system packages
 #   tests/kafka/broker.sh fetch                resolve the broker jars (cached)
 #   BROKERS=$(tests/kafka/broker.sh start [--dir DIR] [--set key=value]...
-#                                         [--security plaintext|sasl_ssl])
+#                                         [--security plaintext|sasl_ssl]
+#                                         [--cpus LIST])
 #   tests/kafka/broker.sh status|bootstrap|log|client-config [--dir DIR]
 #   tests/kafka/broker.sh restart [--dir DIR] [--kill]
 #   tests/kafka/broker.sh stop [--dir DIR] [--keep] [--kill]
@@ -23,6 +24,11 @@
 # (security.protocol, sasl.mechanisms, sasl.username, sasl.password,
 # ssl.ca.location; `kcat -F FILE` reads it as it is); `client-config`
 # prints its path. The topic commands use it by themselves.
+#
+# start --cpus LIST: the broker's JVM runs only on those CPUs (taskset
+# syntax, e.g. 0 or 0-1), and so does every restart of it: with the
+# clients pinned to the other CPUs, a benchmark measures fstore and Kafka
+# without one preempting the other.
 #
 # See docs/kafka-broker.md for the why behind every setting.
 #
@@ -228,6 +234,7 @@ OPT_KILL=0
 OPT_FAST=0
 OPT_SETS=()
 OPT_SECURITY=
+OPT_CPUS=
 ARGS=()
 
 parse_opts() {
@@ -248,6 +255,12 @@ parse_opts() {
             shift 2
             ;;
         --security=*) OPT_SECURITY=${1#--security=}; shift ;;
+        --cpus)
+            (($# >= 2)) || die "--cpus needs a CPU list (e.g. 0 or 0-1)"
+            OPT_CPUS=$2
+            shift 2
+            ;;
+        --cpus=*) OPT_CPUS=${1#--cpus=}; shift ;;
         --set)
             (($# >= 2)) || die "--set needs key=value"
             [[ $2 == ?*=* ]] || die "--set needs key=value, got '$2'"
@@ -304,6 +317,7 @@ write_state() {
         echo "log=${ST[run_dir]}/broker.log"
         echo "libs=${ST[libs]}"
         echo "version=${ST[version]}"
+        [[ -z ${ST[cpus]:-} ]] || echo "cpus=${ST[cpus]}"
         # Only for a secured broker, so a plain one's state is unchanged.
         if [[ ${ST[security]:-plaintext} != plaintext ]]; then
             echo "security=${ST[security]}"
@@ -619,9 +633,11 @@ format_storage() {
 }
 
 launch() {
-    # $1 run dir, $2 libs dir.  Starts the JVM detached, sets LAUNCHED_PID.
-    local run=$1 libs=$2 i
+    # $1 run dir, $2 libs dir, $3 CPU list or "".  Starts the JVM detached,
+    # sets LAUNCHED_PID.
+    local run=$1 libs=$2 cpus=${3:-} i
     java_cmd "$run" "$libs"
+    [[ -z $cpus ]] || JCMD=(taskset -c "$cpus" "${JCMD[@]}")
     rm -f "$run/pid"
     # setsid: the broker gets its own session, so a Ctrl-C or a signal aimed
     # at the caller's process group does not take it down half-way through a
@@ -769,6 +785,11 @@ cmd_start() {
         need openssl "apt-get install openssl"
         check_scram_versions
     fi
+    if [[ -n $OPT_CPUS ]]; then
+        need taskset "install util-linux"
+        taskset -c "$OPT_CPUS" true 2>/dev/null ||
+            die "--cpus $OPT_CPUS: not a usable CPU list here (this machine has CPUs 0-$(($(nproc --all) - 1)))"
+    fi
     cmd_fetch
     [[ -z $OPT_DIR ]] || mkdir -p "$OPT_DIR"
     lock_state
@@ -789,10 +810,10 @@ cmd_start() {
         "$(date -u +%FT%TZ)" "$KAFKA_VERSION" "$port" "$cport" \
         "$([[ $SECURITY == plaintext ]] || echo ", $SECURITY")" >>"$RUN/broker.log"
     LAUNCHED_PID=
-    launch "$RUN" "$LIBS"
+    launch "$RUN" "$LIBS" "$OPT_CPUS"
     wait_ready "$RUN" "$port" "$client"
     ST=([port]=$port [controller_port]=$cport [run_dir]=$RUN [libs]=$LIBS [version]=$KAFKA_VERSION
-        [security]=$SECURITY [client_config]=$client)
+        [security]=$SECURITY [client_config]=$client [cpus]=$OPT_CPUS)
     write_state "$LAUNCHED_PID"
     if [[ $SECURITY == plaintext ]]; then
         log "Kafka $KAFKA_VERSION ready at 127.0.0.1:$port (pid $LAUNCHED_PID, run dir $RUN)"
@@ -825,7 +846,7 @@ cmd_restart() {
     write_state ""
     printf '==== broker.sh restart %s\n' "$(date -u +%FT%TZ)" >>"$run/broker.log"
     LAUNCHED_PID=
-    launch "$run" "${ST[libs]}"
+    launch "$run" "${ST[libs]}" "${ST[cpus]:-}"
     wait_ready "$run" "${ST[port]}" "${ST[client_config]:-}"
     write_state "$LAUNCHED_PID"
     log "broker restarted at 127.0.0.1:${ST[port]} (pid $LAUNCHED_PID)"

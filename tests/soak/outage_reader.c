@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,17 +31,19 @@ or_shared *or_map(const char *path, int create)
     return m;
 }
 
-pid_t or_spawn(const char *self, const char *store, const char *table,
+pid_t or_spawn(const char *self, const char *store, const char *table, int cpu,
                long nkeys, const char *shared, const char *log_path)
 {
-    char n[32];
+    char n[32], c[16];
     snprintf(n, sizeof n, "%ld", nkeys);
+    snprintf(c, sizeof c, "%d", cpu);
     char *argv[] = {(char *)(uintptr_t)self,
                     (char *)(uintptr_t) "--reader",
                     (char *)(uintptr_t)store,
                     (char *)(uintptr_t)table,
                     n,
                     (char *)(uintptr_t)shared,
+                    c,
                     NULL};
     return it_spawn(argv, log_path);
 }
@@ -142,11 +145,19 @@ static int or_lookup(or_shared *sh, or_counts *ph, fstore_reader_t *r,
 
 int or_main(int argc, char **argv)
 {
-    if (argc != 4)
-        IT_FAIL("usage: --reader STORE TABLE NKEYS SHARED");
+    if (argc != 5)
+        IT_FAIL("usage: --reader STORE TABLE NKEYS SHARED CPU");
     const char *dir = argv[0], *name = argv[1];
     long nkeys = atol(argv[2]);
     IT_CHECK(nkeys > 0, "NKEYS %s", argv[2]);
+    int cpu = atoi(argv[4]);
+    if (cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        IT_CHECK(sched_setaffinity(0, sizeof set, &set) == 0,
+                 "pinning the reader to CPU %d: %s", cpu, strerror(errno));
+    }
     or_shared *sh = or_map(argv[3], 0);
 
     char errstr[1024];

@@ -52,7 +52,8 @@ or_shared *or_map(const char *path, int create);
 
 /* Starts `self --reader STORE TABLE NKEYS SHARED` with its output in
  * log_path. */
-pid_t or_spawn(const char *self, const char *store, const char *table,
+/* cpu >= 0: the reader runs on that CPU only. */
+pid_t or_spawn(const char *self, const char *store, const char *table, int cpu,
                long nkeys, const char *shared, const char *log_path);
 
 /* The reader process: argv as given to or_spawn after --reader. Returns
