@@ -56,6 +56,13 @@
  * is reported (a 2-core machine shared with the broker may not keep the
  * target).
  *
+ * --cpus B,F is the standard setup of bench/run.sh on a machine of two or
+ * more CPUs (docs/performance.md): the broker, started with broker.sh
+ * --cpus B, has CPU B; this process's threads (the tailer's, librdkafka's,
+ * the producers') have CPU F for the bootstrap and freshness, so neither
+ * side preempts the other; while reads are measured the reader thread has
+ * CPU F to itself and everything else moves to B.
+ *
  * Latencies go into bench_common's histograms; --hist-dir writes each as
  * DIR/<case>.dat for bench/run.sh's plots. --kafka-prop NAME=VALUE sets a
  * librdkafka property on every client of the run, the tailer's included.
@@ -65,6 +72,7 @@
 #endif
 #include "bench_kafka.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -108,7 +116,10 @@ static struct {
     int nprops;
     const char *fprops[MAX_PROPS]; /* NAME=VALUE fstore properties */
     int nfprops;
+    int cpu_broker, cpu_fstore; /* --cpus B,F; -1: not pinned */
 } opt = {.brokers = NULL,
+         .cpu_broker = -1,
+         .cpu_fstore = -1,
          .records = 1000000,
          .rates = {1000, 10000, 50000},
          .nrates = 3,
@@ -138,7 +149,13 @@ static void usage(const char *argv0)
             "                      tail.batch.max_ms=1); repeatable\n"
             "  --kafka-prop N=V    a librdkafka property for every Kafka\n"
             "                      client of the run, the tailer's included\n"
-            "                      (as kafka.N); repeatable\n",
+            "                      (as kafka.N); repeatable\n"
+            "  --cpus B,F          the broker runs on CPU B (start it with\n"
+            "                      broker.sh start --cpus B): this process's\n"
+            "                      threads go to CPU F, except while reads\n"
+            "                      are measured, when the reader thread has\n"
+            "                      CPU F to itself and every other thread\n"
+            "                      joins the broker on B\n",
             argv0);
     exit(2);
 }
@@ -183,6 +200,14 @@ static void parse_args(int argc, char **argv)
             add_prop(a, v, opt.fprops, &opt.nfprops);
         } else if (strcmp(a, "--kafka-prop") == 0) {
             add_prop(a, v, opt.props, &opt.nprops);
+        } else if (strcmp(a, "--cpus") == 0) {
+            char *end;
+            long b = strtol(v, &end, 10), f = *end == ',' ? strtol(end + 1, &end, 10) : -1;
+            long n = sysconf(_SC_NPROCESSORS_ONLN);
+            if (*end || b < 0 || f < 0 || b == f || b >= n || f >= n)
+                die("--cpus wants BROKER,FSTORE: two different CPUs of 0-%ld", n - 1);
+            opt.cpu_broker = (int)b;
+            opt.cpu_fstore = (int)f;
         } else {
             usage(argv[0]);
         }
@@ -533,6 +558,34 @@ static void bootstrap(boot_t *bt)
     bt->disk_bytes = dir_disk_bytes(B.dir);
 }
 
+/* ---- CPU placement (--cpus) ---------------------------------------------- */
+
+static void pin_thread(pid_t tid, int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    /* A thread may end between the listing and the call. */
+    if (sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH)
+        die("pinning thread %d to CPU %d: %s", (int)tid, cpu, strerror(errno));
+}
+
+/* Moves every thread of this process (this one, librdkafka's, the
+ * tailer's) to cpu; threads made later inherit it from their maker. */
+static void pin_process(int cpu)
+{
+    if (cpu < 0)
+        return;
+    DIR *d = opendir("/proc/self/task");
+    if (d == NULL)
+        die("/proc/self/task: %s", strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+            pin_thread((pid_t)atoi(e->d_name), cpu);
+    closedir(d);
+}
+
 /* ---- phase 2: reads during ingest ---------------------------------------- */
 
 typedef struct {
@@ -557,6 +610,8 @@ static void *reader_main(void *arg)
 {
     reader_job_t *j = arg;
     reads_t *r = j->r;
+    if (opt.cpu_fstore >= 0)
+        pin_thread(0, opt.cpu_fstore); /* a CPU to itself (see --cpus) */
     fstore_reader_t *rd;
     fs_check(fstore_reader_new(B.store, &rd), "fstore_reader_new", NULL);
     uint64_t sink = 0, t = 0, start = now_ns();
@@ -737,6 +792,9 @@ static void reads_during_ingest(reads_result_t *res)
     reader_job_t job = {NULL, seq, 0};
     fprintf(stderr, "warming up (every key once)...\n");
     warm_up();
+    /* The reader gets the fstore CPU to itself (reader_main); everything
+     * else, the tailer included, shares the broker's. */
+    pin_process(opt.cpu_broker);
 
     fprintf(stderr, "reads, read-only, %.1f s...\n", opt.seconds);
     run_reads(&res->ro, &job);
@@ -782,6 +840,7 @@ static void reads_during_ingest(reads_result_t *res)
     free(u->touched);
     free(u);
     free(seq);
+    pin_process(opt.cpu_fstore);
 }
 
 /* ---- phase 3: freshness ---------------------------------------------------
@@ -1235,6 +1294,11 @@ static void write_json(FILE *f, const void *report)
     for (int i = 0; i < opt.nfprops; i++)
         fprintf(f, "%s\"%s\"", i ? ", " : "", opt.fprops[i]);
     fprintf(f, "]},\n");
+    if (opt.cpu_fstore >= 0)
+        fprintf(f, "  \"cpus\": {\"broker\": %d, \"fstore\": %d, \"reader\": %d},\n",
+                opt.cpu_broker, opt.cpu_fstore, opt.cpu_fstore);
+    else
+        fprintf(f, "  \"cpus\": null,\n");
     json_run(f, "  \"load\": ", &b->load, ",\n");
     fprintf(f, "  \"bootstrap\": {\n    \"consume_only\": [");
     json_run(f, "", &b->consume[0], ", ");
@@ -1320,6 +1384,7 @@ int main(int argc, char **argv)
 {
     bench_set_prog("ingest");
     parse_args(argc, argv);
+    pin_process(opt.cpu_fstore);
     make_dirs();
     static report_t R; /* histograms: keep off the stack */
     R.clk = clock_overhead_ns();
@@ -1344,6 +1409,13 @@ int main(int argc, char **argv)
         printf("every Kafka client (the tailer's too): %s\n", opt.props[i]);
     for (int i = 0; i < opt.nfprops; i++)
         printf("fstore property: %s\n", opt.fprops[i]);
+    if (opt.cpu_fstore >= 0)
+        printf("CPUs: the broker on %d; this process on %d, except while reads "
+               "are measured: the reader thread alone on %d, the rest on %d\n",
+               opt.cpu_broker, opt.cpu_fstore, opt.cpu_fstore, opt.cpu_broker);
+    else
+        printf("CPUs: not pinned (every thread and the broker share the "
+               "machine's CPUs)\n");
     printf("\n");
     fflush(stdout);
 
