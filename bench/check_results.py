@@ -16,8 +16,14 @@ feature record, the tailing store) must hold the figures of AGG_PATH and
 have seen every produced event. Under "pipeline" (one run of `fstore demo
 --brokers` per rate and commit interval) every stage's latency must have
 samples and finite positive percentiles, every request a delivered
-prediction, and the aggregator must have committed. Exit 0 when all pass, 1
-otherwise, naming each."""
+prediction, and the aggregator must have committed. Under "snapshot"
+(bench_snapshot --only files) every number must be finite, and each case
+(fstore_snapshot and fstore_restore, zstd compression and decompression,
+the copy) must hold the figures of SNAP_CASE and, but for the copy,
+SNAP_STREAM, with the ratios of SNAP_RATIOS. Under "snapshot_seeded"
+(bench_snapshot --only seeded) the seeded start must have run (not been
+skipped), hold the figures of SEEDED_FIGURES, and both replicas the same
+rows. Exit 0 when all pass, 1 otherwise, naming each."""
 import json
 import math
 import sys
@@ -216,6 +222,89 @@ def check_aggregate(agg, rates, bad):
                            f"{f.get('produced')} produced events seen")
 
 
+# bench_snapshot --only files: per case, finite positive figures (cpu_s,
+# and fsync_s of the baselines, may be 0 for a small store), then the ratios.
+SNAP_CASES = ("snapshot", "zstd_compress", "snapshot_1t", "zstd_compress_1t",
+              "restore", "zstd_decompress", "copy")
+SNAP_CASE = ("threads", "seconds", "store_mb_per_s")
+SNAP_STREAM = ("stream_bytes", "stream_mb_per_s")
+SNAP_FILES = ("rows", "store_bytes", "store_bytes_per_row", "restored_bytes",
+              "rounds", "threads")
+SNAP_RATIOS = ("snapshot_over_zstd", "snapshot_1t_over_zstd_1t",
+               "restore_over_zstd_decompress")
+# bench_snapshot --only seeded.
+SEEDED_FIGURES = (
+    "entities", "gap_updates", "gap_new", "snapshot_bytes", "rows_compared",
+    "produce.seconds", "bootstrap_a.seconds", "snapshot_a.seconds",
+    "gap.seconds", "seeded.open_s", "seeded.ready_s", "seeded.time_to_ready_s",
+    "seeded.rows", "seeded.store_bytes", "full.ready_s",
+    "full.time_to_ready_s", "full.rows", "full.store_bytes",
+    "ratio_full_over_seeded",
+)
+
+
+def check_numbers(sec, name, bad):
+    """bad += every leaf of `sec` that is a number but not finite (text and
+    booleans pass)."""
+    for p, v in leaves(sec):
+        if numeric(v) and not math.isfinite(v):
+            bad.append(f"{name}{p}: {v} (expected a finite figure)")
+        elif v is None:
+            bad.append(f"{name}{p}: missing")
+
+
+def check_snapshot(sec, bad):
+    """bad += what is wrong with the "snapshot" section."""
+    check_numbers(sec, "snapshot", bad)
+    files = sec.get("files")
+    if not isinstance(files, dict):
+        bad.append("snapshot.files: no figures")
+        return
+    for k in SNAP_FILES:
+        if not positive(files.get(k)):
+            bad.append(f"snapshot.files.{k}: {files.get(k)!r} (expected a "
+                       "finite positive figure)")
+    cases = files.get("cases") or {}
+    for c in SNAP_CASES:
+        fig = cases.get(c)
+        if not isinstance(fig, dict):
+            bad.append(f"snapshot.files.cases.{c}: missing")
+            continue
+        for k in SNAP_CASE + (SNAP_STREAM if c != "copy" else ()):
+            if not positive(fig.get(k)):
+                bad.append(f"snapshot.files.cases.{c}.{k}: {fig.get(k)!r} "
+                           "(expected a finite positive figure)")
+        zero_ok = ("cpu_s", "fsync_s") if c.startswith(("zstd", "copy")) \
+            else ("cpu_s",)
+        for k in zero_ok:
+            if not (number(fig.get(k)) and fig[k] >= 0):
+                bad.append(f"snapshot.files.cases.{c}.{k}: {fig.get(k)!r} "
+                           "(expected a finite figure >= 0)")
+    for r in SNAP_RATIOS:
+        if not positive(at(sec, f"ratios.{r}.value")):
+            bad.append(f"snapshot.ratios.{r}: missing")
+
+
+def check_seeded(sec, bad):
+    """bad += what is wrong with the "snapshot_seeded" section."""
+    check_numbers(sec, "snapshot_seeded", bad)
+    st = sec.get("seeded_start")
+    if not isinstance(st, dict) or "skipped" in st:
+        why = st.get("skipped") if isinstance(st, dict) else "no figures"
+        bad.append(f"snapshot_seeded.seeded_start: not measured ({why})")
+        return
+    for k in SEEDED_FIGURES:
+        if not positive(at(st, k)):
+            bad.append(f"snapshot_seeded.seeded_start.{k}: {at(st, k)!r} "
+                       "(expected a finite positive figure)")
+    if at(st, "seeded.rows") != at(st, "full.rows"):
+        bad.append(f"snapshot_seeded: the seeded replica holds "
+                   f"{at(st, 'seeded.rows')!r} rows, the full one "
+                   f"{at(st, 'full.rows')!r}")
+    if not positive(at(sec, "ratios.full_over_seeded_ready.value")):
+        bad.append("snapshot_seeded.ratios.full_over_seeded_ready: missing")
+
+
 PIPE_STAGES = ("kafka", "committed", "visible", "prediction", "produce_ack")
 
 
@@ -271,6 +360,9 @@ def main(path):
         if p.startswith(".pipeline["):
             numbers += number(v)
             continue  # check_pipeline
+        if p.startswith((".snapshot.", ".snapshot_seeded.")):
+            numbers += number(v)
+            continue  # check_snapshot, check_seeded
         if v is None:
             bad.append(f"{p}: missing")
         elif isinstance(v, bool) or isinstance(v, str):
@@ -281,7 +373,8 @@ def main(path):
                 bad.append(f"{p}: {v}")
             elif any(w in last for w in COUNTED) and v <= 0:
                 bad.append(f"{p}: {v} (expected a positive figure)")
-    for section in ("baselines", "get_bench", "ingest", "aggregate", "pipeline"):
+    for section in ("baselines", "get_bench", "snapshot", "snapshot_seeded",
+                    "ingest", "aggregate", "pipeline"):
         if not doc.get(section):
             bad.append(f"{section}: no figures")
     if doc.get("ingest"):
@@ -291,6 +384,10 @@ def main(path):
                         bad)
     if doc.get("pipeline"):
         check_pipeline(doc["pipeline"], bad)
+    if doc.get("snapshot"):
+        check_snapshot(doc["snapshot"], bad)
+    if doc.get("snapshot_seeded"):
+        check_seeded(doc["snapshot_seeded"], bad)
     if numbers < 50:
         bad.append(f"only {numbers} figures in {path}")
     for b in bad:

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Builds Release and runs the benchmarks side by side on one machine:
 # bench_baselines (fstore vs raw LMDB, RocksDB and Redis; it starts and stops
-# its own redis-server on a free loopback port), bench_get_bench, then
-# bench_ingest (bootstrap vs librdkafka consume-only, store size, reads during
-# ingest, produce -> visible vs Kafka's own latency), then bench_aggregate
-# (aggregation throughput, restart after SIGKILL vs a full restore, event ->
-# feature record -> visible in a tailing store vs Kafka's own latency), then
-# the whole pipeline (`fstore demo --brokers`: event -> feature record ->
-# store -> prediction at each rate and commit interval), against a real
-# Kafka broker that this script starts (tests/kafka/broker.sh) and always
-# stops. Writes bench/results/<date>-<host>.json (every figure), .md (the
-# tables) and -point.png / -batch.png / -freshness.png / -ingest-reads.png /
+# its own redis-server on a free loopback port), bench_get_bench, the file
+# cases of bench_snapshot (fstore_snapshot and fstore_restore against zstd
+# on the same store file, and a plain copy), then bench_ingest (bootstrap vs
+# librdkafka consume-only, store size, reads during ingest, produce ->
+# visible vs Kafka's own latency), the seeded start of bench_snapshot (a new
+# replica from a snapshot and the records after it vs a full bootstrap, time
+# to ready), bench_aggregate (aggregation throughput, restart after SIGKILL
+# vs a full restore, event -> feature record -> visible in a tailing store
+# vs Kafka's own latency), then the whole pipeline (`fstore demo --brokers`:
+# event -> feature record -> store -> prediction at each rate and commit
+# interval), against a real Kafka broker that this script starts
+# (tests/kafka/broker.sh) and always stops. Writes
+# bench/results/<date>-<host>.json (every figure), .md (the tables) and
+# -point.png / -batch.png / -freshness.png / -ingest-reads.png /
 # -aggregate-freshness.png (latency distributions) and -pipeline.png (event
 # -> prediction p99 by commit interval), with gnuplot.
 #
@@ -18,12 +22,14 @@
 #                     [--ingest-seconds S] [--rates R1,R2,...]
 #                     [--agg-events N] [--agg-entities E] [--agg-rates R1,...]
 #                     [--pipe-rates R1,...] [--pipe-commits MS1,...]
-#                     [--no-build] [--check]
+#                     [--snap-rows N] [--snap-rounds R] [--seed-rows N]
+#                     [--no-build] [--build-dir DIR] [--out DIR] [--check]
 #   --quick             50,000 rows and 0.5 s per lookup case; 20,000 ingest
 #                       records, rates 1000,5000, 2 s per ingest case;
 #                       aggregation of 300,000 events over 50,000 entities,
 #                       rates 1000,5000; the pipeline at 1000 events/s with
-#                       commit intervals 25,100
+#                       commit intervals 25,100; snapshots of a 50,000-row
+#                       store, one round; a seeded start at 20,000 entities
 #   --check             then fail unless every measurement produced a number
 #                       (bench/check_results.py; never a speed judgement)
 #   --rows N            rows to load for the lookups (default 1,000,000)
@@ -40,7 +46,14 @@
 #                       for --ingest-seconds after warming up
 #   --pipe-commits MS,... the aggregator's commit intervals to try (default
 #                       10,25,50,100)
-#   --no-build          use the existing build/release
+#   --snap-rows N       rows of the store snapshotted and restored against
+#                       zstd (default 3,000,000)
+#   --snap-rounds R     rounds of those cases, the best kept (default 2)
+#   --seed-rows N       entities of the seeded start vs full bootstrap
+#                       (default 1,000,000)
+#   --no-build          use the existing build (build/release)
+#   --build-dir DIR     with --no-build: the build to use instead
+#   --out DIR           write the results there (default bench/results)
 # Expects the dependencies from scripts/setup.sh (redis-server, librocksdb-dev,
 # libhiredis-dev, gnuplot-nox, Java and kcat for the broker, whose jars
 # tests/kafka/broker.sh fetches once). The benches measure; they never assert
@@ -58,13 +71,19 @@ AEV=
 ARATES=1000,10000
 PRATES=1000,10000
 PCOMMITS=10,25,50,100
+SROWS=3000000
+SROUNDS=2
+SEEDROWS=1000000
 BUILD=1
+BUILD_DIR=
+OUT=
 CHECK=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) ROWS=50000; SECS=0.5; IREC=20000; ISECS=2; RATES=1000,5000
              AENT=50000; AEV=300000; ARATES=1000,5000
-             PRATES=1000; PCOMMITS=25,100 ;;
+             PRATES=1000; PCOMMITS=25,100
+             SROWS=50000; SROUNDS=1; SEEDROWS=20000 ;;
     --rows) ROWS="$2"; shift ;;
     --seconds) SECS="$2"; shift ;;
     --ingest-records) IREC="$2"; shift ;;
@@ -75,15 +94,20 @@ while [ $# -gt 0 ]; do
     --agg-rates) ARATES="$2"; shift ;;
     --pipe-rates) PRATES="$2"; shift ;;
     --pipe-commits) PCOMMITS="$2"; shift ;;
+    --snap-rows) SROWS="$2"; shift ;;
+    --snap-rounds) SROUNDS="$2"; shift ;;
+    --seed-rows) SEEDROWS="$2"; shift ;;
     --no-build) BUILD=0 ;;
+    --build-dir) BUILD_DIR="$2"; shift ;;
+    --out) OUT="$2"; shift ;;
     --check) CHECK=1 ;;
-    -h|--help) sed -n '2,48s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,61s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
 done
 # Validate the sizes' shape here; the benches check their ranges.
-for v in "$ROWS" "$IREC" "$AENT" ${AEV:+"$AEV"}; do
+for v in "$ROWS" "$IREC" "$AENT" ${AEV:+"$AEV"} "$SROWS" "$SROUNDS" "$SEEDROWS"; do
     [[ $v =~ ^[0-9]+$ ]] || { echo "run: '$v' is not a count (try --help)" >&2; exit 2; }
 done
 for v in "$RATES" "$ARATES"; do
@@ -91,14 +115,19 @@ for v in "$RATES" "$ARATES"; do
 done
 [ -n "$AEV" ] || AEV=$((4 * AENT))
 
+if [ -n "$BUILD_DIR" ] && [ "$BUILD" = 1 ]; then
+    echo "run: --build-dir goes with --no-build (run.sh builds build/release itself)" >&2
+    exit 2
+fi
 if [ "$BUILD" = 1 ]; then
     bash "$ROOT/scripts/build.sh" release >&2
 fi
-BIN="$ROOT/build/release/bench"
-for b in bench_baselines bench_get_bench bench_ingest bench_aggregate; do
+BUILD_DIR="${BUILD_DIR:-$ROOT/build/release}"
+BIN="$BUILD_DIR/bench"
+for b in bench_baselines bench_get_bench bench_ingest bench_aggregate bench_snapshot; do
     [ -x "$BIN/$b" ] || { echo "run: $BIN/$b missing (is librocksdb-dev/libhiredis-dev installed? see scripts/setup.sh)" >&2; exit 1; }
 done
-[ -x "$ROOT/build/release/tools/fstore" ] || { echo "run: $ROOT/build/release/tools/fstore missing (the pipeline runs fstore demo)" >&2; exit 1; }
+[ -x "$BUILD_DIR/tools/fstore" ] || { echo "run: $BUILD_DIR/tools/fstore missing (the pipeline runs fstore demo)" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "run: redis-server not found (scripts/setup.sh installs it)" >&2; exit 1; }
 command -v gnuplot >/dev/null || { echo "run: gnuplot not found (scripts/setup.sh installs gnuplot-nox)" >&2; exit 1; }
 BROKER_SH="$ROOT/tests/kafka/broker.sh"
@@ -107,7 +136,7 @@ BROKER_SH="$ROOT/tests/kafka/broker.sh"
 command -v "${JAVA:-java}" >/dev/null || { echo "run: ${JAVA:-java} not found; the Kafka broker of the ingest and aggregate benches needs Java 17+ (scripts/setup.sh installs it)" >&2; exit 1; }
 command -v "${KCAT:-kcat}" >/dev/null || { echo "run: ${KCAT:-kcat} not found; tests/kafka/broker.sh needs it (scripts/setup.sh installs it)" >&2; exit 1; }
 
-OUT="$ROOT/bench/results"
+OUT="${OUT:-$ROOT/bench/results}"
 mkdir -p "$OUT"
 DATE="$(date +%Y-%m-%d)"
 HOST="$(hostname -s 2>/dev/null || hostname)"
@@ -142,6 +171,13 @@ echo
     --dir "$WORK/stores-get" --json "$WORK/get_bench.json" \
     | tee "$WORK/get_bench.txt"
 echo
+# Snapshots and restores against zstd need no broker: before it starts.
+SNAP_T0=$SECONDS
+"$BIN/bench_snapshot" --only files --rows "$SROWS" --rounds "$SROUNDS" \
+    --dir "$WORK/snapshot-files" --json "$WORK/snapshot.json" \
+    --markdown "$WORK/snapshot.md" | tee "$WORK/snapshot.txt"
+echo "run: bench_snapshot (files) took $((SECONDS - SNAP_T0)) s" >&2
+echo
 
 # The broker starts only now, so that its JVM does not share the CPUs with
 # the lookup benches.
@@ -167,6 +203,16 @@ wait "$BENCH_PID"
 BENCH_PID=
 rm -rf "$WORK/stores-ingest"
 echo
+SNAP_T0=$SECONDS
+"$BIN/bench_snapshot" --only seeded --seed-rows "$SEEDROWS" \
+    --brokers "$BROKERS" --dir "$WORK/snapshot-seeded" \
+    --json "$WORK/snapshot_seeded.json" --markdown "$WORK/snapshot_seeded.md" \
+    > >(tee "$WORK/snapshot_seeded.txt") &
+BENCH_PID=$!
+wait "$BENCH_PID"
+BENCH_PID=
+echo "run: bench_snapshot (seeded start) took $((SECONDS - SNAP_T0)) s" >&2
+echo
 AGG_T0=$SECONDS
 "$BIN/bench_aggregate" --brokers "$BROKERS" --broker-pid "$BROKER_PID" \
     --entities "$AENT" --events "$AEV" --rates "$ARATES" --seconds "$ISECS" \
@@ -184,7 +230,7 @@ PIPE_FILES=()
 for r in ${PRATES//,/ }; do
     for c in ${PCOMMITS//,/ }; do
         echo "run: pipeline at $r events/s, aggregate.commit_ms $c" >&2
-        "$ROOT/build/release/tools/fstore" demo --brokers "$BROKERS" --rate "$r" \
+        "$BUILD_DIR/tools/fstore" demo --brokers "$BROKERS" --rate "$r" \
             --commit-ms "$c" --seconds "$ISECS" --entities 100000 -q \
             --json "$WORK/pipe-$r-$c.json" > "$WORK/pipe-$r-$c.txt" &
         BENCH_PID=$!
@@ -221,8 +267,12 @@ json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
         "$IREC" "$ISECS" "$RATES"
     printf '"aggregate_events": %s,\n"aggregate_entities": %s,\n"aggregate_rates": [%s],\n' \
         "$AEV" "$AENT" "$ARATES"
+    printf '"snapshot_rows": %s,\n"snapshot_rounds": %s,\n"seed_rows": %s,\n' \
+        "$SROWS" "$SROUNDS" "$SEEDROWS"
     printf '"baselines": '; cat "$WORK/baselines.json"
     printf ',\n"get_bench": '; cat "$WORK/get_bench.json"
+    printf ',\n"snapshot": '; cat "$WORK/snapshot.json"
+    printf ',\n"snapshot_seeded": '; cat "$WORK/snapshot_seeded.json"
     printf ',\n"ingest": '; cat "$WORK/ingest.json"
     printf ',\n"aggregate": '; cat "$WORK/aggregate.json"
     printf ',\n"pipeline": '; cat "$WORK/pipeline.json"
@@ -304,8 +354,8 @@ GP
     echo "- commit: $COMMIT"
     echo "- machine: $CPU, $NCPU CPUs, $MEM, $KERNEL"
     echo "- compiler: $CC_VER (Release build)"
-    echo "- lookups: $ROWS rows, $SECS s per case; ingest: $IREC records, rates $RATES records/s, $ISECS s per case; aggregate: $AEV events over $AENT entities, rates $ARATES events/s; pipeline: rates $PRATES events/s, commit intervals $PCOMMITS ms"
-    echo "- command: \`bench/run.sh --rows $ROWS --seconds $SECS --ingest-records $IREC --ingest-seconds $ISECS --rates $RATES --agg-entities $AENT --agg-events $AEV --agg-rates $ARATES --pipe-rates $PRATES --pipe-commits $PCOMMITS\`"
+    echo "- lookups: $ROWS rows, $SECS s per case; ingest: $IREC records, rates $RATES records/s, $ISECS s per case; aggregate: $AEV events over $AENT entities, rates $ARATES events/s; pipeline: rates $PRATES events/s, commit intervals $PCOMMITS ms; snapshots: $SROWS rows, $SROUNDS round(s), seeded start at $SEEDROWS entities"
+    echo "- command: \`bench/run.sh --rows $ROWS --seconds $SECS --ingest-records $IREC --ingest-seconds $ISECS --rates $RATES --agg-entities $AENT --agg-events $AEV --agg-rates $ARATES --pipe-rates $PRATES --pipe-commits $PCOMMITS --snap-rows $SROWS --snap-rounds $SROUNDS --seed-rows $SEEDROWS\`"
     echo "- figures: \`$(basename "$STEM").json\`"
     echo
     echo "## fstore against its baselines (bench_baselines)"
@@ -327,6 +377,12 @@ GP
     echo '```'
     cat "$WORK/get_bench.txt"
     echo '```'
+    echo
+    echo "## Snapshots and seeded start (bench_snapshot)"
+    echo
+    cat "$WORK/snapshot.md"
+    echo
+    cat "$WORK/snapshot_seeded.md"
     echo
     echo "## Ingest against a real Kafka broker (bench_ingest)"
     echo
