@@ -75,10 +75,14 @@ static void setup_brokers(const char *nbrokers)
 
 static void setup(void) { setup_brokers("1"); }
 
-/* The last partition led by a second broker that answers 300 ms late: its
- * records reach the tailer after the other partitions' records. */
+static void teardown(void);
+
+/* Runs after the suite's setup (as a test's own init does): a cluster of
+ * two brokers instead, the last partition led by the second, which answers
+ * 300 ms late, so its records reach the tailer after the others'. */
 static void setup_late_partition(void)
 {
+    teardown();
     setup_brokers("2");
     cr_assert_eq(rd_kafka_mock_partition_set_leader(M.mc, "feat", NPART - 1, 2), 0);
     cr_assert_eq(rd_kafka_mock_broker_set_rtt(M.mc, 2, 300), 0);

@@ -113,19 +113,23 @@ static const struct crs_opts *suite_opts(const char *suite)
     return NULL;
 }
 
-/* The child: init, the test, fini; a fatal assertion in the test still
- * runs fini, as in Criterion. */
-static _Noreturn void run_child(const crs_test *t, void (*init)(void),
-                                void (*fini)(void))
+/* The child, as in Criterion: the suite's init, then the test's own; the
+ * test; the test's fini, then the suite's (also after a fatal assertion in
+ * the test). */
+static _Noreturn void run_child(const crs_test *t, const struct crs_opts *so)
 {
-    if (init)
-        init();
+    if (so && so->init)
+        so->init();
+    if (t->opts->init)
+        t->opts->init();
     g_in_test = 1;
     if (setjmp(g_env) == 0)
         t->fn();
     g_in_test = 0;
-    if (fini)
-        fini();
+    if (t->opts->fini)
+        t->opts->fini();
+    if (so && so->fini)
+        so->fini();
     fflush(NULL);
     exit(g_failed ? CRS_EXIT_FAIL : 0);
 }
@@ -141,8 +145,6 @@ static double now_s(void)
 static int run_one(const crs_test *t)
 {
     const struct crs_opts *so = suite_opts(t->suite);
-    void (*init)(void) = t->opts->init ? t->opts->init : so ? so->init : NULL;
-    void (*fini)(void) = t->opts->fini ? t->opts->fini : so ? so->fini : NULL;
     double timeout = t->opts->timeout > 0                ? t->opts->timeout
                      : so && so->timeout > 0 ? so->timeout
                                                          : CRS_DEFAULT_TIMEOUT;
@@ -152,7 +154,7 @@ static int run_one(const crs_test *t)
     if (pid < 0)
         die("fork");
     if (pid == 0)
-        run_child(t, init, fini);
+        run_child(t, so);
 
     int status = 0, timed_out = 0;
     for (;;) {
