@@ -1297,8 +1297,7 @@ static void write_json(FILE *f, const void *report)
     if (opt.cpu_fstore >= 0)
         fprintf(f, "  \"cpus\": {\"broker\": %d, \"fstore\": %d, \"reader\": %d},\n",
                 opt.cpu_broker, opt.cpu_fstore, opt.cpu_fstore);
-    else
-        fprintf(f, "  \"cpus\": null,\n");
+
     json_run(f, "  \"load\": ", &b->load, ",\n");
     fprintf(f, "  \"bootstrap\": {\n    \"consume_only\": [");
     json_run(f, "", &b->consume[0], ", ");
