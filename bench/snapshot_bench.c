@@ -7,13 +7,14 @@
  *
  *   bench_snapshot [--rows N | --store DIR] [--rounds R] [--brokers B]
  *                  [--seed-rows N] [--gap G] [--only files|seeded]
- *                  [--dir DIR] [--json FILE] [--markdown FILE]
+ *                  [--dir DIR] [--keep] [--json FILE] [--markdown FILE]
  *
  * 1. Files. A store of N entities (default 3,000,000) of the bench row
  *    (bench_common: 32 scalars, a string, a 16-float embedding,
  *    Confluent-framed Avro) written in key order through fstore batches of
  *    10,000, so that its pages are full as after a bootstrap; or, with
- *    --store, an existing store (opened read-only). Then, in each of R
+ *    --store, an existing store (opened read-only; --keep keeps the one
+ *    written for another run's --store). Then, in each of R
  *    rounds (default 2), on the same data.mdb:
  *    - fstore_snapshot() to a file, store.snapshot_threads at its default
  *      (T threads), then zstd level 3 of data.mdb with the same number of
@@ -90,6 +91,7 @@ static struct {
     long gap;           /* -1: 1 % of seed_rows */
     int files, seeded;  /* the parts to run */
     const char *dir;
+    int keep; /* keep the store written for the file cases */
     const char *json;
     const char *markdown;
 } opt = {.rows = 3000000, .rounds = 2, .gap = -1, .files = 1, .seeded = 1};
@@ -100,7 +102,7 @@ static void usage(const char *argv0)
     fprintf(stderr,
             "usage: %s [--rows N | --store DIR] [--rounds R] [--brokers B]\n"
             "          [--seed-rows N] [--gap G] [--only files|seeded]\n"
-            "          [--dir DIR] [--json FILE] [--markdown FILE]\n"
+            "          [--dir DIR] [--keep] [--json FILE] [--markdown FILE]\n"
             "  --rows N         entities of the store to snapshot (default\n"
             "                   3000000)\n"
             "  --store DIR      snapshot this existing store instead (opened\n"
@@ -117,6 +119,8 @@ static void usage(const char *argv0)
             "                   seeded (seeded start vs full bootstrap)\n"
             "  --dir DIR        work directory (default: a new temporary\n"
             "                   directory, removed after)\n"
+            "  --keep           keep the store written for the file cases\n"
+            "                   (as DIR/store, for a later --store)\n"
             "  --json FILE      also write the figures as JSON\n"
             "  --markdown FILE  also write the tables as markdown\n",
             argv0);
@@ -128,6 +132,11 @@ static void parse_args(int argc, char **argv)
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--keep") == 0) {
+            opt.keep = 1;
+            i--; /* no value */
+            continue;
+        }
         if (v == NULL)
             usage(argv[0]);
         if (strcmp(a, "--rows") == 0) {
@@ -159,6 +168,8 @@ static void parse_args(int argc, char **argv)
     }
     if (opt.seed_rows == 0)
         opt.seed_rows = opt.rows;
+    if (opt.keep && opt.store != NULL)
+        die("--keep keeps the store the bench writes; --store names one");
     if (opt.gap < 0)
         opt.gap = opt.seed_rows / 100 < 2 ? 2 : opt.seed_rows / 100;
     if ((unsigned long)opt.gap > opt.seed_rows)
@@ -616,7 +627,11 @@ static void files_part(files_t *F)
         F->given = 1;
         snprintf(store, sizeof store, "%s", opt.store);
     } else {
-        join(store, sizeof store, W.files, "store");
+        /* Kept: beside the scratch files, which all go. */
+        join(store, sizeof store, opt.keep ? W.work : W.files, "store");
+        struct stat st;
+        if (stat(store, &st) == 0)
+            die("%s exists: pass it as --store, or use another --dir", store);
         fprintf(stderr, "writing a store of %u entities (key order)...\n",
                 opt.rows);
         build_store(store, opt.rows, F);
@@ -668,8 +683,10 @@ static void files_part(files_t *F)
     unlink(zst);
     unlink(zstmt);
     unlink(snap);
-    if (!F->given)
+    if (!F->given && !opt.keep)
         sup_rm_tree(store);
+    else if (!F->given)
+        fprintf(stderr, "store kept in %s (for --store)\n", store);
 }
 
 /* ---- part 2: seeded start vs full bootstrap ----------------------------- */
