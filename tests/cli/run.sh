@@ -308,6 +308,88 @@ check verify_extra_arg 2 "^fstore verify: unexpected argument 'x'" plain \
 check verify_bad_option 2 "^fstore verify: unknown option --bogus" plain \
     "$F" verify --bogus
 
+# ---- snapshot, restore, tail --seed (no broker reached) --------------------
+# fstore get of the golden store's rows, to compare a restored copy with.
+GET=(--table features user-1 user-2 'quote"key\' gone missing)
+# empty_dir DIR: prints DIR's entries, "empty" or "absent".
+empty_dir() {
+    local entries
+    [ -d "$1" ] || { echo absent; return; }
+    entries=$(ls -A "$1")
+    echo "${entries:-empty}"
+}
+# hides CMD...: runs CMD; fails (status 99) when its stderr shows the
+# password or the query string of the URLs below.
+hides() {
+    local status
+    "$@" 2>"$WORK/hides.err"
+    status=$?
+    cat "$WORK/hides.err" >&2
+    if grep -Eq 'pw@|hunter2|X-Signature|secret' "$WORK/hides.err"; then
+        echo "stderr shows a secret" >&2
+        return 99
+    fi
+    return "$status"
+}
+# piped: fstore snapshot --out - | fstore restore --in -, then the rows.
+piped() {
+    "$F" snapshot --store "$S" --out - | "$F" restore --in - --store "$WORK/piped" &&
+        "$F" get --store "$WORK/piped" "${GET[@]}"
+}
+check help_snapshot 0 "" plain "$F" snapshot --help
+check help_restore 0 "" plain "$F" help restore
+check snapshot_no_out 2 "^fstore snapshot: missing --out FILE\|-" plain \
+    "$F" snapshot --store "$S"
+check snapshot_in 2 "^fstore snapshot: unknown option --in" plain \
+    "$F" snapshot --store "$S" --in x
+check restore_no_in 2 "^fstore restore: missing --in FILE\|-\|URL" plain \
+    "$F" restore --store "$WORK/r"
+check restore_no_store 2 "^fstore restore: missing --store DIR" plain \
+    "$F" restore --in x
+check snapshot_file 0 "^fstore snapshot: wrote .*/snap.fst \([0-9.]+ (bytes|KiB)\) in [0-9.]+ s$" \
+    plain "$F" snapshot --store "$S" --out "$WORK/snap.fst"
+check restore_file 0 "^fstore restore: created .*/restored in [0-9.]+ s: store of [0-9.]+ KiB, from a snapshot of [0-9.]+ (bytes|KiB)$" \
+    plain "$F" restore --in "$WORK/snap.fst" --store "$WORK/restored"
+check restore_file_get 0 "" plain "$F" get --store "$WORK/restored" "${GET[@]}"
+check snapshot_pipe_restore 0 "^fstore restore: created .*/piped in" plain piped
+CASE_STDIN=$WORK/snap.fst check restore_stdin_file 0 "from a snapshot of" plain \
+    "$F" restore --in - --store "$WORK/from-stdin"
+check restore_not_empty 1 "^fstore restore: cannot restore into .*/restored: .*exists and is not empty.*FSTORE_ERR_IO" \
+    plain "$F" restore --in "$WORK/snap.fst" --store "$WORK/restored"
+check restore_empty_stdin 1 "^fstore restore: cannot restore into .*/e: standard input is not an fstore snapshot \(it is empty\); nothing was restored \(FSTORE_ERR_CORRUPT\)" \
+    plain "$F" restore --in - --store "$WORK/e"
+head -c 300 "$WORK/snap.fst" >"$WORK/trunc.fst"
+mkdir "$WORK/mnt"
+check restore_truncated 1 "^fstore restore: cannot restore into .*/mnt: .*/trunc.fst is damaged: it ends early \(truncated\); nothing was restored \(FSTORE_ERR_CORRUPT\)" \
+    plain "$F" restore --in "$WORK/trunc.fst" --store "$WORK/mnt"
+# An existing empty directory (a mount point) stays, empty; one the failed
+# restore created is removed.
+check restore_failed_left 0 "" plain empty_dir "$WORK/mnt"
+check restore_failed_left_new 0 "" plain empty_dir "$WORK/e"
+check restore_into_empty_dir 0 "^fstore restore: created .*/mnt in" plain \
+    "$F" restore --in "$WORK/snap.fst" --store "$WORK/mnt"
+check restore_url_refused 1 "^fstore restore: cannot restore into .*/u: reading http://127\.0\.0\.1:1/snap\.fst \(query not shown\): .*FSTORE_ERR_IO" \
+    plain hides "$F" restore --store "$WORK/u" \
+    --in 'http://reader:hunter2@127.0.0.1:1/snap.fst?X-Signature=secret'
+printf 'FSTORESNAP but garbage after it, and more of it, past the 64 bytes of a header\n' \
+    >"$WORK/garbage.fst"
+# A bug that ignored the seed would tail (port 1: nothing answers): bounded.
+T2=(--brokers 127.0.0.1:1 --topic t1 --schema "$SCHEMA" --store "$WORK/seeded"
+    --until-caught-up --timeout 3)
+check tail_seed_empty 2 "^fstore tail: store.seed: " plain \
+    "$F" tail "${T2[@]}" --seed ''
+check tail_seed_bad 1 "^fstore tail: cannot open store .*/seeded: seeding .*/seeded \(store.seed\): .*/garbage.fst is not an fstore snapshot \(no snapshot header\); nothing was restored \(FSTORE_ERR_CORRUPT\)" \
+    plain "$F" tail "${T2[@]}" --seed "$WORK/garbage.fst"
+check tail_seed_bad_left 0 "" plain empty_dir "$WORK/seeded"
+# -X store.seed=SRC is the same as --seed SRC.
+mkdir "$WORK/seeded"
+check tail_seed_x_truncated 1 "^fstore tail: cannot open store .*/seeded: seeding .*/trunc.fst is damaged: it ends early \(truncated\); nothing was restored" \
+    plain "$F" tail "${T2[@]}" -X store.seed="$WORK/trunc.fst"
+check tail_seed_x_left 0 "" plain empty_dir "$WORK/seeded"
+check tail_seed_url_refused 1 "^fstore tail: cannot open store .*/seeded: seeding .*: reading https://127\.0\.0\.1:1/s \(query not shown\)" \
+    plain hides "$F" tail "${T2[@]}" -q \
+    --seed 'https://reader:hunter2@127.0.0.1:1/s?X-Signature=secret'
+
 # ---- produce: usage and bad lines (no Kafka client starts) ----------------
 # both CMD...: stderr into stdout, so the golden file holds the messages.
 both() { "$@" 2>&1; }
@@ -487,6 +569,17 @@ check mock_get_partition 0 "" ts_filter "$F" get --store "$WORK/mock" \
     --table feat.p0 k1 k2 k500 k999
 # The tailed store checks clean: rows, offsets and pages.
 check verify_mock 0 "" plain "$F" verify --store "$WORK/mock"
+# A replica seeded from a snapshot of the tailed store reads nothing more:
+# tailing resumes at the snapshot's offsets, which are the topic's end.
+check mock_snapshot 0 "^fstore snapshot: wrote" plain \
+    "$F" snapshot --store "$WORK/mock" --out "$WORK/mock.fst"
+check mock_seed_tail 0 "^fstore tail: caught up in [0-9.]+ s: 0 records" \
+    plain "$F" tail "${M[@]/$WORK\/mock/$WORK/mock-seeded}" --seed "$WORK/mock.fst"
+check mock_seed_get 0 "" ts_filter "$F" get --store "$WORK/mock-seeded" \
+    --table feat k0 k1 k2 k500 k999 k1000
+# A store is there now: the seed is ignored (a bad one too).
+check mock_seed_ignored 0 "^fstore tail: caught up in [0-9.]+ s: 0 records" \
+    plain "$F" tail "${M[@]/$WORK\/mock/$WORK/mock-seeded}" --seed "$WORK/garbage.fst"
 mock_stop
 
 # The topic is recreated with 10 records: the stored offsets are gone. The

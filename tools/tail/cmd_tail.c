@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,29 +15,65 @@
 #define CMD "tail"
 #define TICK_MS 500
 
-/* Opens the store, creates the table and starts the tailer.
+/* Whether opening store a->store restores conf's store.seed first: the
+ * library's rule (a seed, and no store in the directory yet), checked
+ * here only to tell the user what the open is doing. */
+static int tail_will_seed(const tail_args *a, const fstore_conf_t *conf)
+{
+    char buf[2];
+    size_t n = sizeof buf;
+    fstore_err_t err = fstore_conf_get(conf, "store.seed", buf, &n);
+    if (err != FSTORE_OK && err != FSTORE_ERR_RANGE)
+        return 0;
+    char data[4200];
+    struct stat st;
+    snprintf(data, sizeof data, "%s/data.mdb", a->store);
+    return stat(data, &st) != 0;
+}
+
+/* Reads the serving schema into *schema and opens the store, restoring
+ * store.seed into it first when it holds no store.
  * @return TOOL_OK or TOOL_FAIL (message out). */
-static int tail_begin(const tail_args *a, fstore_conf_t *conf,
-                      fstore_store_t **storep)
+static int tail_open(const tail_args *a, const fstore_conf_t *conf,
+                     char **schema, fstore_store_t **storep)
 {
     char errstr[1024] = "";
     size_t len;
-    char *schema = tool_read_file(a->schema, &len);
-    if (!schema) {
+    *schema = tool_read_file(a->schema, &len);
+    if (!*schema) {
         tool_msg(CMD, "cannot read --schema %s: %s", a->schema,
                  strerror(errno));
         return TOOL_FAIL;
     }
+    int seed = tail_will_seed(a, conf);
+    if (seed && !a->quiet)
+        tool_msg(CMD,
+                 "%s holds no store: restoring the seed snapshot "
+                 "(store.seed) first",
+                 a->store);
+    double t0 = tool_now();
     fstore_err_t err =
         fstore_store_open(a->store, conf, storep, errstr, sizeof errstr);
-    if (err) {
-        free(schema);
+    if (err)
         return tool_fail(CMD, err, errstr, "cannot open store %s", a->store);
-    }
+    if (seed && !a->quiet)
+        tool_msg(CMD,
+                 "seeded %s in %.2f s; tailing resumes at the "
+                 "snapshot's offsets",
+                 a->store, tool_now() - t0);
+    return TOOL_OK;
+}
+
+/* Creates the table in the open store and starts the tailer.
+ * @return TOOL_OK or TOOL_FAIL (message out). */
+static int tail_begin(const tail_args *a, const char *schema,
+                      fstore_store_t *store)
+{
+    char errstr[1024] = "";
     const fstore_table_t *t = NULL;
-    err = fstore_table_create(*storep, a->table, schema, a->format,
-                              a->writer_id, &t, errstr, sizeof errstr);
-    free(schema);
+    fstore_err_t err =
+        fstore_table_create(store, a->table, schema, a->format, a->writer_id,
+                            &t, errstr, sizeof errstr);
     if (err == FSTORE_ERR_SCHEMA_MISMATCH)
         return tool_fail(CMD, err, errstr,
                          "table %s exists with another serving schema; give "
@@ -45,10 +82,10 @@ static int tail_begin(const tail_args *a, fstore_conf_t *conf,
     if (err)
         return tool_fail(CMD, err, errstr, "cannot create table %s from %s",
                          a->table, a->schema);
-    if ((err = fstore_tail_add(*storep, t, a->topic, a->partitions, errstr,
+    if ((err = fstore_tail_add(store, t, a->topic, a->partitions, errstr,
                                sizeof errstr)))
         return tool_fail(CMD, err, errstr, "cannot tail topic %s", a->topic);
-    if ((err = fstore_tail_start(*storep, errstr, sizeof errstr)))
+    if ((err = fstore_tail_start(store, errstr, sizeof errstr)))
         return tool_fail(CMD, err, errstr, "cannot start tailing %s", a->topic);
     return TOOL_OK;
 }
@@ -197,6 +234,15 @@ int cmd_tail(int argc, char **argv)
     }
     fstore_conf_set_log_cb(conf, tail_progress_log, NULL);
 
+    /* The open may restore a seed snapshot, which can take minutes: it
+     * runs before the stop signals are blocked, so a signal ends it at
+     * once (the directory keeps no store; the next restore clears what
+     * the killed one left). Opening starts no thread. */
+    fstore_store_t *store = NULL;
+    char *schema = NULL;
+    rc = tail_open(&a, conf, &schema, &store);
+    fstore_conf_destroy(conf);
+
     /* Block the stop signals before any thread exists, so every thread
      * (the tailer, librdkafka's) inherits the mask and the main thread
      * takes them with sigtimedwait(): no signal handler at all. */
@@ -204,9 +250,9 @@ int cmd_tail(int argc, char **argv)
     tail_stop_signals(&stop);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
-    fstore_store_t *store = NULL;
-    rc = tail_begin(&a, conf, &store);
-    fstore_conf_destroy(conf);
+    if (rc == TOOL_OK)
+        rc = tail_begin(&a, schema, store);
+    free(schema);
     if (rc == TOOL_OK)
         rc = tail_loop(&a, store, &stop);
     if (store) {

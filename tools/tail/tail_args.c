@@ -54,6 +54,18 @@ void cmd_tail_usage(FILE *out)
         "the schema the\n"
         "                       values are written with (default: the "
         "serving schema)\n"
+        "  --seed SRC           when DIR holds no store: restore it first "
+        "from the\n"
+        "                       snapshot SRC (a file, - for standard input, "
+        "or an\n"
+        "                       http(s) URL), so tailing resumes at the "
+        "snapshot's\n"
+        "                       offsets instead of reading the topic from its "
+        "start;\n"
+        "                       ignored when DIR holds a store. A damaged, "
+        "truncated or\n"
+        "                       unreachable seed exits 1 and leaves no store "
+        "(store.seed)\n"
         "  --until-caught-up    exit 0 once the store has caught up with the "
         "end offsets\n"
         "                       the topic had at start\n"
@@ -113,6 +125,7 @@ int tail_args_parse(int argc, char **argv, tail_args *a)
         {"schemas", required_argument, NULL, 'd'},
         {"partitions", required_argument, NULL, 'p'},
         {"format", required_argument, NULL, 'F'},
+        {"seed", required_argument, NULL, 'e'},
         {"writer-schema-id", required_argument, NULL, 'i'},
         {"until-caught-up", no_argument, NULL, 'u'},
         {"timeout", required_argument, NULL, 'w'},
@@ -134,6 +147,7 @@ int tail_args_parse(int argc, char **argv, tail_args *a)
         case 'r': a->registry = optarg; break;
         case 'd': a->schemas = optarg; break;
         case 'p': a->partitions = optarg; break;
+        case 'e': a->seed = optarg; break;
         case 'u': a->until_caught_up = 1; break;
         case 'q': a->quiet = 1; break;
         case 'X':
@@ -206,8 +220,9 @@ int tail_args_conf(const tail_args *a, fstore_conf_t *conf)
     }
     const char *set[][2] = {{"kafka.bootstrap.servers", a->brokers},
                             {"registry.url", a->registry},
-                            {"schemas.dir", a->schemas}};
-    for (size_t i = 0; i < 3; i++) {
+                            {"schemas.dir", a->schemas},
+                            {"store.seed", a->seed}};
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
         if (!set[i][1])
             continue;
         if (fstore_conf_set(conf, set[i][0], set[i][1], errstr, sizeof errstr))

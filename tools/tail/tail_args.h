@@ -6,7 +6,7 @@
 
 typedef struct tail_args {
     const char *brokers, *topic, *schema, *store, *table, *registry, *schemas,
-        *partitions;
+        *partitions, *seed;
     fstore_format_t format;
     int32_t writer_id;
     int until_caught_up, timeout_ms, quiet;
