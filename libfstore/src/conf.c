@@ -109,7 +109,13 @@ static const fs_pdef fs_pdefs[] = {
             "page (a machine crash may lose the last commit, never "
             "integrity). `full`: fsync data and metadata. Syncing commits "
             "costs milliseconds each on typical disks and bounds freshness "
-            "accordingly. A clean close always syncs."},
+            "accordingly. A clean close always syncs. A restore "
+            "(`fstore_restore()`, `store.seed`) under `none` does not wait "
+            "for the disk either: the store it makes counts as open for "
+            "writing in this boot, so a machine crash before its pages "
+            "reach the disk empties it at its next writable open; under "
+            "`meta` and `full` it syncs the store before moving it into "
+            "place."},
     {.name = "store.seed",
      .type = FS_P_STRING,
      .group = FS_G_STORE,

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,38 +255,186 @@ fstore_err_t fstore_snapshot(fstore_store_t *s, const char *path, char *errstr,
 
 /* ---- restore ---- */
 
+/* Restore decompresses on a thread of its own, a few blocks ahead of the
+ * thread that checks and writes the entries: on two cores the two halves
+ * of the work overlap (decompression alone is about half of it). */
+#define SNAP_BLOCKS 4
+#define SNAP_BLOCK (1u << 20)
+
 typedef struct snap_in {
+    /* The decompressing thread's. */
     fs_source *src;
     ZSTD_DStream *z;
-    uint8_t *ibuf, *obuf;
-    size_t icap, ocap;
+    uint8_t *ibuf;
+    size_t icap;
     ZSTD_inBuffer in;
-    size_t opos, olen; /* decompressed bytes available: obuf[opos..olen) */
-    int eof;           /* the source ended */
-    int frame_done;    /* the frame ended (and its checksum held) */
-    uint32_t version;
     XXH64_state_t *h; /* version 1: its own checksum of the content */
-    uint64_t len;     /* content bytes decompressed so far */
-    uint64_t limit;   /* version 1: the content length the header declares */
+    char pmsg[512];   /* the source's error message */
+    /* Shared, under mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t *blk[SNAP_BLOCKS];
+    size_t blen[SNAP_BLOCKS];
+    unsigned head, tail; /* blocks filled and not yet taken: [tail, head) */
+    int finished;        /* the decompressing thread ended */
+    int frame_done;      /* the frame ended (and its checksum held) */
+    int trailing;        /* bytes follow the frame */
+    const char *pwhy;    /* what the decompression found wrong */
+    fstore_err_t psrc_err; /* the source failed (message in pmsg) */
+    int stop;              /* the reader gives up */
+    pthread_t th;
+    int started, sync_ok;
+    /* The reading thread's. */
+    const uint8_t *cur; /* the block being read, or NULL */
+    size_t cpos, clen;
+    uint32_t version;
+    uint64_t len;   /* content bytes handed to the reader so far */
+    uint64_t limit; /* version 1: the content length the header declares */
     fstore_err_t src_err; /* the source failed: its message is in errstr */
     const char *why;      /* what is wrong with the content, when known */
     char *errstr;
     size_t errstr_size;
 } snap_in;
 
-/* More compressed bytes from the source; -1 at its end or on its error. */
-static int snap_more(snap_in *s)
+static const char *snap_zstd_why(size_t r)
+{
+    return ZSTD_getErrorCode(r) == ZSTD_error_checksum_wrong
+               ? "its checksum does not match its content"
+               : "its compressed data is damaged";
+}
+
+/* More compressed bytes from the source; 0, or -1 at its end (eof) or on
+ * its error (psrc_err). */
+static int snap_more(snap_in *s, int *eof)
 {
     size_t got = 0;
-    s->src_err = fs_source_read(s->src, s->ibuf, s->icap, &got, s->errstr,
-                                s->errstr_size);
+    fstore_err_t e = fs_source_read(s->src, s->ibuf, s->icap, &got, s->pmsg,
+                                    sizeof s->pmsg);
     s->in.size = got;
     s->in.pos = 0;
-    if (s->src_err || got == 0) {
-        s->eof = 1;
+    if (e)
+        s->psrc_err = e;
+    if (e || got == 0) {
+        *eof = 1;
         return -1;
     }
     return 0;
+}
+
+/* The decompressing thread: fills blocks until the frame and the source
+ * end, or something is wrong, or the reader stops it. */
+static void *snap_decoder(void *arg)
+{
+    snap_in *s = arg;
+    int eof = 0, end = 0, frame_done = 0, trailing = 0;
+    const char *why = NULL;
+    while (!end) {
+        if (frame_done) {
+            /* The content is all handed over: nothing may follow the frame
+             * (for a pipe, that is known at its end). */
+            trailing = s->in.pos != s->in.size || (!eof && snap_more(s, &eof) == 0);
+            pthread_mutex_lock(&s->mu);
+            s->finished = 1;
+            s->frame_done = 1;
+            s->trailing = trailing;
+            pthread_cond_broadcast(&s->cv);
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        pthread_mutex_lock(&s->mu);
+        while (!s->stop && s->head - s->tail == SNAP_BLOCKS)
+            pthread_cond_wait(&s->cv, &s->mu);
+        int stop = s->stop;
+        uint8_t *b = s->blk[s->head % SNAP_BLOCKS];
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            break;
+        size_t len = 0;
+        while (len < SNAP_BLOCK) {
+            if (s->in.pos == s->in.size && (eof || snap_more(s, &eof))) {
+                end = 1;
+                break;
+            }
+            ZSTD_outBuffer out = {b + len, SNAP_BLOCK - len, 0};
+            size_t r = ZSTD_decompressStream(s->z, &out, &s->in);
+            if (ZSTD_isError(r)) {
+                why = snap_zstd_why(r);
+                end = 1;
+                break;
+            }
+            if (s->h)
+                XXH64_update(s->h, b + len, out.pos);
+            len += out.pos;
+            if (r == 0) {
+                frame_done = 1; /* hand this block over first */
+                break;
+            }
+        }
+        pthread_mutex_lock(&s->mu);
+        s->blen[s->head % SNAP_BLOCKS] = len;
+        if (len)
+            s->head++;
+        if (end) {
+            s->finished = 1;
+            s->pwhy = why;
+        }
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+    pthread_mutex_lock(&s->mu);
+    s->finished = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* After the decompressing thread ended with nothing left to read: what
+ * went wrong, as the reader reports it (-1), or 0 when the frame ended
+ * cleanly with nothing after it. */
+static int snap_outcome(snap_in *s, const char *if_clean)
+{
+    if (s->psrc_err) {
+        s->src_err = s->psrc_err;
+        if (s->errstr && s->errstr_size)
+            snprintf(s->errstr, s->errstr_size, "%s", s->pmsg);
+        return -1;
+    }
+    if (s->pwhy)
+        s->why = s->pwhy;
+    else if (!s->frame_done)
+        s->why = "it ends early (truncated)";
+    else if (s->trailing)
+        s->why = "bytes follow its end";
+    else if (if_clean)
+        s->why = if_clean;
+    else
+        return 0;
+    return -1;
+}
+
+/* Hands the current block back and takes the next: 0, or -1 when there is
+ * none (with why or src_err set). */
+static int snap_next(snap_in *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->cur) {
+        s->tail++;
+        s->cur = NULL;
+        pthread_cond_broadcast(&s->cv);
+    }
+    while (s->head == s->tail && !s->finished)
+        pthread_cond_wait(&s->cv, &s->mu);
+    if (s->head != s->tail) {
+        s->cur = s->blk[s->tail % SNAP_BLOCKS];
+        s->clen = s->blen[s->tail % SNAP_BLOCKS];
+        s->cpos = 0;
+        s->len += s->clen;
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    s->clen = s->cpos = 0;
+    return snap_outcome(s, "its content ends before its end record");
 }
 
 /* Reads exactly n content bytes (NULL dst: discard); 0 on success. */
@@ -293,38 +442,17 @@ static int snap_read(snap_in *s, void *dst, size_t n)
 {
     uint8_t *d = dst;
     while (n) {
-        if (s->opos == s->olen) {
-            if (s->frame_done) {
-                s->why = "its content ends before its end record";
+        if (s->cpos == s->clen) {
+            if (snap_next(s))
                 return -1;
-            }
-            if (s->in.pos == s->in.size && (s->eof || snap_more(s))) {
-                s->why = "it ends early (truncated)";
-                return -1;
-            }
-            ZSTD_outBuffer out = {s->obuf, s->ocap, 0};
-            size_t r = ZSTD_decompressStream(s->z, &out, &s->in);
-            if (ZSTD_isError(r)) {
-                s->why = ZSTD_getErrorCode(r) == ZSTD_error_checksum_wrong
-                             ? "its checksum does not match its content"
-                             : "its compressed data is damaged";
-                return -1;
-            }
-            if (r == 0)
-                s->frame_done = 1;
-            if (s->h)
-                XXH64_update(s->h, s->obuf, out.pos);
-            s->len += out.pos;
-            s->opos = 0;
-            s->olen = out.pos;
             continue;
         }
-        size_t k = s->olen - s->opos < n ? s->olen - s->opos : n;
+        size_t k = s->clen - s->cpos < n ? s->clen - s->cpos : n;
         if (d) {
-            memcpy(d, s->obuf + s->opos, k);
+            memcpy(d, s->cur + s->cpos, k);
             d += k;
         }
-        s->opos += k;
+        s->cpos += k;
         n -= k;
     }
     return 0;
@@ -334,34 +462,25 @@ static int snap_read(snap_in *s, void *dst, size_t n)
  * nothing follows it. 0, or -1 with s->why. */
 static int snap_finish(snap_in *s)
 {
-    while (s->opos == s->olen && !s->frame_done) {
-        if (s->in.pos == s->in.size && (s->eof || snap_more(s))) {
-            s->why = "it ends early (truncated)";
-            return -1;
-        }
-        ZSTD_outBuffer out = {s->obuf, s->ocap, 0};
-        size_t r = ZSTD_decompressStream(s->z, &out, &s->in);
-        if (ZSTD_isError(r)) {
-            s->why = ZSTD_getErrorCode(r) == ZSTD_error_checksum_wrong
-                         ? "its checksum does not match its content"
-                         : "its compressed data is damaged";
-            return -1;
-        }
-        s->opos = 0;
-        s->olen = out.pos;
-        s->len += out.pos;
-        if (r == 0)
-            s->frame_done = 1;
-    }
-    if (s->opos != s->olen) {
+    if (s->cpos != s->clen) {
         s->why = "content past its end record";
         return -1;
     }
-    if (s->in.pos != s->in.size || (!s->eof && snap_more(s) == 0)) {
-        s->why = "bytes follow its end";
+    pthread_mutex_lock(&s->mu);
+    if (s->cur) {
+        s->tail++;
+        s->cur = NULL;
+        pthread_cond_broadcast(&s->cv);
+    }
+    while (s->head == s->tail && !s->finished)
+        pthread_cond_wait(&s->cv, &s->mu);
+    int more = s->head != s->tail;
+    pthread_mutex_unlock(&s->mu);
+    if (more) {
+        s->why = "content past its end record";
         return -1;
     }
-    return s->src_err ? -1 : 0;
+    return snap_outcome(s, NULL);
 }
 
 /* Reads a length-prefixed field into buf. The buffer grows a mebibyte at a
@@ -373,7 +492,7 @@ static int snap_field(snap_in *s, fs_buf *buf)
     uint32_t n;
     if (snap_read(s, &n, 4))
         return -1;
-    uint64_t consumed = s->len - (s->olen - s->opos);
+    uint64_t consumed = s->len - (s->clen - s->cpos);
     if (consumed > s->limit || n > s->limit - consumed) {
         s->why = "a length past its content";
         return -1;
@@ -396,7 +515,8 @@ typedef struct snap_hdr {
     uint64_t sum, len, entries; /* version 1 */
 } snap_hdr;
 
-/* Reads the header from src; errors say what is wrong with name. */
+/* Reads the header from src and starts the decompressing thread; errors
+ * say what is wrong with the source's name. */
 static fstore_err_t snap_open(snap_in *s, fs_source *src, snap_hdr *h,
                               char *errstr, size_t errstr_size)
 {
@@ -448,21 +568,45 @@ static fstore_err_t snap_open(snap_in *s, fs_source *src, snap_hdr *h,
     }
     s->z = ZSTD_createDStream();
     s->icap = ZSTD_DStreamInSize();
-    s->ocap = ZSTD_DStreamOutSize();
     s->ibuf = malloc(s->icap);
-    s->obuf = malloc(s->ocap);
-    if (!s->z || !s->ibuf || !s->obuf)
+    int ok = s->z && s->ibuf;
+    for (int i = 0; i < SNAP_BLOCKS; i++)
+        ok = ok && (s->blk[i] = malloc(SNAP_BLOCK)) != NULL;
+    if (!ok)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
     s->in.src = s->ibuf;
+    if (pthread_mutex_init(&s->mu, NULL) || pthread_cond_init(&s->cv, NULL))
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,
+                           "cannot make a lock");
+    s->sync_ok = 1;
+    if (pthread_create(&s->th, NULL, snap_decoder, s))
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,
+                           "cannot start the decompressing thread");
+    s->started = 1;
     return FSTORE_OK;
 }
 
+/* Stops the decompressing thread (a read it waits in gives up, see
+ * fs_source_abort) and frees everything. */
 static void snap_close(snap_in *s)
 {
+    if (s->started) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = 1;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        fs_source_abort(s->src);
+        pthread_join(s->th, NULL);
+    }
+    if (s->sync_ok) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+    }
     ZSTD_freeDStream(s->z);
     XXH64_freeState(s->h);
     free(s->ibuf);
-    free(s->obuf);
+    for (int i = 0; i < SNAP_BLOCKS; i++)
+        free(s->blk[i]);
 }
 
 /* Walks the content; with env, writes it. Returns 0 or an error message. */
@@ -759,9 +903,16 @@ static fstore_err_t snap_restore(fs_source *src, const char *dir,
         k.map = 2 * h.len + (64u << 20);
     if (k.map > k.map_max)
         k.map_max = k.map;
+    /* Under store.sync=none nothing waits for the disk: the store carries
+     * the writer state of a store open for writing in this boot, which a
+     * machine crash turns into "rebuild me" (store.c); otherwise the data
+     * is synced before the store moves into place. */
+    int nosync = !strcmp(fs_conf_str(c, "store.sync"), "none");
     int rc = 0;
     if (!err) {
         rc = mkdir(tmp, (mode_t)dmode) || chmod(tmp, (mode_t)dmode) ? errno : 0;
+        if (!rc && nosync)
+            rc = fs_writer_lock_open(tmp, (unsigned)mode);
         if (!rc)
             rc = mdb_env_create(&k.env);
         if (!rc)
@@ -788,7 +939,7 @@ static fstore_err_t snap_restore(fs_source *src, const char *dir,
     if (!err && k.txn) {
         rc = mdb_txn_commit(k.txn);
         k.txn = NULL;
-        if (!rc)
+        if (!rc && !nosync)
             rc = mdb_env_sync(k.env, 1);
         if (rc)
             err = fs_mdb_err(rc, "writing the restored store", errstr, errstr_size);
@@ -799,15 +950,25 @@ static fstore_err_t snap_restore(fs_source *src, const char *dir,
         mdb_env_close(k.env);
     snap_close(&s);
     if (!err) {
-        /* data.mdb makes the store: it moves last; LMDB makes lock.mdb
-         * again at the first open. */
+        /* data.mdb makes the store: it moves last, after its writer state;
+         * LMDB makes lock.mdb again at the first open. */
         char from[4200], to[4200];
-        snprintf(from, sizeof from, "%s/data.mdb", tmp);
-        snprintf(to, sizeof to, "%s/data.mdb", dir);
-        if (rename(from, to))
+        snprintf(from, sizeof from, "%s/writer.lock", tmp);
+        snprintf(to, sizeof to, "%s/writer.lock", dir);
+        if (nosync && rename(from, to))
             err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
                               "moving the restored store into %s: %s", dir,
                               strerror(errno));
+        snprintf(from, sizeof from, "%s/data.mdb", tmp);
+        snprintf(to, sizeof to, "%s/data.mdb", dir);
+        if (!err && rename(from, to)) {
+            err = fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
+                              "moving the restored store into %s: %s", dir,
+                              strerror(errno));
+            snprintf(to, sizeof to, "%s/writer.lock", dir);
+            if (nosync)
+                unlink(to);
+        }
         int dfd = err ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {
             fsync(dfd);

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ struct fs_source {
     CURLM *multi;
     CURL *easy;
     int running;
+    int aborted; /* fs_source_abort: atomic */
     uint8_t *chunk; /* what curl handed over, not read yet */
     size_t clen, cpos, ccap;
     unsigned long long bytes;
@@ -143,6 +145,9 @@ fstore_err_t fs_source_open(const char *name, fs_source **src, char *errstr,
 static fstore_err_t fs_source_pump(fs_source *s, char *errstr, size_t errstr_size)
 {
     while (s->cpos == s->clen && s->running) {
+        if (__atomic_load_n(&s->aborted, __ATOMIC_ACQUIRE))
+            return fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
+                               "reading %s: stopped", s->name);
         int still = 0;
         CURLMcode mc = curl_multi_perform(s->multi, &still);
         if (mc == CURLM_OK && still && s->cpos == s->clen)
@@ -177,6 +182,17 @@ fstore_err_t fs_source_read(fs_source *s, void *buf, size_t cap, size_t *got,
 {
     *got = 0;
     if (s->fd >= 0) {
+        /* Waits in short steps, so that fs_source_abort is noticed while
+         * a pipe's writer is silent. */
+        struct pollfd p = {.fd = s->fd, .events = POLLIN};
+        for (;;) {
+            if (__atomic_load_n(&s->aborted, __ATOMIC_ACQUIRE))
+                return fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
+                                   "reading %s: stopped", s->name);
+            int r = poll(&p, 1, 100);
+            if (r > 0 || (r < 0 && errno != EINTR))
+                break;
+        }
         ssize_t n;
         do
             n = read(s->fd, buf, cap);
@@ -200,6 +216,13 @@ fstore_err_t fs_source_read(fs_source *s, void *buf, size_t cap, size_t *got,
 }
 
 const char *fs_source_name(const fs_source *s) { return s->name; }
+
+void fs_source_abort(fs_source *s)
+{
+    __atomic_store_n(&s->aborted, 1, __ATOMIC_RELEASE);
+    if (s->multi)
+        curl_multi_wakeup(s->multi);
+}
 unsigned long long fs_source_bytes(const fs_source *s) { return s->bytes; }
 
 void fs_source_close(fs_source *s)

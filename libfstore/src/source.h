@@ -28,6 +28,9 @@ fstore_err_t fs_source_read(fs_source *src, void *buf, size_t cap, size_t *got,
 /* The source's name as messages may show it: a URL without its user
  * information and query string (which may hold credentials or signatures). */
 const char *fs_source_name(const fs_source *src);
+/* From any thread: a read waiting for data (a pipe, a slow server) gives up
+ * with FSTORE_ERR_IO, and so does every later one. */
+void fs_source_abort(fs_source *src);
 /* Bytes read so far. */
 unsigned long long fs_source_bytes(const fs_source *src);
 void fs_source_close(fs_source *src);

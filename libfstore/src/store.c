@@ -227,12 +227,34 @@ static void fs_boot_id(char *buf, size_t size)
  * for writing when its machine went down cannot be trusted and is rebuilt
  * (emptied; tailing reloads it). Process crashes are always safe: the page
  * cache survives them. */
+static int fs_writer_line(char *line, size_t size, const char *state)
+{
+    char boot[64];
+    fs_boot_id(boot, sizeof boot);
+    return snprintf(line, size, "%ld %s %s\n", (long)getpid(),
+                    boot[0] ? boot : "-", state);
+}
+
+int fs_writer_lock_open(const char *dir, unsigned mode)
+{
+    char path[4200], line[160];
+    snprintf(path, sizeof path, "%s/writer.lock", dir);
+    int n = fs_writer_line(line, sizeof line, "open");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0)
+        return errno;
+    int rc = fchmod(fd, (mode_t)mode) || write(fd, line, (size_t)n) != n ||
+                     fdatasync(fd)
+                 ? (errno ? errno : EIO)
+                 : 0;
+    close(fd);
+    return rc;
+}
+
 static void fs_writer_state(fstore_store_t *s, const char *state)
 {
-    char boot[64], line[160];
-    fs_boot_id(boot, sizeof boot);
-    int n = snprintf(line, sizeof line, "%ld %s %s\n", (long)getpid(),
-                     boot[0] ? boot : "-", state);
+    char line[160];
+    int n = fs_writer_line(line, sizeof line, state);
     /* Over the old line, then cut: on a full file system, truncating first
      * would give up the block the new line needs. A reader of a line cut
      * short by a crash still finds its three fields first. */

@@ -67,6 +67,12 @@ fstore_err_t fs_store_open(const char *path, const fstore_conf_t *conf,
  * tables and the tailer must have been freed already. Accepts NULL. */
 void fs_store_free(fstore_store_t *s);
 
+/* Writes dir/writer.lock as a writer that has the store open in this boot
+ * would (synced): a store made without syncing its data (a restore under
+ * store.sync=none) is then emptied at its next writable open should the
+ * machine go down before its pages reach the disk. 0 or an errno. */
+int fs_writer_lock_open(const char *dir, unsigned mode);
+
 /* Transactions holding the remap lock shared (see fs_store_grow).
  * @thread any; a write transaction only on the batch owner's thread */
 fstore_err_t fs_txn_begin(fstore_store_t *s, unsigned flags, MDB_txn **txn,

@@ -2,8 +2,12 @@
  * (rows, offsets, schemas, tables), streams restore as they arrive,
  * format 1 files still restore, damaged ones are refused whole, and
  * store.seed starts an empty store from a snapshot. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,4 +447,102 @@ Test(snapshot, store_seed_starts_an_empty_store)
     r = tu_store_open(dst, NULL);
     cr_assert_eq(fstore_table_count(r), 0);
     fstore_store_close(r);
+}
+
+struct held_writer {
+    int fd;
+    const uint8_t *data;
+    size_t len;
+    int release; /* atomic: close once set */
+};
+
+static void *write_and_hold(void *arg)
+{
+    struct held_writer *w = arg;
+    size_t off = 0;
+    while (off < w->len) {
+        ssize_t n = write(w->fd, w->data + off, w->len - off);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    while (!__atomic_load_n(&w->release, __ATOMIC_ACQUIRE))
+        usleep(10000);
+    close(w->fd);
+    return NULL;
+}
+
+/* A restore that fails while its source is still open (a writer that has
+ * not closed its end of the pipe) returns: the read waiting for more data
+ * gives up. Here the store's map is too small for the rows. */
+Test(snapshot, a_failed_restore_does_not_wait_for_its_source)
+{
+    char err[512] = "";
+    cr_assert_eq(fstore_snapshot(S, snap, err, sizeof err), FSTORE_OK, "%s", err);
+    size_t len;
+    uint8_t *file = slurp(snap, &len);
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    struct held_writer w = {.fd = p[1], .data = file, .len = len};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, write_and_hold, &w), 0);
+    fstore_conf_t *c = tu_conf("store.map_size", "65536", "store.map_size.max",
+                               "65536", NULL);
+    signal(SIGPIPE, SIG_IGN); /* the writer may still be writing */
+    fstore_err_t e = fstore_restore_fd(p[0], dst, c, err, sizeof err);
+    close(p[0]);
+    __atomic_store_n(&w.release, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    fstore_conf_destroy(c);
+    cr_assert_neq(e, FSTORE_OK, "restored into a 64 KiB map");
+    cr_assert(err[0], "no message");
+    struct stat st;
+    cr_assert_neq(stat(dst, &st), 0, "nothing restored");
+    free(file);
+}
+
+/* Under store.sync=none restore does not wait for the disk: the restored
+ * store says it is open for writing in this boot, so a machine crash
+ * before its pages reached the disk empties it at its next writable open
+ * (tailing reloads it) instead of serving torn pages. Under store.sync=full
+ * its data is synced and it carries no such state. */
+Test(snapshot, an_unsynced_restore_is_rebuilt_after_a_machine_crash)
+{
+    char err[512] = "";
+    cr_assert_eq(fstore_snapshot(S, snap, err, sizeof err), FSTORE_OK, "%s", err);
+    cr_assert_eq(fstore_restore(snap, dst, NULL, err, sizeof err), FSTORE_OK, "%s", err);
+    char *lock = tu_path(dst, "writer.lock");
+    size_t len = 0;
+    uint8_t *line = slurp(lock, &len);
+    char boot[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    cr_assert(f && fgets(boot, sizeof boot, f));
+    fclose(f);
+    boot[strcspn(boot, "\n")] = 0;
+    cr_assert(len > 0 && memmem(line, len, boot, strlen(boot)) &&
+                  memmem(line, len, " open", 5),
+              "writer.lock: %.*s", (int)len, (const char *)line);
+    free(line);
+    /* This boot: kept. */
+    fstore_store_t *r = tu_store_open(dst, NULL);
+    assert_same(S, r);
+    fstore_store_close(r);
+    /* As if the machine had gone down right after the restore. */
+    cr_assert_eq(fstore_restore(snap, dst, NULL, err, sizeof err), FSTORE_ERR_IO,
+                 "a second restore into a store");
+    tu_rmtree(dst);
+    cr_assert_eq(fstore_restore(snap, dst, NULL, err, sizeof err), FSTORE_OK, "%s", err);
+    const char *other = "1 00000000-0000-0000-0000-000000000000 open\n";
+    tu_write_file(lock, other, strlen(other));
+    r = tu_store_open(dst, NULL);
+    cr_assert_eq(fstore_table_count(r), 0, "the unsynced store starts empty");
+    fstore_store_close(r);
+    /* Synced: no writer state. */
+    tu_rmtree(dst);
+    fstore_conf_t *c = tu_conf("store.sync", "full", NULL);
+    cr_assert_eq(fstore_restore(snap, dst, c, err, sizeof err), FSTORE_OK, "%s", err);
+    fstore_conf_destroy(c);
+    struct stat st;
+    cr_assert_neq(stat(lock, &st), 0, "store.sync=full: no writer.lock");
+    free(lock);
 }

@@ -881,7 +881,11 @@ FSTORE_API fstore_err_t fstore_snapshot_fd(fstore_store_t *store, int fd,
  * crash (a later restore removes what a dead one left). Tailing the
  * restored store resumes at the snapshot's offsets. Snapshots written by
  * earlier versions of this format are read too. Messages show a URL
- * without its user information and query string.
+ * without its user information and query string. Decompression runs on a
+ * thread of its own, ahead of the checks and writes. Durability follows
+ * `store.sync`: under `none` (the default) nothing waits for the disk and
+ * a machine crash before the pages reach it empties the store at its next
+ * writable open; otherwise the store is synced before it moves into place.
  * @param conf store properties for the new store (may be NULL).
  * @return ::FSTORE_OK, ::FSTORE_ERR_CORRUPT (damaged or truncated),
  *         ::FSTORE_ERR_VERSION, ::FSTORE_ERR_IO (unreadable source, HTTP
