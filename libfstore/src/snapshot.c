@@ -412,9 +412,10 @@ static int snap_outcome(snap_in *s, const char *if_clean)
     return -1;
 }
 
-/* Hands the current block back and takes the next: 0, or -1 when there is
- * none (with why or src_err set). */
-static int snap_next(snap_in *s)
+/* Hands the current block back and waits for the next one or for the
+ * decompressing thread's end. With take, the next block becomes current.
+ * Returns whether there was one. */
+static int snap_wait_block(snap_in *s, int take)
 {
     pthread_mutex_lock(&s->mu);
     if (s->cur) {
@@ -424,15 +425,23 @@ static int snap_next(snap_in *s)
     }
     while (s->head == s->tail && !s->finished)
         pthread_cond_wait(&s->cv, &s->mu);
-    if (s->head != s->tail) {
+    int more = s->head != s->tail;
+    if (more && take) {
         s->cur = s->blk[s->tail % SNAP_BLOCKS];
         s->clen = s->blen[s->tail % SNAP_BLOCKS];
         s->cpos = 0;
         s->len += s->clen;
-        pthread_mutex_unlock(&s->mu);
-        return 0;
     }
     pthread_mutex_unlock(&s->mu);
+    return more;
+}
+
+/* Takes the next block: 0, or -1 when there is none (with why or src_err
+ * set). */
+static int snap_next(snap_in *s)
+{
+    if (snap_wait_block(s, 1))
+        return 0;
     s->clen = s->cpos = 0;
     return snap_outcome(s, "its content ends before its end record");
 }
@@ -466,17 +475,7 @@ static int snap_finish(snap_in *s)
         s->why = "content past its end record";
         return -1;
     }
-    pthread_mutex_lock(&s->mu);
-    if (s->cur) {
-        s->tail++;
-        s->cur = NULL;
-        pthread_cond_broadcast(&s->cv);
-    }
-    while (s->head == s->tail && !s->finished)
-        pthread_cond_wait(&s->cv, &s->mu);
-    int more = s->head != s->tail;
-    pthread_mutex_unlock(&s->mu);
-    if (more) {
+    if (snap_wait_block(s, 0)) {
         s->why = "content past its end record";
         return -1;
     }
