@@ -65,25 +65,32 @@ static int fs_topic_wants(const fs_ttopic *tt, int32_t p)
     return 0;
 }
 
+/* librdkafka's messages may quote its configuration: secrets go. */
 static void fs_rk_log(const rd_kafka_t *rk, int level, const char *fac,
                       const char *buf)
 {
     fs_tailer *T = rd_kafka_opaque(rk);
-    TLOG(T, level, "kafka %s: %s", fac, buf);
+    char line[1024];
+    snprintf(line, sizeof line, "kafka %s: %s", fac, buf);
+    fs_kafka_redact(T->store->conf, line, sizeof line);
+    TLOG(T, level, "%s", line);
 }
 
 static void fs_rk_error(rd_kafka_t *rk, int err, const char *reason, void *op)
 {
     (void)rk;
     fs_tailer *T = op;
+    char line[512];
+    snprintf(line, sizeof line, "%s: %s", rd_kafka_err2name(err), reason);
+    fs_kafka_redact(T->store->conf, line, sizeof line);
     pthread_mutex_lock(&T->mu);
-    snprintf(T->last_error, sizeof T->last_error, "%s: %s",
-             rd_kafka_err2name(err), reason);
+    snprintf(T->last_error, sizeof T->last_error, "%s", line);
+    T->kafka_errors++;
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
         err == RD_KAFKA_RESP_ERR__TRANSPORT)
         T->connected = 0;
     pthread_mutex_unlock(&T->mu);
-    TLOG(T, 4, "kafka: %s: %s", rd_kafka_err2name(err), reason);
+    TLOG(T, 4, "kafka: %s", line);
 }
 
 rd_kafka_t *fs_rk_new(fs_tailer *T, rd_kafka_type_t type, char *errstr,

@@ -673,6 +673,8 @@ void *fs_tail_main(void *arg)
         }
         if (retry)
             fs_tail_backoff(T); /* before asking the schema registry again */
+        /* The clients' error events wait on their main queues. */
+        rd_kafka_poll(T->rk, 0);
         if (T->dlq)
             rd_kafka_poll(T->dlq, 0);
         fs_housekeeping(T, &pause);

@@ -636,6 +636,7 @@ typedef struct outage_view {
     json_int_t time_ms, last_current_ms;
     json_int_t staleness_ms; /* -1: absent */
     char last_error[512], error[512];
+    json_int_t kafka_errors;
 } outage_view;
 
 static outage_view outage_sample(fstore_store_t *s)
@@ -654,6 +655,7 @@ static outage_view outage_sample(fstore_store_t *s)
     snprintf(v.last_error, sizeof v.last_error, "%s", str ? str : "");
     str = json_string_value(json_object_get(j, "error"));
     snprintf(v.error, sizeof v.error, "%s", str ? str : "");
+    v.kafka_errors = stat_int(j, "kafka_errors");
     json_decref(j);
     return v;
 }
@@ -713,6 +715,13 @@ Test(ingest, broker_outage_keeps_readers_serving)
                   "staleness went from %lld to %lld ms in 1.2 s",
                   (long long)a.staleness_ms, (long long)b.staleness_ms);
     cr_assert_geq(b.staleness_ms, 1200);
+    /* The Kafka client's own error events reach the stats. */
+    for (int i = 0; i < 100 && b.kafka_errors <= before.kafka_errors; i++) {
+        usleep(50000);
+        b = outage_sample(s);
+    }
+    cr_assert_gt(b.kafka_errors, before.kafka_errors,
+                 "no Kafka client error counted during the outage");
     assert_view(s, t, NULL); /* still serving */
 
     cr_assert_eq(rd_kafka_mock_broker_set_up(M.mc, 1), 0);
