@@ -15,8 +15,10 @@
 # (tests/kafka/broker.sh) and always stops. Writes
 # bench/results/<date>-<host>.json (every figure), .md (the tables) and
 # -point.png / -batch.png / -freshness.png / -ingest-reads.png /
-# -aggregate-freshness.png (latency distributions) and -pipeline.png (event
-# -> prediction p99 by commit interval), with gnuplot.
+# -aggregate-freshness.png (latency distributions), -pipeline.png (event
+# -> prediction p99 by commit interval) and -snapshot.png (snapshot and
+# restore against zstd, time to ready of a seeded and a full replica), with
+# gnuplot.
 #
 # Usage: bench/run.sh [--quick] [--rows N] [--seconds S] [--ingest-records N]
 #                     [--ingest-seconds S] [--rates R1,R2,...]
@@ -101,7 +103,7 @@ while [ $# -gt 0 ]; do
     --build-dir) BUILD_DIR="$2"; shift ;;
     --out) OUT="$2"; shift ;;
     --check) CHECK=1 ;;
-    -h|--help) sed -n '2,61s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,63s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -347,6 +349,45 @@ set grid
 set key left top
 plot $PIPE_PLOT
 GP
+# Snapshots: data.mdb MB/s of fstore_snapshot / fstore_restore against zstd
+# on the same file (left); the time to ready of a seeded and a fully
+# bootstrapped replica, open (with the seed's restore) then tailing (right).
+python3 - "$WORK/snapshot.json" "$WORK/snapshot_seeded.json" "$WORK/hist/snapshot.dat" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))["files"]["cases"]
+s = json.load(open(sys.argv[2]))["seeded_start"]
+with open(sys.argv[3], "w") as out:
+    for label, a, b in (("compress, %d thr." % f["snapshot"]["threads"],
+                         "snapshot", "zstd_compress"),
+                        ("compress, 1 thr.", "snapshot_1t", "zstd_compress_1t"),
+                        ("decompress", "restore", "zstd_decompress")):
+        out.write(f'"{label}" {f[a]["store_mb_per_s"]} {f[b]["store_mb_per_s"]}\n')
+    out.write("\n\n")
+    for label in ("seeded", "full"):
+        out.write(f'"{label}" {s[label]["open_s"]} {s[label]["ready_s"]}\n')
+PY
+gnuplot <<GP
+set terminal pngcairo size 1100,500 noenhanced font ",10"
+set output '$STEM-snapshot.png'
+set multiplot layout 1,2 title 'snapshots of $SROWS rows; seeded start at $SEEDROWS entities ($HOST, $DATE)'
+set style data histograms
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set grid y
+set key left top box opaque
+set yrange [0:*]
+set offsets 0, 0, graph 0.25, 0
+set style histogram clustered gap 1
+set ylabel 'MB of data.mdb per second'
+set title 'fstore against zstd -3 on the same store file'
+plot '$WORK/hist/snapshot.dat' index 0 using 2:xtic(1) title 'fstore_snapshot, fstore_restore', '' index 0 using 3 title 'zstd -3, zstd -d (streaming, the same bytes)'
+set style histogram rowstacked
+set boxwidth 0.5
+set ylabel 'seconds'
+set title 'time to ready of a new replica'
+plot '$WORK/hist/snapshot.dat' index 1 using 2:xtic(1) title 'open (seeded: restores the snapshot)', '' index 1 using 3 title 'tail until ready'
+unset multiplot
+GP
 
 {
     echo "# Benchmarks: $DATE on $HOST"
@@ -384,6 +425,8 @@ GP
     echo
     cat "$WORK/snapshot_seeded.md"
     echo
+    echo "![snapshots and seeded start]($(basename "$STEM")-snapshot.png)"
+    echo
     echo "## Ingest against a real Kafka broker (bench_ingest)"
     echo
     echo "Single-node Kafka $KAFKA_VER (KRaft) from tests/kafka/broker.sh on the same machine; topics of 4 partitions, cleanup.policy=compact."
@@ -409,7 +452,7 @@ GP
     echo "![pipeline latency]($(basename "$STEM")-pipeline.png)"
 } > "$STEM.md"
 
-echo "run: wrote $STEM.json, $STEM.md, $STEM-point.png, $STEM-batch.png, $STEM-freshness.png, $STEM-ingest-reads.png, $STEM-aggregate-freshness.png, $STEM-pipeline.png" >&2
+echo "run: wrote $STEM.json, $STEM.md, $STEM-point.png, $STEM-batch.png, $STEM-freshness.png, $STEM-ingest-reads.png, $STEM-aggregate-freshness.png, $STEM-pipeline.png, $STEM-snapshot.png" >&2
 if [ "$CHECK" = 1 ]; then
     python3 "$ROOT/bench/check_results.py" "$STEM.json"
 fi
