@@ -144,10 +144,13 @@ static fstore_err_t fs_registry_http(const char *full, const char *post, long ti
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
     curl_slist_free_all(hdr);
     curl_easy_cleanup(c);
-    if (rc != CURLE_OK)
+    if (rc != CURLE_OK) {
+        char shown[4096];
+        fs_source_redact(full, shown, sizeof shown); /* no user:password@ */
         return fstore__err(errstr, errstr_size, FSTORE_ERR_IO,
-                           "schema registry %s unreachable: %s", full,
+                           "schema registry %s unreachable: %s", shown,
                            cerr[0] ? cerr : curl_easy_strerror(rc));
+    }
     return FSTORE_OK;
 }
 
@@ -171,8 +174,10 @@ fstore_err_t fs_registry_fetch(const char *url, long timeout_ms, int32_t id,
     long status;
     fstore_err_t err = fs_registry_http(full, NULL, timeout_ms, &status, &body, errstr,
                                         errstr_size);
+    char shown[4096];
+    fs_source_redact(full, shown, sizeof shown);
     if (!err)
-        err = fs_registry_parse(status, (const char *)body.data, body.len, id, full, json,
+        err = fs_registry_parse(status, (const char *)body.data, body.len, id, shown, json,
                                 errstr, errstr_size);
     fs_buf_free(&body);
     return err;
