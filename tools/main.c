@@ -11,10 +11,6 @@
 
 #include "common/common.h"
 
-/* fstore verify (store/cmd_verify.c). */
-int cmd_verify(int argc, char **argv);
-void cmd_verify_usage(FILE *out);
-
 static const tool_cmd tool_cmds[] = {
     {"demo", "run the whole pipeline on a mock Kafka cluster and time it",
      cmd_demo, cmd_demo_usage},

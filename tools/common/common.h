@@ -43,6 +43,8 @@ int cmd_snapshot(int argc, char **argv);
 void cmd_snapshot_usage(FILE *out);
 int cmd_restore(int argc, char **argv);
 void cmd_restore_usage(FILE *out);
+int cmd_verify(int argc, char **argv);
+void cmd_verify_usage(FILE *out);
 
 /** Prints "fstore CMD: message" and a newline to stderr. */
 void tool_msg(const char *cmd, const char *fmt, ...) TOOL_PRINTF(2, 3);
