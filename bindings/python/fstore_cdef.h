@@ -238,9 +238,14 @@ fstore_err_t fstore_stats_json(fstore_store_t *store, char **json);
 /* Snapshots and restore */
 fstore_err_t fstore_snapshot(fstore_store_t *store, const char *path,
                              char *errstr, size_t errstr_size);
-fstore_err_t fstore_restore(const char *path, const char *dir,
+fstore_err_t fstore_snapshot_fd(fstore_store_t *store, int fd, char *errstr,
+                                size_t errstr_size);
+fstore_err_t fstore_restore(const char *source, const char *dir,
                             const fstore_conf_t *conf, char *errstr,
                             size_t errstr_size);
+fstore_err_t fstore_restore_fd(int fd, const char *dir,
+                               const fstore_conf_t *conf, char *errstr,
+                               size_t errstr_size);
 
 /* Verification */
 typedef int(fstore_verify_cb)(void *opaque, uint64_t rows_checked,

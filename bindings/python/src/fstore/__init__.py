@@ -21,6 +21,15 @@ Tailing Kafka::
     store.start()
     store.wait_ready(timeout=60)
 
+Snapshots, and a replica that starts from one and tails only the gap::
+
+    store.snapshot("features.fst")        # a path, or a binary file object
+    fstore.restore("https://host/features.fst", "replica.db")  # or a path,
+                                          # "-" (stdin), a binary file object
+    replica = fstore.open("replica.db", {"kafka.bootstrap.servers": brokers,
+                                         "store.seed": "https://host/features.fst"})
+    # store.seed restores the snapshot first only when replica.db holds no store
+
 Windowed features from a topic of raw events (fstore aggregate)::
 
     with fstore.Aggregator("features.json", "agg-state",

@@ -1,6 +1,7 @@
 """Store, readers, row views and batches over the libfstore C API."""
 
 import atexit
+import io
 import json
 import logging
 import os
@@ -16,9 +17,12 @@ from ._fstore_cffi import ffi, lib
 from ._keys import KeyArrays, key_bytes
 from ._table import Scratch, Table, row_values
 
-__all__ = ["Store", "Reader", "RowView", "Row", "Batch", "open", "verify"]
+__all__ = ["Store", "Reader", "RowView", "Row", "Batch", "open", "restore", "verify"]
 
 _ERRSTR = 512
+# Opening (which may restore store.seed), snapshot and restore: their
+# messages name a path or URL, nested in another message for a seed.
+_ERRSTR_LONG = 2048
 _OK = lib.FSTORE_OK
 _NOT_FOUND = lib.FSTORE_NOT_FOUND
 _NULL = lib.FSTORE_NULL
@@ -191,7 +195,12 @@ class Store:
     - conf: dict of fstore properties, e.g. {"kafka.bootstrap.servers":
       "127.0.0.1:9092", "tail.batch.max_ms": "5", "store.map_size":
       1 << 30} (values are converted with str(); booleans become
-      "true"/"false"). See docs/configuration.md.
+      "true"/"false"). See docs/configuration.md. {"store.seed": SRC}
+      (a snapshot file, "-" or an http(s) URL, as for fstore.restore)
+      restores SRC first when @p path holds no store, so tailing resumes at
+      the snapshot's offsets; it is ignored when a store is there. A bad
+      seed raises the restore's error ("seeding PATH (store.seed): ...")
+      and leaves no store.
     - read_only: open without writing (sets store.read_only); the store must
       exist (NoStoreError otherwise).
     - log: where the library's log lines go: None (stderr), a
@@ -227,11 +236,11 @@ class Store:
         if read_only:
             props["store.read_only"] = True
         c, self._log_handle = new_conf(props, log)
-        errbuf = ffi.new("char[]", _ERRSTR)
+        errbuf = ffi.new("char[]", _ERRSTR_LONG)
         try:
             storep = ffi.new("fstore_store_t **")
-            check(lib.fstore_store_open(os.fsencode(self.path), c, storep, errbuf, _ERRSTR),
-                  errbuf)
+            check(lib.fstore_store_open(os.fsencode(self.path), c, storep, errbuf,
+                                        _ERRSTR_LONG), errbuf)
         finally:
             lib.fstore_conf_destroy(c)
         self._ptr = storep[0]
@@ -711,17 +720,42 @@ class Store:
             raise error_for(rc, errstr_text(errbuf))
         return json.loads(text)
 
-    def snapshot(self, path):
-        """Writes a consistent point-in-time copy of the store (tables,
-        schemas, offsets of one instant) to file @p path, zstd-compressed and
-        checksummed; a running tailer keeps writing meanwhile."""
+    def snapshot(self, target):
+        """Writes a consistent point-in-time copy of the store (every table,
+        the schemas and the offsets of one instant), zstd-compressed and
+        checksummed; a running tailer keeps writing meanwhile.
+
+        target is either
+        - a file path (str, bytes or os.PathLike): written under a temporary
+          name, synced and renamed, so the path never holds a partial
+          snapshot ("-" is a file of that name, as in the C API);
+        - a binary file object with a real file descriptor (fileno()): a
+          file opened "wb" or "ab", sys.stdout.buffer, a pipe, a socket's
+          makefile("wb"). It is flushed, then the snapshot streams to its
+          descriptor from its position (the format needs no seeking); the
+          object stays open, positioned after the snapshot when seekable.
+          Nothing is synced. A snapshot that fails midway leaves a partial
+          stream there, which restore refuses.
+
+        Raises TypeError for another kind of target (io.BytesIO has no
+        descriptor: write to a file or a pipe), fstore.StorageError when
+        the snapshot cannot be written."""
+        fd = None if _is_path(target) else _binary_fd(target, "snapshot target")
+        if fd is not None:
+            _sync_position(target, fd)
+        errbuf = ffi.new("char[]", _ERRSTR_LONG)
         ptr = self._enter()
         try:
-            errbuf = ffi.new("char[]", _ERRSTR)
-            check(lib.fstore_snapshot(ptr, os.fsencode(os.fspath(path)), errbuf, _ERRSTR),
-                  errbuf)
+            if fd is None:
+                rc = lib.fstore_snapshot(ptr, os.fsencode(os.fspath(target)), errbuf,
+                                         _ERRSTR_LONG)
+            else:
+                rc = lib.fstore_snapshot_fd(ptr, fd, errbuf, _ERRSTR_LONG)
         finally:
             self._leave()
+        if fd is not None:
+            _follow_position(target, fd)
+        check(rc, errbuf)
 
 
 @ffi.def_extern()
@@ -739,15 +773,102 @@ def _fstore_py_verify_progress(opaque, rows_checked, rows_total):
         return 1
 
 
-def restore(snapshot_path, path):
-    """Creates the store at directory @p path (absent or empty) from a
-    snapshot file, after verifying the whole file; tailing the new store
-    resumes at the snapshot's offsets. Raises fstore.Error (CORRUPT for a
-    damaged file) and creates nothing on failure."""
-    errbuf = ffi.new("char[]", _ERRSTR)
-    check(lib.fstore_restore(os.fsencode(os.fspath(snapshot_path)),
-                             os.fsencode(os.fspath(path)), ffi.NULL, errbuf, _ERRSTR),
-          errbuf)
+def _is_path(x):
+    return isinstance(x, (str, bytes, os.PathLike))
+
+
+def _binary_fd(f, what):
+    """The file descriptor under binary file object @p f; TypeError when
+    @p f is a text stream or has no descriptor."""
+    if isinstance(f, io.TextIOBase):
+        raise TypeError("%s: %r is a text stream; give a binary one (opened with \"b\", "
+                        "or sys.stdout.buffer / sys.stdin.buffer)" % (what, f))
+    fileno = getattr(f, "fileno", None)
+    if fileno is None:
+        raise TypeError("%s must be a path or a binary file object with fileno(), not %s"
+                        % (what, type(f).__name__))
+    try:
+        return fileno()
+    except (io.UnsupportedOperation, OSError, ValueError) as e:
+        raise TypeError("%s: %r has no file descriptor (%s); write to or read from a "
+                        "file, a pipe or a socket" % (what, f, e)) from None
+
+
+def _sync_position(f, fd):
+    """Before the C library reads or writes fd: what @p f buffered for
+    writing reaches fd, and fd stands where @p f does (a buffered reader
+    may have read ahead of its position)."""
+    flush = getattr(f, "flush", None)
+    if flush is not None and getattr(f, "writable", lambda: False)():
+        flush()
+    if getattr(f, "seekable", lambda: False)():
+        os.lseek(fd, f.tell(), os.SEEK_SET)
+
+
+def _follow_position(f, fd):
+    """After the C library read or wrote fd: @p f moves to where fd is."""
+    if getattr(f, "seekable", lambda: False)():
+        try:
+            f.seek(os.lseek(fd, 0, os.SEEK_CUR))
+        except OSError:
+            pass
+
+
+def restore(source, path, conf=None, *, log=None):
+    """Creates the store in directory @p path from a snapshot, read once,
+    front to back, as it arrives.
+
+    source is either
+    - a file path (str, bytes or os.PathLike);
+    - "-": standard input (file descriptor 0);
+    - an "http://" or "https://" URL, streamed with libcurl, never held
+      whole; an answer other than 200 fails. Credentials in the URL
+      ("https://user:password@host/...") go as HTTP basic authentication;
+    - a binary file object with a real file descriptor (fileno()): a file
+      opened "rb", sys.stdin.buffer, a subprocess's stdout, a socket's
+      makefile("rb"). It is read from its position to its end and left
+      open. A pipe must not have been read from in Python (what its
+      buffer holds is not seen).
+
+    path must not exist, or be an empty directory (a mount point will do).
+    Every entry is checked as it is read (version, each row against its
+    table, key order, entry count, checksum); the store is built inside
+    @p path and moved into place only once all of it verified, so @p path
+    holds a complete store or none. Tailing the new store resumes at the
+    snapshot's offsets.
+
+    conf: dict of store properties for the new store (store.file_mode,
+    store.dir_mode, store.map_size.max, ...), as for Store. log: where the
+    library's log lines go, as for Store (with {"log.level": 6} a success
+    logs the source, its size and the time it took).
+
+    Raises fstore.StorageError: e.name is "FSTORE_ERR_CORRUPT" for a
+    damaged, truncated or foreign snapshot, "FSTORE_ERR_VERSION" for one of
+    an unknown format, "FSTORE_ERR_IO" for an unreadable source, an HTTP
+    error or @p path not empty. On any failure nothing was restored: a
+    directory restore created is removed, one that existed stays empty.
+    Messages show a URL without its user:password@ and query string.
+    TypeError for a source of another kind. The GIL is released meanwhile
+    (other threads run); Ctrl-C is seen only once the call returned."""
+    fd = None
+    if not _is_path(source):
+        fd = _binary_fd(source, "restore source")
+        _sync_position(source, fd)
+    c, handle = new_conf(dict(conf or {}), log)
+    errbuf = ffi.new("char[]", _ERRSTR_LONG)
+    try:
+        dst = os.fsencode(os.fspath(path))
+        if fd is None:
+            src = source if isinstance(source, bytes) else os.fsencode(os.fspath(source))
+            rc = lib.fstore_restore(src, dst, c, errbuf, _ERRSTR_LONG)
+        else:
+            rc = lib.fstore_restore_fd(fd, dst, c, errbuf, _ERRSTR_LONG)
+    finally:
+        lib.fstore_conf_destroy(c)
+        handle = None  # the log sink lived as long as the call
+    if fd is not None:
+        _follow_position(source, fd)
+    check(rc, errbuf)
 
 
 def verify(path, progress=None):
