@@ -257,12 +257,22 @@ int32_t fs_partition_count(fs_tailer *T, fs_ttopic *tt, int timeout_ms)
     else if (md->topic_cnt == 1) {
         TLOG(T, 4, "topic %s: %s", tt->topic, rd_kafka_err2str(md->topics[0].err));
         /* Deleted: the tail thread reassigns its partitions at their last
-         * records, to be checked when the topic returns (tail_verify.c). */
-        if (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+         * records, to be checked when the topic returns (tail_verify.c).
+         * Until it returns the view is not current. */
+        if (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
             __atomic_store_n(&tt->vanished, 1, __ATOMIC_RELEASE);
+            __atomic_store_n(&tt->missing, 1, __ATOMIC_RELEASE);
+            pthread_mutex_lock(&T->mu);
+            snprintf(T->last_error, sizeof T->last_error,
+                     "topic %s does not exist on the broker (deleted?): table "
+                     "\"%s\" is not current until it returns",
+                     tt->topic, tt->table->name);
+            pthread_mutex_unlock(&T->mu);
+        }
     }
     rd_kafka_metadata_destroy(md);
     if (n > 0) {
+        __atomic_store_n(&tt->missing, 0, __ATOMIC_RELEASE);
         pthread_mutex_lock(&T->mu);
         T->connected = 1;
         pthread_mutex_unlock(&T->mu);

@@ -80,6 +80,7 @@ typedef struct fs_ttopic {
     uint64_t rebuilds;
     int32_t seen_parts; /* partition count the watcher last saw (atomic) */
     int vanished;       /* the watcher found the topic gone (atomic) */
+    int missing;        /* ... and has not seen it back since (atomic) */
 } fs_ttopic;
 
 struct fs_tailer {

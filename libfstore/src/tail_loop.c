@@ -664,8 +664,12 @@ void *fs_tail_main(void *arg)
         }
         if ((retry && T->batch) || fs_commit_due(T, drained))
             fs_commit(T, &pause, 0);
-        /* Current: everything the broker handed over is visible. */
-        if (drained && !T->batch && T->ready) {
+        /* Current: everything the broker handed over is visible, and
+         * every topic is there to hand more over. */
+        int missing = 0;
+        for (size_t i = 0; i < T->ntopics; i++)
+            missing |= __atomic_load_n(&T->topics[i].missing, __ATOMIC_ACQUIRE);
+        if (drained && !T->batch && T->ready && !missing) {
             pthread_mutex_lock(&T->mu);
             if (T->connected)
                 T->last_current_ms = fs_wall_ms();

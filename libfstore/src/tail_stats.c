@@ -67,6 +67,8 @@ json_t *fs_stats_build(fs_tailer *T)
         for (int k = 0; k < SK_N; k++)
             json_object_set_new(sk, fs_skip_names[k], json_integer((json_int_t)tt->c.skipped[k]));
         json_object_set_new(t, "topic", json_string(tt->topic));
+        json_object_set_new(t, "topic_missing",
+                            json_boolean(__atomic_load_n(&tt->missing, __ATOMIC_ACQUIRE)));
         json_object_set_new(t, "partitions", parts);
         json_object_set_new(t, "counters",
                             json_pack("{s:I, s:I, s:I, s:o, s:I}", "applied",

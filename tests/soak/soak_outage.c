@@ -227,7 +227,7 @@ static int log_find(char *out, size_t n, int max_level, ...)
 /* ---- statistics ---------------------------------------------------------- */
 
 typedef struct sample {
-    int connected, ready;
+    int connected, ready, topic_missing;
     int64_t stale_ms, rebuilds;
     char state[32], last_error[512], error[512];
 } sample;
@@ -240,6 +240,8 @@ static void take_sample(fstore_store_t *s, const char *table, sample *o)
     o->stale_ms = it_json_int(st, -1, "staleness_ms", NULL);
     o->rebuilds =
         it_json_int(st, -1, "tables", table, "counters", "rebuilds", NULL);
+    o->topic_missing =
+        json_is_true(it_json_at(st, "tables", table, "topic_missing", NULL));
     const char *v = json_string_value(it_json_at(st, "state", NULL));
     snprintf(o->state, sizeof o->state, "%s", v ? v : "?");
     v = json_string_value(it_json_at(st, "last_error", NULL));
@@ -960,13 +962,23 @@ static int64_t paused_return(const cfg *C, world *w, const int64_t *stored,
     return n;
 }
 
-/* Deleted for outage_s while the stats are watched. */
+/* Deleted for outage_s while the stats are watched: a store that tails it
+ * must not look current (staleness grows, the table says its topic is
+ * missing, last_error says so). */
 static void deleted_for(const cfg *C, world *w, result *R, int64_t t0)
 {
     watch W = {0};
+    W.stale0 = -1;
+    int said_gone = 0; /* last_error said so at least once */
     while (it_now_us() - t0 < C->outage_s * 1000000LL) {
-        if (w->s)
+        if (w->s) {
             watch_sample(w, &W);
+            if (W.stale0 < 0)
+                W.stale0 = W.stale_max;
+            sample sm;
+            take_sample(w->s, w->table, &sm);
+            said_gone |= strstr(sm.last_error, "does not exist") != NULL;
+        }
         it_sleep_ms(200);
     }
     if (!w->s)
@@ -974,9 +986,20 @@ static void deleted_for(const cfg *C, world *w, result *R, int64_t t0)
     sample sm;
     take_sample(w->s, w->table, &sm);
     it_log("%s: while deleted the stats said state %s, connected %d, "
-           "staleness %lld ms (at most %lld), last_error \"%s\"",
-           R->name, sm.state, sm.connected, (long long)sm.stale_ms,
-           (long long)W.stale_max, sm.last_error);
+           "topic_missing %d, staleness %lld ms (from %lld, at most %lld), "
+           "last_error \"%s\"",
+           R->name, sm.state, sm.connected, sm.topic_missing,
+           (long long)sm.stale_ms, (long long)W.stale0, (long long)W.stale_max,
+           sm.last_error);
+    check(R, sm.topic_missing, "the table's topic_missing is false while its "
+                               "topic has been deleted for %d s",
+          C->outage_s);
+    check(R, W.stale_max - W.stale0 >= C->outage_s * 500LL,
+          "staleness_ms went from %lld to only %lld ms while the topic was "
+          "deleted for %d s: the store looked current",
+          (long long)W.stale0, (long long)W.stale_max, C->outage_s);
+    check(R, said_gone, "last_error never said the topic is gone (last: \"%s\")",
+          sm.last_error);
 }
 
 /* Tails the store of w again (after RC_OFFLINE closed it). */
