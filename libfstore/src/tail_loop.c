@@ -136,6 +136,8 @@ static void fs_pause_begin(fs_tailer *T, fs_pause *P, fstore_err_t err,
     P->fails++;
     P->retry_us = now + P->delay_us;
     pthread_mutex_lock(&T->mu);
+    if (!T->paused_since_ms)
+        T->paused_since_ms = fs_wall_ms();
     T->err = err;
     snprintf(T->errmsg, sizeof T->errmsg, "%s", msg);
     snprintf(T->last_error, sizeof T->last_error, "%s", msg);
@@ -169,6 +171,7 @@ static void fs_pause_end(fs_tailer *T, fs_pause *P, size_t nops)
         T->err = FSTORE_OK;
         T->errmsg[0] = 0;
     }
+    T->paused_since_ms = 0;
     pthread_mutex_unlock(&T->mu);
     TLOG(T, 4, "tailer resumed: %zu records applied after %.1f s paused (%u "
          "failed attempts)",

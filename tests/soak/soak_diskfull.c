@@ -261,6 +261,9 @@ static void check_pause_message(fstore_store_t *s, const char *mnt)
              err ? err : "(none)");
     IT_CHECK(last && strstr(last, "file system is full"),
              "stats last_error: %s", last ? last : "(none)");
+    IT_CHECK(json_is_true(it_json_at(st, "paused", NULL)) &&
+                 json_is_integer(it_json_at(st, "paused_since_ms", NULL)),
+             "stats do not say paused");
     json_decref(st);
     IT_CHECK(lines(&g_paused_lines) > 0,
              "no \"tailer paused\" error line logged");
@@ -378,6 +381,11 @@ static void phase_fill_and_grow(const char *mnt, const char *dir)
     IT_CHECK(fstore_tail_error(s, NULL, 0) == FSTORE_OK,
              "caught up, but fstore_tail_error still reports the pause");
     IT_CHECK(lines(&g_resumed_lines) >= 1, "no \"tailer resumed\" line logged");
+    json_t *st = it_stats(s);
+    IT_CHECK(json_is_false(it_json_at(st, "paused", NULL)) &&
+                 json_is_null(it_json_at(st, "paused_since_ms", NULL)),
+             "caught up, but the stats still say paused");
+    json_decref(st);
     it_log("grow: caught up %.1f s after the tmpfs grew (%u attempts while "
            "paused)",
            caught, attempts);
