@@ -455,8 +455,12 @@ check produce_bad_schema_id 2 "^fstore produce: --schema-id wants a number" \
     plain "$F" produce "${P[@]}" --schema-id -1 --input "$WORK/bad.jsonl"
 check produce_no_input 2 "^fstore produce: missing --input" plain \
     "$F" produce "${P[@]}" --schema-id 9
-check produce_bad_x 2 "^fstore produce: -X bogus.prop=1: " plain \
+check produce_bad_x 2 "^fstore produce: -X bogus.prop=\\.\\.\\.: " plain \
     "$F" produce "${P[@]}" --schema-id 9 --input - -X bogus.prop=1
+# A refused property is named, its value never shown (a mistyped password
+# property would print the password).
+check produce_bad_x_secret 2 "^fstore produce: -X sasl.pasword=\\.\\.\\.: No such configuration property" plain \
+    hides "$F" produce "${P[@]}" --schema-id 9 --input - -X sasl.pasword=hunter2
 check produce_input_absent 1 "^fstore produce: cannot open --input" plain \
     "$F" produce "${P[@]}" --schema-id 9 --input "$WORK/absent.jsonl"
 check produce_bad_schema 1 "^fstore produce: --schema .* must be an Avro record" \

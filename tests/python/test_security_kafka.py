@@ -462,3 +462,25 @@ def test_secret_in_a_refused_property_is_redacted(secured, user_setup, tmp_path)
     assert a.returncode == 1, a.stderr[-2000:]
     assert "[redacted]" in a.stderr, a.stderr[-2000:]
     assert_no_secret(pw, a.stdout, a.stderr)
+
+
+@pytest.mark.parametrize("cause", ["wrong_password", "untrusted_ca"])
+def test_cli_produce_fails_fast(secured, other_ca, user_setup, tmp_path, cause,
+                                record_property):
+    """A refused login or certificate stops `fstore produce` at once with
+    the cause, instead of each record failing at message.timeout.ms (the
+    run sets 60 s: a produce that waits for it fails this test)."""
+    topic, schema, _, records = user_setup
+    override, expect, given = bad_settings(secured, other_ca, cause)
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"key": k, "value": v}) + "\n" for k, v in records))
+    r, secs = run([FSTORE, "produce", "--brokers", secured.bootstrap, "--topic", topic,
+                   "--schema", schema, "--schema-id", str(SCHEMA_ID), "--input", src,
+                   *secured.x_args(**override), "-X", "message.timeout.ms=60000"])
+    figure(record_property, "produce fails on %s after (s)" % cause, "%.2f" % secs)
+    assert r.returncode == 1, r.stderr[-3000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("fstore produce: "), last
+    assert expect.search(last), last
+    assert "timed out" not in r.stderr, r.stderr[-3000:]
+    assert_no_secrets({secured.password, given}, r.stdout, r.stderr)

@@ -79,6 +79,10 @@ typedef struct produce_stats {
     long *per_part; /* delivered records per partition */
     int32_t nparts;
     char first_error[256];
+    /* The broker refused the login or its certificate failed: nothing can
+     * be delivered, so the run stops at once (error callback). */
+    int refused;
+    char refused_msg[512];
 } produce_stats;
 
 typedef struct produce_ctx {
@@ -145,9 +149,28 @@ static int parse_args(int argc, char **argv, produce_args *a)
     return TOOL_OK;
 }
 
+/* Replaces every occurrence of value in msg (librdkafka quotes a refused
+ * value) by "[redacted]": a mistyped property name may hold a password. */
+static void redact_value(char *msg, size_t size, const char *value)
+{
+    size_t vl = strlen(value);
+    char *at;
+    if (!vl)
+        return;
+    while ((at = strstr(msg, value)) != NULL) {
+        static const char mark[] = "[redacted]";
+        size_t tail = strlen(at + vl), ml = sizeof mark - 1;
+        if ((size_t)(at - msg) + ml + tail + 1 > size)
+            tail = size - 1 - (size_t)(at - msg) - ml;
+        memmove(at + ml, at + vl, tail);
+        memcpy(at, mark, ml);
+        at[ml + tail] = '\0';
+    }
+}
+
 /* Builds the producer's configuration: idempotence and the Java client's
  * partitioner first, then -X, then --brokers. Refused properties are usage
- * errors. */
+ * errors, naming the property but never its value. */
 static int make_conf(const produce_args *a, rd_kafka_conf_t **confp)
 {
     char errstr[512];
@@ -167,8 +190,10 @@ static int make_conf(const produce_args *a, rd_kafka_conf_t **confp)
         char *eq = strchr(prop, '=');
         *eq = '\0';
         const char *name = strncmp(prop, "kafka.", 6) ? prop : prop + 6;
-        if (rd_kafka_conf_set(conf, name, eq + 1, errstr, sizeof errstr))
-            rc = tool_usage(CMD, "-X %s: %s", a->props[i], errstr);
+        if (rd_kafka_conf_set(conf, name, eq + 1, errstr, sizeof errstr)) {
+            redact_value(errstr, sizeof errstr, eq + 1);
+            rc = tool_usage(CMD, "-X %s=...: %s", prop, errstr);
+        }
         free(prop);
     }
     if (rc == TOOL_OK && rd_kafka_conf_set(conf, "bootstrap.servers",
@@ -253,7 +278,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
 static void on_log(const rd_kafka_t *rk, int level, const char *fac,
                    const char *buf)
 {
-    (void)rk;
+    /* Refused by the broker: the records left behind are expected (the
+     * cause is the run's last message). */
+    const produce_stats *st = rd_kafka_opaque(rk);
+    if (st && st->refused && !strcmp(fac, "TERMINATE"))
+        return;
     static const char *const names[] = {"emerg",   "alert",  "crit", "error",
                                         "warning", "notice", "info", "debug"};
     fprintf(stderr, "fstore %s: %s: kafka %s: %s\n", CMD, names[level & 7], fac,
@@ -264,7 +293,19 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
  * records through their delivery reports; the others are retried. */
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-    (void)opaque;
+    produce_stats *st = opaque;
+    int tls = err == RD_KAFKA_RESP_ERR__SSL ||
+              (err == RD_KAFKA_RESP_ERR__TRANSPORT && strstr(reason, "SSL"));
+    if ((tls || err == RD_KAFKA_RESP_ERR__AUTHENTICATION) && !st->refused) {
+        st->refused = 1;
+        snprintf(st->refused_msg, sizeof st->refused_msg, "%s: %s; check %s",
+                 tls ? "TLS handshake with the broker failed"
+                     : "Kafka authentication failed",
+                 reason,
+                 tls ? "ssl.ca.location and the broker's certificate"
+                     : "sasl.mechanisms, sasl.username and sasl.password");
+        return;
+    }
     char fatal[256];
     if (err == RD_KAFKA_RESP_ERR__FATAL &&
         rd_kafka_fatal_error(rk, fatal, sizeof fatal))
@@ -342,8 +383,10 @@ static int send_record(produce_ctx *x, long lineno, const char *key,
                 RD_KAFKA_V_VALUE((void *)(uintptr_t)val, len),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_OPAQUE((void *)(intptr_t)lineno), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+           RD_KAFKA_RESP_ERR__QUEUE_FULL && !x->st.refused)
         rd_kafka_poll(x->rk, 100);
+    if (x->st.refused)
+        return TOOL_FAIL;
     if (err) {
         if (x->st.failed++ == 0)
             snprintf(x->st.first_error, sizeof x->st.first_error,
@@ -352,7 +395,7 @@ static int send_record(produce_ctx *x, long lineno, const char *key,
     }
     x->st.queued++;
     rd_kafka_poll(x->rk, 0);
-    return TOOL_OK;
+    return x->st.refused ? TOOL_FAIL : TOOL_OK;
 }
 
 /* Handles one input line. @return TOOL_OK, or TOOL_FAIL to stop. */
@@ -443,9 +486,17 @@ static int produce_input(produce_ctx *x)
 static int produce_finish(produce_ctx *x, int rc)
 {
     produce_stats *st = &x->st;
+    /* Refused: what waits cannot be delivered; it fails now rather than at
+     * message.timeout.ms. */
+    if (x->rk && st->refused)
+        rd_kafka_purge(x->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     if (x->rk)
-        while (rd_kafka_outq_len(x->rk) > 0)
+        while (rd_kafka_outq_len(x->rk) > 0 && !st->refused)
             rd_kafka_flush(x->rk, 1000);
+    /* The purged records' reports (those never assigned a partition stay
+     * until the producer closes). */
+    for (int i = 0; x->rk && st->refused && rd_kafka_outq_len(x->rk) > 0 && i < 20; i++)
+        rd_kafka_poll(x->rk, 100);
     fprintf(stderr,
             "fstore %s: delivered %ld records to %s (values %ld, "
             "tombstones %ld, bytes %llu)",
@@ -464,7 +515,10 @@ static int produce_finish(produce_ctx *x, int rc)
     if (st->failed)
         tool_msg(CMD, "%ld record%s not delivered; first: %s", st->failed,
                  st->failed == 1 ? "" : "s", st->first_error);
-    return rc != TOOL_OK || st->bad || st->failed ? TOOL_FAIL : TOOL_OK;
+    if (st->refused)
+        tool_msg(CMD, "%s", st->refused_msg);
+    return rc != TOOL_OK || st->bad || st->failed || st->refused ? TOOL_FAIL
+                                                                  : TOOL_OK;
 }
 
 int cmd_produce(int argc, char **argv)
