@@ -44,7 +44,7 @@ void cmd_restore_usage(FILE *out)
           "from FILE, from\n"
           "standard input (-, a pipe or a file, not a terminal) or from an "
           "http:// or\n"
-          "https:// URL (an answer other than 200 fails). Every entry is "
+          "https:// URL (an HTTP error status fails). Every entry is "
           "checked as it\n"
           "is read (format version, each row against its table, key order, "
           "entry count,\n"

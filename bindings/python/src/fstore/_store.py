@@ -822,7 +822,7 @@ def restore(source, path, conf=None, *, log=None):
     - a file path (str, bytes or os.PathLike);
     - "-": standard input (file descriptor 0);
     - an "http://" or "https://" URL, streamed with libcurl, never held
-      whole; an answer other than 200 fails. Credentials in the URL
+      whole; an HTTP error status (400 or more) fails. Credentials in the URL
       ("https://user:password@host/...") go as HTTP basic authentication;
     - a binary file object with a real file descriptor (fileno()): a file
       opened "rb", sys.stdin.buffer, a subprocess's stdout, a socket's
