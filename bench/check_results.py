@@ -160,7 +160,8 @@ def fresh_path(f, side, where, bad):
 def check_ingest(ing, rates, bad):
     """bad += what is wrong with the "ingest" section."""
     for p, v in leaves(ing):
-        if numeric(v) and not positive(v):
+        # "cpus" names CPUs (0 is one), it is not a figure.
+        if numeric(v) and not positive(v) and not p.startswith(".cpus."):
             bad.append(f"ingest{p}: {v} (expected a finite positive figure)")
     for p in INGEST_FIGURES:
         if not numeric(at(ing, p)):

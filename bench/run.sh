@@ -26,6 +26,7 @@
 #                     [--pipe-rates R1,...] [--pipe-commits MS1,...]
 #                     [--snap-rows N] [--snap-rounds R] [--seed-rows N]
 #                     [--no-build] [--build-dir DIR] [--out DIR] [--check]
+#                     [--no-pin]
 #   --quick             50,000 rows and 0.5 s per lookup case; 20,000 ingest
 #                       records, rates 1000,5000, 2 s per ingest case;
 #                       aggregation of 300,000 events over 50,000 entities,
@@ -56,6 +57,13 @@
 #   --no-build          use the existing build (build/release)
 #   --build-dir DIR     with --no-build: the build to use instead
 #   --out DIR           write the results there (default bench/results)
+#   --no-pin            do not place the Kafka cases on CPUs (below)
+# CPU placement (the standard setup, on a machine of 2 or more CPUs): the
+# broker runs on CPU 0 (broker.sh start --cpus 0) and fstore's side of
+# every Kafka case on CPU 1 (bench_ingest --cpus 0,1; the seeded start,
+# bench_aggregate and the pipeline under taskset -c 1), so that neither
+# preempts the other; while bench_ingest measures reads, the reader has
+# CPU 1 to itself and its tailer, producer and the broker share CPU 0.
 # Expects the dependencies from scripts/setup.sh (redis-server, librocksdb-dev,
 # libhiredis-dev, gnuplot-nox, Java and kcat for the broker, whose jars
 # tests/kafka/broker.sh fetches once). The benches measure; they never assert
@@ -77,6 +85,7 @@ SROWS=3000000
 SROUNDS=2
 SEEDROWS=1000000
 BUILD=1
+PIN=1
 BUILD_DIR=
 OUT=
 CHECK=0
@@ -97,6 +106,7 @@ while [ $# -gt 0 ]; do
     --pipe-rates) PRATES="$2"; shift ;;
     --pipe-commits) PCOMMITS="$2"; shift ;;
     --snap-rows) SROWS="$2"; shift ;;
+    --no-pin) PIN=0 ;;
     --snap-rounds) SROUNDS="$2"; shift ;;
     --seed-rows) SEEDROWS="$2"; shift ;;
     --no-build) BUILD=0 ;;
@@ -182,9 +192,24 @@ echo "run: bench_snapshot (files) took $((SECONDS - SNAP_T0)) s" >&2
 echo
 
 # The broker starts only now, so that its JVM does not share the CPUs with
-# the lookup benches.
+# the lookup benches. Placement: see the header.
+BROKER_CPU=0
+FSTORE_CPU=1
+[ "$(nproc)" -ge 2 ] || PIN=0
+PIN_BROKER=()
+PIN_INGEST=()
+ON_FSTORE=()
+PLACEMENT="not pinned (the broker and fstore share every CPU)"
+if [ "$PIN" = 1 ]; then
+    command -v taskset >/dev/null || { echo "run: taskset not found (util-linux); use --no-pin" >&2; exit 1; }
+    PIN_BROKER=(--cpus "$BROKER_CPU")
+    PIN_INGEST=(--cpus "$BROKER_CPU,$FSTORE_CPU")
+    ON_FSTORE=(taskset -c "$FSTORE_CPU")
+    PLACEMENT="the broker on CPU $BROKER_CPU, fstore's side on CPU $FSTORE_CPU (reads: the reader alone on CPU $FSTORE_CPU, its tailer and producer with the broker)"
+fi
+echo "run: CPU placement of the Kafka cases: $PLACEMENT" >&2
 echo "run: starting a Kafka broker for bench_ingest and bench_aggregate ($BROKER_SH start --dir $KAFKA_DIR)" >&2
-if ! BROKERS="$("$BROKER_SH" start --dir "$KAFKA_DIR")" || [ -z "$BROKERS" ]; then
+if ! BROKERS="$("$BROKER_SH" start --dir "$KAFKA_DIR" "${PIN_BROKER[@]}")" || [ -z "$BROKERS" ]; then
     echo "run: the Kafka broker did not start (see broker.sh's messages above; scripts/setup.sh installs Java and kcat, and '$BROKER_SH fetch' the jars); the ingest and aggregate figures cannot be measured without it" >&2
     exit 1
 fi
@@ -196,7 +221,7 @@ if ! [[ $BROKER_PID =~ ^[0-9]+$ ]] || ! kill -0 "$BROKER_PID" 2>/dev/null; then
 fi
 # Each bench runs in the background with `wait`, so that a signal reaches
 # the trap (which stops the broker) at once rather than when the bench ends.
-"$BIN/bench_ingest" --brokers "$BROKERS" --records "$IREC" \
+"$BIN/bench_ingest" --brokers "$BROKERS" --records "$IREC" "${PIN_INGEST[@]}" \
     --rates "$RATES" --seconds "$ISECS" --dir "$WORK/stores-ingest" \
     --json "$WORK/ingest.json" --markdown "$WORK/ingest.md" \
     --hist-dir "$WORK/hist" > >(tee "$WORK/ingest.txt") &
@@ -206,7 +231,7 @@ BENCH_PID=
 rm -rf "$WORK/stores-ingest"
 echo
 SNAP_T0=$SECONDS
-"$BIN/bench_snapshot" --only seeded --seed-rows "$SEEDROWS" \
+"${ON_FSTORE[@]}" "$BIN/bench_snapshot" --only seeded --seed-rows "$SEEDROWS" \
     --brokers "$BROKERS" --dir "$WORK/snapshot-seeded" \
     --json "$WORK/snapshot_seeded.json" --markdown "$WORK/snapshot_seeded.md" \
     > >(tee "$WORK/snapshot_seeded.txt") &
@@ -216,7 +241,7 @@ BENCH_PID=
 echo "run: bench_snapshot (seeded start) took $((SECONDS - SNAP_T0)) s" >&2
 echo
 AGG_T0=$SECONDS
-"$BIN/bench_aggregate" --brokers "$BROKERS" --broker-pid "$BROKER_PID" \
+"${ON_FSTORE[@]}" "$BIN/bench_aggregate" --brokers "$BROKERS" --broker-pid "$BROKER_PID" \
     --entities "$AENT" --events "$AEV" --rates "$ARATES" --seconds "$ISECS" \
     --dir "$WORK/stores-aggregate" --json "$WORK/aggregate.json" \
     --markdown "$WORK/aggregate.md" --hist-dir "$WORK/hist" \
@@ -232,7 +257,7 @@ PIPE_FILES=()
 for r in ${PRATES//,/ }; do
     for c in ${PCOMMITS//,/ }; do
         echo "run: pipeline at $r events/s, aggregate.commit_ms $c" >&2
-        "$BUILD_DIR/tools/fstore" demo --brokers "$BROKERS" --rate "$r" \
+        "${ON_FSTORE[@]}" "$BUILD_DIR/tools/fstore" demo --brokers "$BROKERS" --rate "$r" \
             --commit-ms "$c" --seconds "$ISECS" --entities 100000 -q \
             --json "$WORK/pipe-$r-$c.json" > "$WORK/pipe-$r-$c.txt" &
         BENCH_PID=$!
@@ -264,6 +289,7 @@ json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
         "$DATE" "$(json_str "$HOST")" "$(json_str "$COMMIT")"
     printf '"machine": {"cpu": "%s", "cpus": %s, "memory": "%s", "kernel": "%s", "compiler": "%s"},\n' \
         "$(json_str "$CPU")" "$NCPU" "$MEM" "$(json_str "$KERNEL")" "$(json_str "$CC_VER")"
+    printf '"kafka_cpu_placement": "%s",\n' "$(json_str "$PLACEMENT")"
     printf '"rows": %s,\n"seconds_per_case": %s,\n' "$ROWS" "$SECS"
     printf '"ingest_records": %s,\n"ingest_seconds_per_case": %s,\n"ingest_rates": [%s],\n' \
         "$IREC" "$ISECS" "$RATES"
@@ -429,7 +455,7 @@ GP
     echo
     echo "## Ingest against a real Kafka broker (bench_ingest)"
     echo
-    echo "Single-node Kafka $KAFKA_VER (KRaft) from tests/kafka/broker.sh on the same machine; topics of 4 partitions, cleanup.policy=compact."
+    echo "Single-node Kafka $KAFKA_VER (KRaft) from tests/kafka/broker.sh on the same machine; topics of 4 partitions, cleanup.policy=compact. CPU placement: $PLACEMENT."
     echo
     cat "$WORK/ingest.md"
     echo
