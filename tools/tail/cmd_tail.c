@@ -237,7 +237,7 @@ int cmd_tail(int argc, char **argv)
     /* The open may restore a seed snapshot, which can take minutes: it
      * runs before the stop signals are blocked, so a signal ends it at
      * once (the directory keeps no store; the next restore clears what
-     * the killed one left). Opening starts no thread. */
+     * the killed one left). No thread of the open outlives it. */
     fstore_store_t *store = NULL;
     char *schema = NULL;
     rc = tail_open(&a, conf, &schema, &store);
