@@ -257,9 +257,12 @@ fstore_err_t fstore_snapshot(fstore_store_t *s, const char *path, char *errstr,
 
 /* Restore decompresses on a thread of its own, a few blocks ahead of the
  * thread that checks and writes the entries: on two cores the two halves
- * of the work overlap (decompression alone is about half of it). */
+ * of the work overlap (decompression alone is about half of it). A small
+ * file is decompressed on the calling thread, block by block as it is read
+ * (a thread and its blocks would cost more than they save). */
 #define SNAP_BLOCKS 4
 #define SNAP_BLOCK (1u << 20)
+#define SNAP_THREAD_MIN (4u << 20) /* compressed bytes */
 
 typedef struct snap_in {
     /* The decompressing thread's. */
@@ -270,6 +273,9 @@ typedef struct snap_in {
     ZSTD_inBuffer in;
     XXH64_state_t *h; /* version 1: its own checksum of the content */
     char pmsg[512];   /* the source's error message */
+    int eof, end, dframe; /* the source ended; decompression ended; the
+                           * frame did (its trailing bytes still to check) */
+    const char *why_z;     /* what decompression found wrong */
     /* Shared, under mu. */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -283,7 +289,7 @@ typedef struct snap_in {
     fstore_err_t psrc_err; /* the source failed (message in pmsg) */
     int stop;              /* the reader gives up */
     pthread_t th;
-    int started, sync_ok;
+    int threaded, started, sync_ok;
     /* The reading thread's. */
     const uint8_t *cur; /* the block being read, or NULL */
     size_t cpos, clen;
@@ -321,66 +327,78 @@ static int snap_more(snap_in *s, int *eof)
     return 0;
 }
 
-/* The decompressing thread: fills blocks until the frame and the source
- * end, or something is wrong, or the reader stops it. */
+/* One step of decompression: fills the next block, or, once the frame
+ * ended, checks that nothing follows it. Returns 1 when decompression is
+ * over (finished is set), 0 when a block was handed over. Run by the
+ * decompressing thread, or by the reader itself for a small file. */
+static int snap_step(snap_in *s)
+{
+    if (s->dframe) {
+        /* The content is all handed over: nothing may follow the frame
+         * (for a pipe, that is known at its end). */
+        int trailing = s->in.pos != s->in.size || (!s->eof && snap_more(s, &s->eof) == 0);
+        pthread_mutex_lock(&s->mu);
+        s->finished = 1;
+        s->frame_done = 1;
+        s->trailing = trailing;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        return 1;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop && s->head - s->tail == SNAP_BLOCKS)
+        pthread_cond_wait(&s->cv, &s->mu);
+    int stop = s->stop;
+    unsigned slot = s->head % SNAP_BLOCKS;
+    pthread_mutex_unlock(&s->mu);
+    if (stop)
+        return 1;
+    if (!s->blk[slot] && !(s->blk[slot] = malloc(SNAP_BLOCK))) {
+        s->psrc_err = fstore__err(s->pmsg, sizeof s->pmsg, FSTORE_ERR_NO_MEMORY,
+                                  "out of memory");
+        s->end = 1;
+    }
+    uint8_t *b = s->blk[slot];
+    size_t len = 0;
+    while (b && len < SNAP_BLOCK) {
+        if (s->in.pos == s->in.size && (s->eof || snap_more(s, &s->eof))) {
+            s->end = 1;
+            break;
+        }
+        ZSTD_outBuffer out = {b + len, SNAP_BLOCK - len, 0};
+        size_t r = ZSTD_decompressStream(s->z, &out, &s->in);
+        if (ZSTD_isError(r)) {
+            s->why_z = snap_zstd_why(r);
+            s->end = 1;
+            break;
+        }
+        if (s->h)
+            XXH64_update(s->h, b + len, out.pos);
+        len += out.pos;
+        if (r == 0) {
+            s->dframe = 1; /* hand this block over first */
+            break;
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    s->blen[slot] = len;
+    if (len)
+        s->head++;
+    if (s->end) {
+        s->finished = 1;
+        s->pwhy = s->why_z;
+    }
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return s->end;
+}
+
+/* The decompressing thread. */
 static void *snap_decoder(void *arg)
 {
     snap_in *s = arg;
-    int eof = 0, end = 0, frame_done = 0, trailing = 0;
-    const char *why = NULL;
-    while (!end) {
-        if (frame_done) {
-            /* The content is all handed over: nothing may follow the frame
-             * (for a pipe, that is known at its end). */
-            trailing = s->in.pos != s->in.size || (!eof && snap_more(s, &eof) == 0);
-            pthread_mutex_lock(&s->mu);
-            s->finished = 1;
-            s->frame_done = 1;
-            s->trailing = trailing;
-            pthread_cond_broadcast(&s->cv);
-            pthread_mutex_unlock(&s->mu);
-            break;
-        }
-        pthread_mutex_lock(&s->mu);
-        while (!s->stop && s->head - s->tail == SNAP_BLOCKS)
-            pthread_cond_wait(&s->cv, &s->mu);
-        int stop = s->stop;
-        uint8_t *b = s->blk[s->head % SNAP_BLOCKS];
-        pthread_mutex_unlock(&s->mu);
-        if (stop)
-            break;
-        size_t len = 0;
-        while (len < SNAP_BLOCK) {
-            if (s->in.pos == s->in.size && (eof || snap_more(s, &eof))) {
-                end = 1;
-                break;
-            }
-            ZSTD_outBuffer out = {b + len, SNAP_BLOCK - len, 0};
-            size_t r = ZSTD_decompressStream(s->z, &out, &s->in);
-            if (ZSTD_isError(r)) {
-                why = snap_zstd_why(r);
-                end = 1;
-                break;
-            }
-            if (s->h)
-                XXH64_update(s->h, b + len, out.pos);
-            len += out.pos;
-            if (r == 0) {
-                frame_done = 1; /* hand this block over first */
-                break;
-            }
-        }
-        pthread_mutex_lock(&s->mu);
-        s->blen[s->head % SNAP_BLOCKS] = len;
-        if (len)
-            s->head++;
-        if (end) {
-            s->finished = 1;
-            s->pwhy = why;
-        }
-        pthread_cond_broadcast(&s->cv);
-        pthread_mutex_unlock(&s->mu);
-    }
+    while (!snap_step(s))
+        ;
     pthread_mutex_lock(&s->mu);
     s->finished = 1;
     pthread_cond_broadcast(&s->cv);
@@ -422,6 +440,11 @@ static int snap_wait_block(snap_in *s, int take)
         s->tail++;
         s->cur = NULL;
         pthread_cond_broadcast(&s->cv);
+    }
+    while (!s->threaded && s->head == s->tail && !s->finished) {
+        pthread_mutex_unlock(&s->mu);
+        snap_step(s);
+        pthread_mutex_lock(&s->mu);
     }
     while (s->head == s->tail && !s->finished)
         pthread_cond_wait(&s->cv, &s->mu);
@@ -568,20 +591,19 @@ static fstore_err_t snap_open(snap_in *s, fs_source *src, snap_hdr *h,
     s->z = ZSTD_createDStream();
     s->icap = ZSTD_DStreamInSize();
     s->ibuf = malloc(s->icap);
-    int ok = s->z && s->ibuf;
-    for (int i = 0; i < SNAP_BLOCKS; i++)
-        ok = ok && (s->blk[i] = malloc(SNAP_BLOCK)) != NULL;
-    if (!ok)
+    if (!s->z || !s->ibuf)
         return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY, "out of memory");
     s->in.src = s->ibuf;
     if (pthread_mutex_init(&s->mu, NULL) || pthread_cond_init(&s->cv, NULL))
         return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,
                            "cannot make a lock");
     s->sync_ok = 1;
-    if (pthread_create(&s->th, NULL, snap_decoder, s))
+    long long size = fs_source_size(src);
+    s->threaded = size < 0 || size >= SNAP_THREAD_MIN;
+    if (s->threaded && pthread_create(&s->th, NULL, snap_decoder, s))
         return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,
                            "cannot start the decompressing thread");
-    s->started = 1;
+    s->started = s->threaded;
     return FSTORE_OK;
 }
 

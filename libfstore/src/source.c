@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "source.h"
@@ -216,6 +217,14 @@ fstore_err_t fs_source_read(fs_source *s, void *buf, size_t cap, size_t *got,
 }
 
 const char *fs_source_name(const fs_source *s) { return s->name; }
+
+long long fs_source_size(const fs_source *s)
+{
+    struct stat st;
+    if (s->fd < 0 || fstat(s->fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    return (long long)st.st_size;
+}
 
 void fs_source_abort(fs_source *s)
 {

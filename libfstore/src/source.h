@@ -31,6 +31,8 @@ const char *fs_source_name(const fs_source *src);
 /* From any thread: a read waiting for data (a pipe, a slow server) gives up
  * with FSTORE_ERR_IO, and so does every later one. */
 void fs_source_abort(fs_source *src);
+/* The source's size in bytes when it is a regular file, else -1. */
+long long fs_source_size(const fs_source *src);
 /* Bytes read so far. */
 unsigned long long fs_source_bytes(const fs_source *src);
 void fs_source_close(fs_source *src);
