@@ -371,6 +371,20 @@ check restore_into_empty_dir 0 "^fstore restore: created .*/mnt in" plain \
 check restore_url_refused 1 "^fstore restore: cannot restore into .*/u: reading http://127\.0\.0\.1:1/snap\.fst \(query not shown\): .*FSTORE_ERR_IO" \
     plain hides "$F" restore --store "$WORK/u" \
     --in 'http://reader:hunter2@127.0.0.1:1/snap.fst?X-Signature=secret'
+# -X: store properties for the new store (or of the snapshot's reading).
+filemode() { stat -c '%a' "$1"; }
+check restore_x_props 0 "^fstore restore: created .*/xprops in" plain \
+    "$F" restore --in "$WORK/snap.fst" --store "$WORK/xprops" \
+    -X store.sync=full -X store.file_mode=0640
+check restore_x_props_mode 0 "" plain filemode "$WORK/xprops/data.mdb"
+check restore_x_kafka 2 "^fstore restore: -X sasl.password: only store.\* properties and log.level apply here$" \
+    plain "$F" restore --in "$WORK/snap.fst" --store "$WORK/x" -X sasl.password=hunter2
+check restore_x_bad_value 2 "^fstore restore: -X store.sync: .*not one of" plain \
+    "$F" restore --in "$WORK/snap.fst" --store "$WORK/x" -X store.sync=sometimes
+check snapshot_x_read_only 2 "^fstore snapshot: -X store.read_only: not a property of fstore snapshot" \
+    plain "$F" snapshot --store "$S" --out "$WORK/x.fst" -X store.read_only=false
+check snapshot_x_threads 0 "^fstore snapshot: wrote .*/one-thread.fst" plain \
+    "$F" snapshot --store "$S" --out "$WORK/one-thread.fst" -X store.snapshot_threads=1
 printf 'FSTORESNAP but garbage after it, and more of it, past the 64 bytes of a header\n' \
     >"$WORK/garbage.fst"
 # A bug that ignored the seed would tail (port 1: nothing answers): bounded.

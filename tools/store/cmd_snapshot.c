@@ -12,7 +12,8 @@
 
 void cmd_snapshot_usage(FILE *out)
 {
-    fputs("Usage: fstore snapshot --store DIR --out FILE|-\n\n"
+    fputs("Usage: fstore snapshot --store DIR --out FILE|- [-X PROP=VALUE "
+          "...]\n\n"
           "Writes a point-in-time copy of the store: every table, the schemas "
           "and the\n"
           "per-partition offsets of one instant, taken in one read "
@@ -31,6 +32,10 @@ void cmd_snapshot_usage(FILE *out)
           "  --store DIR     the store (opened read-only)\n"
           "  --out FILE|-    the snapshot file to write, or - for standard "
           "output\n"
+          "  -X PROP=VALUE   a store.* property or log.level "
+          "(docs/configuration.md), e.g.\n"
+          "                  store.snapshot_threads=1 or store.file_mode=0640; "
+          "repeatable\n"
           "  -h, --help      print this help\n\n"
           "Exit status: 0 ok, 1 runtime error, 2 usage error (also --out - "
           "to a terminal).\n",
@@ -39,7 +44,8 @@ void cmd_snapshot_usage(FILE *out)
 
 void cmd_restore_usage(FILE *out)
 {
-    fputs("Usage: fstore restore --in FILE|-|URL --store DIR\n\n"
+    fputs("Usage: fstore restore --in FILE|-|URL --store DIR [-X PROP=VALUE "
+          "...]\n\n"
           "Creates store DIR from a snapshot, read once, as it arrives, "
           "from FILE, from\n"
           "standard input (-, a pipe or a file, not a terminal) or from an "
@@ -64,6 +70,14 @@ void cmd_restore_usage(FILE *out)
           "  --in SRC      the snapshot: a file, - for standard input, or an "
           "http(s) URL\n"
           "  --store DIR   the store directory to create\n"
+          "  -X PROP=VALUE a store.* property or log.level for the new "
+          "store, e.g.\n"
+          "                store.sync=full (sync the store before moving it "
+          "into place;\n"
+          "                with the default, none, a machine crash soon after "
+          "empties it\n"
+          "                at its next writable open) or store.file_mode=0640; "
+          "repeatable\n"
           "  -h, --help    print this help\n\n"
           "Exit status: 0 ok, 1 runtime error (damaged, truncated or "
           "unreachable source,\n"
@@ -71,10 +85,35 @@ void cmd_restore_usage(FILE *out)
           out);
 }
 
-/* Parses --store/--out/--in; returns TOOL_OK or a usage/exit code. */
+/* Sets -X PROP=VALUE into conf: store properties and log.level only (the
+ * store's files, sync, map, compression threads; nothing of Kafka).
+ * Messages name the property, never its value. */
+static int snap_prop(const char *cmd, char *arg, fstore_conf_t *conf)
+{
+    char *eq = strchr(arg, '=');
+    if (!eq || eq == arg)
+        return tool_usage(cmd, "-X wants PROP=VALUE");
+    *eq = '\0';
+    int rc = TOOL_OK;
+    char errstr[512] = "";
+    if (strncmp(arg, "store.", 6) && strcmp(arg, "log.level"))
+        rc = tool_usage(cmd,
+                        "-X %s: only store.* properties and log.level apply "
+                        "here",
+                        arg);
+    else if (!strcmp(arg, "store.read_only") || !strcmp(arg, "store.seed"))
+        rc = tool_usage(cmd, "-X %s: not a property of fstore %s", arg, cmd);
+    else if (fstore_conf_set(conf, arg, eq + 1, errstr, sizeof errstr))
+        rc = tool_usage(cmd, "-X %s: %s", arg, errstr);
+    *eq = '=';
+    return rc;
+}
+
+/* Parses --store/--out/--in and -X into conf; returns TOOL_OK or a
+ * usage/exit code (-1 after --help). */
 static int snap_args(const char *cmd, int argc, char **argv, const char **store,
                      const char **file, const char *file_opt,
-                     void (*usage)(FILE *))
+                     fstore_conf_t *conf, void (*usage)(FILE *))
 {
     static const struct option opts[] = {
         {"store", required_argument, NULL, 's'},
@@ -83,9 +122,9 @@ static int snap_args(const char *cmd, int argc, char **argv, const char **store,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int c;
+    int c, rc;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hX:", opts, NULL)) != -1) {
         switch (c) {
         case 's': *store = optarg; break;
         case 'o':
@@ -95,6 +134,10 @@ static int snap_args(const char *cmd, int argc, char **argv, const char **store,
                 return tool_usage(cmd, "unknown option %s",
                                   c == 'o' ? "--out" : "--in");
             *file = optarg;
+            break;
+        case 'X':
+            if ((rc = snap_prop(cmd, optarg, conf)))
+                return rc;
             break;
         case 'h': usage(stdout); return -1;
         default: return tool_bad_option(cmd, c, optopt, argv);
@@ -139,10 +182,10 @@ static long long snap_fd_pos(int fd)
     return pos < 0 ? -1 : (long long)pos;
 }
 
-int cmd_snapshot(int argc, char **argv)
+static int snapshot_run(int argc, char **argv, fstore_conf_t *conf)
 {
     const char *dir = NULL, *out = NULL;
-    int rc = snap_args("snapshot", argc, argv, &dir, &out, "--out",
+    int rc = snap_args("snapshot", argc, argv, &dir, &out, "--out", conf,
                        cmd_snapshot_usage);
     if (rc)
         return rc < 0 ? TOOL_OK : rc;
@@ -152,14 +195,17 @@ int cmd_snapshot(int argc, char **argv)
         return tool_usage("snapshot",
                           "--out -: standard output is a terminal; redirect "
                           "it to a file or a pipe");
-    fstore_store_t *store = tool_open_read_only("snapshot", dir);
-    if (!store)
-        return TOOL_FAIL;
     char err[1024] = "", size[32];
+    fstore_store_t *store = NULL;
+    fstore_err_t e =
+        fstore_conf_set(conf, "store.read_only", "true", err, sizeof err);
+    if (!e)
+        e = fstore_store_open(dir, conf, &store, err, sizeof err);
+    if (e)
+        return tool_fail("snapshot", e, err, "cannot open store %s", dir);
     double t0 = tool_now();
     long long before = to_stdout ? snap_fd_pos(STDOUT_FILENO) : -1;
-    fstore_err_t e =
-        to_stdout ? fstore_snapshot_fd(store, STDOUT_FILENO, err, sizeof err)
+    e = to_stdout ? fstore_snapshot_fd(store, STDOUT_FILENO, err, sizeof err)
                   : fstore_snapshot(store, out, err, sizeof err);
     fstore_store_close(store);
     if (e)
@@ -181,11 +227,11 @@ int cmd_snapshot(int argc, char **argv)
     return TOOL_OK;
 }
 
-int cmd_restore(int argc, char **argv)
+static int restore_run(int argc, char **argv, fstore_conf_t *conf)
 {
     const char *dir = NULL, *in = NULL;
-    int rc =
-        snap_args("restore", argc, argv, &dir, &in, "--in", cmd_restore_usage);
+    int rc = snap_args("restore", argc, argv, &dir, &in, "--in", conf,
+                       cmd_restore_usage);
     if (rc)
         return rc < 0 ? TOOL_OK : rc;
     if (!strcmp(in, "-") && isatty(STDIN_FILENO))
@@ -204,7 +250,7 @@ int cmd_restore(int argc, char **argv)
         in_bytes = (long long)st.st_size;
     char err[1024] = "", size[32], snap[64] = "";
     double t0 = tool_now();
-    fstore_err_t e = fstore_restore(in, dir, NULL, err, sizeof err);
+    fstore_err_t e = fstore_restore(in, dir, conf, err, sizeof err);
     /* The library's message names the source as it may be shown: a URL
      * without credentials or query, which the raw --in value may hold. */
     if (e)
@@ -221,4 +267,26 @@ int cmd_restore(int argc, char **argv)
                               : "unknown size",
              snap);
     return TOOL_OK;
+}
+
+/* Runs run() with a conf for the -X properties. */
+static int snap_with_conf(const char *cmd, int argc, char **argv,
+                          int (*run)(int, char **, fstore_conf_t *))
+{
+    fstore_conf_t *conf = fstore_conf_new();
+    if (!conf)
+        return tool_fail(cmd, FSTORE_ERR_NO_MEMORY, "", "starting");
+    int rc = run(argc, argv, conf);
+    fstore_conf_destroy(conf);
+    return rc;
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+    return snap_with_conf("snapshot", argc, argv, snapshot_run);
+}
+
+int cmd_restore(int argc, char **argv)
+{
+    return snap_with_conf("restore", argc, argv, restore_run);
 }
