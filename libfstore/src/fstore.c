@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "snapshot.h"
 #include "tables.h"
 #include "tail.h"
 
@@ -35,6 +36,10 @@ fstore_err_t fstore_store_open(const char *path, const fstore_conf_t *conf,
                                fstore_store_t **storep, char *errstr,
                                size_t errstr_size)
 {
+    /* A restore killed in this directory left its work behind: a store
+     * made here now would keep it forever. */
+    if (path && !(conf && fs_conf_bool(conf, "store.read_only")))
+        fs_restore_leftovers(path);
     fstore_err_t err = fs_seed(path, conf, errstr, errstr_size);
     if (err) {
         *storep = NULL;

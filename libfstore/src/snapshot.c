@@ -18,6 +18,7 @@
 #include <zstd_errors.h>
 
 #include "reader.h"
+#include "snapshot.h"
 #include "source.h"
 
 /* ---- snapshot file format ----
@@ -872,6 +873,12 @@ static int fs_dir_empty(const char *dir, long *busy)
     return empty;
 }
 
+void fs_restore_leftovers(const char *dir)
+{
+    long busy;
+    (void)fs_dir_empty(dir, &busy);
+}
+
 /* Restores from src into dir (which must be absent or empty). */
 static fstore_err_t snap_restore(fs_source *src, const char *dir,
                                  const fstore_conf_t *conf, char *errstr,
@@ -1001,10 +1008,14 @@ static fstore_err_t snap_restore(fs_source *src, const char *dir,
         rmdir(dir);
     if (!err) {
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        fs_log(c, 6, "restored %s from %s (%.1f MiB) in %.2f s", dir,
-               fs_source_name(src), (double)fs_source_bytes(src) / 1048576.0,
+        double kib = (double)fs_source_bytes(src) / 1024.0;
+        fs_log(c, 6, "restored %s from %s (%.1f %s) in %.2f s", dir,
+               fs_source_name(src), kib < 1024 ? kib : kib / 1024.0,
+               kib < 1024 ? "KiB" : "MiB",
                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-    } else if (err == FSTORE_ERR_CORRUPT || s.src_err) {
+    } else {
+        /* Whatever failed once the source was opened, the directory holds
+         * no store: say so every time. */
         size_t n = strlen(errstr ? errstr : "");
         if (errstr && n + 24 < errstr_size)
             snprintf(errstr + n, errstr_size - n, "; nothing was restored");

@@ -126,6 +126,9 @@ fstore_err_t fs_source_open(const char *name, fs_source **src, char *errstr,
     curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, fs_source_write);
     curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(s->easy, CURLOPT_FOLLOWLOCATION, 1L);
+    /* http(s) only, redirects included (no file://, no ftp:// ...). */
+    curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(s->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->cerr);
     curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);

@@ -546,3 +546,26 @@ Test(snapshot, an_unsynced_restore_is_rebuilt_after_a_machine_crash)
     cr_assert_neq(stat(lock, &st), 0, "store.sync=full: no writer.lock");
     free(lock);
 }
+
+/* A store opened for writing where a restore died (Ctrl-C during a seeded
+ * start, then a plain start) removes the dead restore's work directory. */
+Test(snapshot, a_writable_open_removes_a_dead_restores_leftovers)
+{
+    cr_assert_eq(mkdir(dst, 0700), 0);
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0); /* a pid that no longer runs */
+    char name[64];
+    snprintf(name, sizeof name, ".restore-%ld", (long)child);
+    char *left = tu_path(dst, name);
+    cr_assert_eq(mkdir(left, 0700), 0);
+    char *junk = tu_path(left, "data.mdb");
+    tu_write_file(junk, "partial", 7);
+    fstore_store_t *r = tu_store_open(dst, NULL);
+    fstore_store_close(r);
+    struct stat st;
+    cr_assert_neq(stat(left, &st), 0, "the dead restore's leftovers stayed");
+    free(junk);
+    free(left);
+}

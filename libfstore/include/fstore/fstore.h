@@ -873,7 +873,8 @@ FSTORE_API fstore_err_t fstore_snapshot_fd(fstore_store_t *store, int fd,
  * Creates the store in directory @p dir (absent, or empty: a mount point
  * will do) from the snapshot at @p source: a file path, `-` for standard
  * input, or an `http://` / `https://` URL, streamed with libcurl (an
- * answer other than 200 fails). The stream is restored as it arrives and
+ * HTTP error status, 400 or above, fails; redirects are followed, to http(s)
+ * only). The stream is restored as it arrives and
  * checked entry by entry (version, every row against its table's layout,
  * key order, entry count, checksum); the store is built in a temporary
  * directory inside @p dir and its file moved into place only once all of
