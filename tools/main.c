@@ -26,7 +26,7 @@ static const tool_cmd tool_cmds[] = {
      cmd_produce, cmd_produce_usage},
     {"snapshot", "write a consistent, compressed copy of a store", cmd_snapshot,
      cmd_snapshot_usage},
-    {"restore", "create a store from a snapshot file", cmd_restore,
+    {"restore", "create a store from a snapshot (a file, stdin or a URL)", cmd_restore,
      cmd_restore_usage},
     {"verify", "check every row, offset and page of a store", cmd_verify,
      cmd_verify_usage},
