@@ -506,20 +506,25 @@ static int snap_finish(snap_in *s)
     return snap_outcome(s, NULL);
 }
 
-/* Reads a length-prefixed field into buf. The buffer grows a mebibyte at a
- * time as the bytes really arrive, so a lying length can never make restore
- * allocate much more than the input holds; in a version 1 file a length
- * past the content its header declares is damage. */
-static int snap_field(snap_in *s, fs_buf *buf)
+/* The length of the next field. In a version 1 file a length past the
+ * content its header declares is damage. */
+static int snap_field_len(snap_in *s, uint32_t *n)
 {
-    uint32_t n;
-    if (snap_read(s, &n, 4))
+    if (snap_read(s, n, 4))
         return -1;
     uint64_t consumed = s->len - (s->clen - s->cpos);
-    if (consumed > s->limit || n > s->limit - consumed) {
+    if (consumed > s->limit || *n > s->limit - consumed) {
         s->why = "a length past its content";
         return -1;
     }
+    return 0;
+}
+
+/* Reads n bytes into buf, NUL-terminated. The buffer grows a mebibyte at a
+ * time as the bytes really arrive, so a lying length can never make
+ * restore allocate much more than the input holds. */
+static int snap_field_body(snap_in *s, uint32_t n, fs_buf *buf)
+{
     buf->len = 0;
     while (buf->len < n) {
         size_t step = n - buf->len < (1u << 20) ? n - buf->len : (1u << 20);
@@ -530,6 +535,34 @@ static int snap_field(snap_in *s, fs_buf *buf)
     if (fs_buf_reserve(buf, 1))
         return -1;
     buf->data[n] = 0;
+    return 0;
+}
+
+/* Reads a length-prefixed field into buf (NUL-terminated). */
+static int snap_field(snap_in *s, fs_buf *buf)
+{
+    uint32_t n;
+    return snap_field_len(s, &n) || snap_field_body(s, n, buf) ? -1 : 0;
+}
+
+/* The next length-prefixed field as *view (data and len; no NUL): in place
+ * when it lies in the current block, valid until the next read, else read
+ * into buf. Rows are checked and written straight from the block. */
+static int snap_field_view(snap_in *s, fs_buf *buf, fs_buf *view)
+{
+    uint32_t n;
+    if (snap_field_len(s, &n))
+        return -1;
+    if (s->clen - s->cpos >= n) {
+        view->data = (uint8_t *)(uintptr_t)(s->cur + s->cpos);
+        view->len = n;
+        view->cap = 0;
+        s->cpos += n;
+        return 0;
+    }
+    if (snap_field_body(s, n, buf))
+        return -1;
+    *view = *buf;
     return 0;
 }
 
@@ -790,20 +823,21 @@ static fstore_err_t snap_walk(snap_in *s, snap_sink *k, snap_layouts *ls,
             err = FSTORE_ERR_CORRUPT;
             break;
         }
-        if (snap_field(s, &key) || snap_field(s, &val)) {
+        fs_buf v; /* the value: in place in the block, or in val */
+        if (snap_field(s, &key) || snap_field_view(s, &val, &v)) {
             err = FSTORE_ERR_CORRUPT;
             break;
         }
         entries++;
-        if (tag == 'M' ? snap_layouts_meta(ls, &key, &val) != 0
+        if (tag == 'M' ? snap_layouts_meta(ls, &key, &v) != 0
                        : !k->have_table || !ls->cur ||
-                             !fs_row_fits(ls->cur, val.data, val.len)) {
+                             !fs_row_fits(ls->cur, v.data, v.len)) {
             s->why = tag == 'M' ? "a table definition that does not parse"
                                 : "a row that does not fit its table";
             err = FSTORE_ERR_CORRUPT;
             break;
         }
-        int rc = snap_sink_put(k, tag == 'M' ? k->meta : k->table, &key, &val);
+        int rc = snap_sink_put(k, tag == 'M' ? k->meta : k->table, &key, &v);
         if (rc) {
             /* MDB_APPEND refuses keys out of order: damage, not I/O. */
             if (rc == MDB_KEYEXIST) {
