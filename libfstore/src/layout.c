@@ -35,8 +35,12 @@ int fs_avro_parse(const char *json, avro_schema_t *out)
         json_decref(j);
     }
     const char *src = text ? text : json;
-    int rc = avro_schema_from_json_length(src, strlen(src), out);
+    /* On failure avro-c may leave its pointer at a schema it has freed
+     * already: *out changes only on success. */
+    avro_schema_t s = NULL;
+    int rc = avro_schema_from_json_length(src, strlen(src), &s);
     free(text);
+    *out = rc ? NULL : s;
     return rc;
 }
 
