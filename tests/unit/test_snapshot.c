@@ -390,12 +390,11 @@ Test(snapshot, a_cut_stream_leaves_the_directory_empty)
     free(file);
 }
 
-/* What a restore killed midway leaves (its work directory) does not block
- * the next one. */
-Test(snapshot, leftovers_of_a_dead_restore_are_removed)
+/* Makes dst with what a restore that died there leaves: the work
+ * directory of a pid that no longer runs, holding part of a store.
+ * Returns that directory's path. */
+static char *dead_restore_leftovers(void)
 {
-    char err[512] = "";
-    cr_assert_eq(fstore_snapshot(S, snap, err, sizeof err), FSTORE_OK, "%s", err);
     cr_assert_eq(mkdir(dst, 0700), 0);
     pid_t child = fork();
     if (child == 0)
@@ -407,13 +406,23 @@ Test(snapshot, leftovers_of_a_dead_restore_are_removed)
     cr_assert_eq(mkdir(left, 0700), 0);
     char *junk = tu_path(left, "data.mdb");
     tu_write_file(junk, "partial", 7);
+    free(junk);
+    return left;
+}
+
+/* What a restore killed midway leaves (its work directory) does not block
+ * the next one. */
+Test(snapshot, leftovers_of_a_dead_restore_are_removed)
+{
+    char err[512] = "";
+    cr_assert_eq(fstore_snapshot(S, snap, err, sizeof err), FSTORE_OK, "%s", err);
+    char *left = dead_restore_leftovers();
     cr_assert_eq(fstore_restore(snap, dst, NULL, err, sizeof err), FSTORE_OK, "%s", err);
     struct stat st;
     cr_assert_neq(stat(left, &st), 0, "leftover removed");
     fstore_store_t *r = tu_store_open_ro(dst);
     assert_same(S, r);
     fstore_store_close(r);
-    free(junk);
     free(left);
 }
 
@@ -551,21 +560,10 @@ Test(snapshot, an_unsynced_restore_is_rebuilt_after_a_machine_crash)
  * start, then a plain start) removes the dead restore's work directory. */
 Test(snapshot, a_writable_open_removes_a_dead_restores_leftovers)
 {
-    cr_assert_eq(mkdir(dst, 0700), 0);
-    pid_t child = fork();
-    if (child == 0)
-        _exit(0);
-    waitpid(child, NULL, 0); /* a pid that no longer runs */
-    char name[64];
-    snprintf(name, sizeof name, ".restore-%ld", (long)child);
-    char *left = tu_path(dst, name);
-    cr_assert_eq(mkdir(left, 0700), 0);
-    char *junk = tu_path(left, "data.mdb");
-    tu_write_file(junk, "partial", 7);
+    char *left = dead_restore_leftovers();
     fstore_store_t *r = tu_store_open(dst, NULL);
     fstore_store_close(r);
     struct stat st;
     cr_assert_neq(stat(left, &st), 0, "the dead restore's leftovers stayed");
-    free(junk);
     free(left);
 }
