@@ -102,7 +102,6 @@ typedef struct cfg {
     int react_s;  /* bound on the tailer's reaction to a recreated topic */
     char cases[256];
     int reader_cpu; /* --reader-cpu: the reader process's CPU, or -1 */
-    const char *cpus; /* --cpus: this process's and the broker's CPUs */
 } cfg;
 
 /* What one case measured and found. */
@@ -1129,11 +1128,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: soak_outage [--broker-sh PATH] [--outage-seconds N] "
             "[--after-seconds N] [--rate N] [--keys N] [--partitions N] "
-            "[--react-seconds N] [--cases all|CASE,...] [--reader-cpu N] "
-            "[--cpus LIST]\n"
-            "--reader-cpu N: the reader process runs on CPU N only; --cpus "
-            "LIST: this process (tailer, producer) and its broker run on "
-            "those CPUs only (taskset syntax)\n"
+            "[--react-seconds N] [--cases all|CASE,...] [--reader-cpu N]\n"
+            "--reader-cpu N: the reader process runs on CPU N only\n"
             "cases: stop kill recreate-fail recreate-rebuild "
             "recreate-longer-fail recreate-longer-rebuild "
             "recreate-paused-fail recreate-paused-rebuild "
@@ -1165,7 +1161,6 @@ static void parse_args(cfg *C, int argc, char **argv)
     C->parts = 3;
     C->react_s = 30;
     C->reader_cpu = -1;
-    C->cpus = NULL;
     snprintf(C->cases, sizeof C->cases, "%s",
              "stop,kill,recreate-fail,recreate-rebuild,recreate-paused-fail,"
              "recreate-offline-fail");
@@ -1187,8 +1182,6 @@ static void parse_args(cfg *C, int argc, char **argv)
             C->react_s = (int)num_arg(a, v, 1, 3600);
         else if (!strcmp(a, "--reader-cpu"))
             C->reader_cpu = (int)num_arg(a, v, 0, CPU_SETSIZE - 1);
-        else if (!strcmp(a, "--cpus") && v)
-            C->cpus = v;
         else if (!strcmp(a, "--cases") && v)
             snprintf(C->cases, sizeof C->cases, "%s", v);
         else
@@ -1267,21 +1260,10 @@ int main(int argc, char **argv)
            "stops and kills brokers, so it starts one of its own and never "
            "contacts that one\n",
            sel);
-    if (C.cpus) {
-        /* Every thread made from here on (tailer, producer) inherits it. */
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "taskset -pc '%s' %ld >/dev/null", C.cpus,
-                 (long)getpid());
-        if (system(cmd) != 0)
-            IT_FAIL("--cpus %s: taskset refused it", C.cpus);
-    }
-    char rcpu[16] = "any";
     if (C.reader_cpu >= 0)
-        snprintf(rcpu, sizeof rcpu, "%d", C.reader_cpu);
-    printf("CPUs: this process and its broker %s, the reader process %s\n",
-           C.cpus ? C.cpus : "any", rcpu);
+        printf("the reader process runs on CPU %d only\n", C.reader_cpu);
     ob_broker B;
-    ob_start(&B, C.broker_sh, C.cpus);
+    ob_start(&B, C.broker_sh, NULL);
     setenv("FSTORE_TEST_BROKERS", B.addr, 1);
     it_init("soak.outage");
     it_set_store_log_cb(log_cb, &g_lb);
