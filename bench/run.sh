@@ -59,11 +59,11 @@
 #   --out DIR           write the results there (default bench/results)
 #   --no-pin            do not place the Kafka cases on CPUs (below)
 # CPU placement (the standard setup, on a machine of 2 or more CPUs): the
-# broker runs on CPU 0 (broker.sh start --cpus 0) and fstore's side of
-# every Kafka case on CPU 1 (bench_ingest --cpus 0,1; the seeded start,
-# bench_aggregate and the pipeline under taskset -c 1), so that neither
-# preempts the other; while bench_ingest measures reads, the reader has
-# CPU 1 to itself and its tailer, producer and the broker share CPU 0.
+# broker runs on CPU 0 (broker.sh start --cpus 0) and fstore's side of the
+# Kafka cases on CPU 1 (bench_ingest's freshness cases with --cpus 0,1;
+# the seeded start, bench_aggregate and the pipeline under taskset -c 1),
+# so that neither preempts the other. bench_ingest's bootstrap and reads
+# run unplaced (the broker still on CPU 0).
 # Expects the dependencies from scripts/setup.sh (redis-server, librocksdb-dev,
 # libhiredis-dev, gnuplot-nox, Java and kcat for the broker, whose jars
 # tests/kafka/broker.sh fetches once). The benches measure; they never assert
@@ -205,7 +205,7 @@ if [ "$PIN" = 1 ]; then
     PIN_BROKER=(--cpus "$BROKER_CPU")
     PIN_INGEST=(--cpus "$BROKER_CPU,$FSTORE_CPU")
     ON_FSTORE=(taskset -c "$FSTORE_CPU")
-    PLACEMENT="the broker on CPU $BROKER_CPU, fstore's side on CPU $FSTORE_CPU (reads: the reader alone on CPU $FSTORE_CPU, its tailer and producer with the broker)"
+    PLACEMENT="the broker on CPU $BROKER_CPU, fstore's side on CPU $FSTORE_CPU (bench_ingest's bootstrap and reads unplaced)"
 fi
 echo "run: CPU placement of the Kafka cases: $PLACEMENT" >&2
 echo "run: starting a Kafka broker for bench_ingest and bench_aggregate ($BROKER_SH start --dir $KAFKA_DIR)" >&2
