@@ -140,6 +140,34 @@ def fill(store, n, start=0, table="users", partition=0, nulls=None):
     return keys
 
 
+def fill_history(store, nkeys):
+    """Rows over three partitions with explicit offsets (gaps included),
+    then overwrites with other values (nulls included) and tombstones.
+    Returns the deleted key ids."""
+    for part in range(3):
+        fill(store, nkeys // 3, start=nkeys // 3 * part, partition=part)
+    deleted = range(1, nkeys, 11)
+    with store.batch() as b:
+        for i in range(0, nkeys, 5):
+            b.put("users", key_of(i), confluent(make_record(i + 1000, nulls=True)),
+                  i % 3, 500 + i, 1_650_000_000_000 + i)
+        for i in deleted:
+            b.delete("users", key_of(i), partition=i % 3, offset=900 + i)
+    return deleted
+
+
+def fstore_cli():
+    """The fstore CLI: FSTORE_CLI, else FSTORE_BIN, else the release build's.
+    A test that needs it fails without it."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = (os.environ.get("FSTORE_CLI") or os.environ.get("FSTORE_BIN")
+            or os.path.join(root, "build", "release", "tools", "fstore"))
+    if not os.access(path, os.X_OK):
+        pytest.fail("no fstore CLI at %s: build it (scripts/build.sh release) or set "
+                    "FSTORE_CLI" % path)
+    return path
+
+
 @pytest.fixture
 def filled(store):
     """The store with 200 rows, user-000000..user-000199."""

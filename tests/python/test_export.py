@@ -3,7 +3,7 @@ fastavro, the CSV by the csv module, the JSON lines by json. The store is
 filled through the binding (every column type, nulls alternating), then the
 CLI exports it from another process while the writable store stays open.
 
-The CLI is found through FSTORE_CLI, else build/release/tools/fstore (the
+The CLI is found through FSTORE_CLI or FSTORE_BIN, else build/release/tools/fstore (the
 release stage builds it before this stage runs)."""
 
 import base64
@@ -19,25 +19,15 @@ import fastavro
 import numpy as np
 import pytest
 
-from conftest import PARSED, SCHEMA, avro, confluent, fill, key_of, make_record
+from conftest import PARSED, fstore_cli, SCHEMA, avro, confluent, fill, key_of, make_record
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 N = 200
 DELETED = [key_of(3), key_of(150)]
 UTC = datetime.timezone.utc
 
 
-def cli():
-    path = os.environ.get("FSTORE_CLI") or os.path.join(ROOT, "build", "release", "tools",
-                                                        "fstore")
-    if not os.access(path, os.X_OK):
-        pytest.fail("no fstore CLI at %s: build it (scripts/build.sh release) or set "
-                    "FSTORE_CLI" % path)
-    return path
-
-
 def export(store_path, fmt, out, *extra, table="users"):
-    res = subprocess.run([cli(), "export", "--store", store_path, "--table", table,
+    res = subprocess.run([fstore_cli(), "export", "--store", store_path, "--table", table,
                           "--format", fmt, "--out", str(out), *extra],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
@@ -157,7 +147,7 @@ def test_csv(exported, tmp_path):
 
 def test_jsonl_stdout(exported):
     path, rows = exported
-    res = subprocess.run([cli(), "export", "--store", path, "--table", "users",
+    res = subprocess.run([fstore_cli(), "export", "--store", path, "--table", "users",
                           "--format", "jsonl", "--out", "-"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
@@ -178,7 +168,7 @@ def test_empty_table_and_no_table(store, store_path, tmp_path):
     out = export(store_path, "avro", tmp_path / "e.avro")
     with open(out, "rb") as f:
         assert list(fastavro.reader(f)) == []
-    res = subprocess.run([cli(), "export", "--store", store_path, "--table", "nope",
+    res = subprocess.run([fstore_cli(), "export", "--store", store_path, "--table", "nope",
                           "--format", "csv", "--out", str(tmp_path / "n.csv")],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 1
@@ -189,7 +179,7 @@ def test_empty_table_and_no_table(store, store_path, tmp_path):
 
 def test_key_not_utf8(store, store_path, tmp_path):
     store.apply("users", [(b"\xffbad", confluent(make_record(1)))])
-    res = subprocess.run([cli(), "export", "--store", store_path, "--table", "users",
+    res = subprocess.run([fstore_cli(), "export", "--store", store_path, "--table", "users",
                           "--format", "avro", "--out", str(tmp_path / "k.avro")],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 1

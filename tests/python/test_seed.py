@@ -32,9 +32,8 @@ import numpy as np
 import pytest
 
 import fstore
-from conftest import SCHEMA, confluent, fill, key_of, make_record
+from conftest import SCHEMA, fill_history, fstore_cli, key_of
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NKEYS = 300
 USER, PASSWORD = "reader", "hunter2"
 QUERY = "X-Signature=secret-signature"
@@ -45,19 +44,10 @@ SECRETS = (PASSWORD, "secret-signature", "X-Signature")
 HANG_S = 120
 
 
-def cli():
-    path = (os.environ.get("FSTORE_CLI") or os.environ.get("FSTORE_BIN")
-            or os.path.join(ROOT, "build", "release", "tools", "fstore"))
-    if not os.access(path, os.X_OK):
-        pytest.fail("no fstore CLI at %s: build it (scripts/build.sh release) or set "
-                    "FSTORE_CLI" % path)
-    return path
-
-
 def run(*args, **kw):
     kw.setdefault("capture_output", True)
     kw.setdefault("timeout", HANG_S)
-    return subprocess.run([cli(), *args], **kw)
+    return subprocess.run([fstore_cli(), *args], **kw)
 
 
 # -- comparing stores -----------------------------------------------------------
@@ -118,15 +108,8 @@ def assert_no_secret(*texts):
 def source(store):
     """The source store: rows over three partitions with explicit offsets,
     then overwrites and tombstones (every column type, nulls included)."""
-    for part in range(3):
-        fill(store, 100, start=100 * part, partition=part)
-    with store.batch() as b:
-        for i in range(0, NKEYS, 5):
-            b.put("users", key_of(i), confluent(make_record(i + 1000, nulls=True)),
-                  i % 3, 500 + i, 1_650_000_000_000 + i)
-        for i in range(1, NKEYS, 11):
-            b.delete("users", key_of(i), partition=i % 3, offset=900 + i)
-    assert store.row_count("users") == NKEYS - len(range(1, NKEYS, 11))
+    deleted = fill_history(store, NKEYS)
+    assert store.row_count("users") == NKEYS - len(deleted)
     return store
 
 
@@ -341,7 +324,7 @@ def test_shell_pipe_snapshot_to_restore(source, store_path, tmp_path):
     dst = tmp_path / "piped"
     # A real shell pipe: the snapshot streams as it is made.
     r = subprocess.run(["sh", "-c", '"$0" snapshot --store "$1" --out - | '
-                        '"$0" restore --in - --store "$2"', cli(), store_path, str(dst)],
+                        '"$0" restore --in - --store "$2"', fstore_cli(), store_path, str(dst)],
                        capture_output=True, text=True, timeout=HANG_S)
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""
@@ -403,7 +386,7 @@ def tty_run(args, stream):
     reader.start()
     try:
         kw = {"stdin": slave} if stream == "stdin" else {"stdout": slave}
-        r = subprocess.run([cli(), *args], stderr=subprocess.PIPE, timeout=HANG_S, **kw)
+        r = subprocess.run([fstore_cli(), *args], stderr=subprocess.PIPE, timeout=HANG_S, **kw)
     finally:
         os.close(slave)
         reader.join(HANG_S)
@@ -492,13 +475,13 @@ def test_python_stdout_and_stdin(source, store_path, tmp_path):
     # The CLI's snapshot into Python's restore, and the other way.
     dst = tmp_path / "cli-py"
     r = subprocess.run(["sh", "-c", '"$0" snapshot --store "$1" --out - | "$2" -c "$3" "$4"',
-                        cli(), store_path, py, code_in, str(dst)],
+                        fstore_cli(), store_path, py, code_in, str(dst)],
                        capture_output=True, text=True, timeout=HANG_S)
     assert r.returncode == 0, r.stderr
     assert_same_store(source, dst)
     dst = tmp_path / "py-cli"
     r = subprocess.run(["sh", "-c", '"$0" -c "$1" "$2" | "$3" restore --in - --store "$4"',
-                        py, code_out, store_path, cli(), str(dst)],
+                        py, code_out, store_path, fstore_cli(), str(dst)],
                        capture_output=True, text=True, timeout=HANG_S)
     assert r.returncode == 0, r.stderr
     assert_same_store(source, dst)
@@ -529,7 +512,7 @@ def test_tail_seed_is_interrupted_by_a_signal(source, server, tmp_path):
     # A seed that stalls halfway: SIGINT ends fstore tail at once (killed by
     # the signal), rather than after the transfer gives up (exit 1).
     dst = tmp_path / "seeded"
-    p = subprocess.Popen([cli(), "tail", "--brokers", "127.0.0.1:1", "--topic", "users",
+    p = subprocess.Popen([fstore_cli(), "tail", "--brokers", "127.0.0.1:1", "--topic", "users",
                           "--schema", schema_file(tmp_path), "--store", str(dst), "--table",
                           "users", "--seed", server.url("/stall")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -23,7 +23,6 @@ properties), never asserted; subprocess timeouts only stop a hang.
 
 import io
 import json
-import os
 import subprocess
 import time
 import uuid
@@ -32,22 +31,13 @@ import fastavro
 import pytest
 
 import fstore
-from conftest import PARSED, SCHEMA, SCHEMA_ID, brokers, confluent, key_of, make_record
+from conftest import (PARSED, SCHEMA, SCHEMA_ID, brokers, confluent, fstore_cli, key_of,
+                      make_record)
 
 pytestmark = pytest.mark.kafka
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PARTITIONS = 3
 HANG_S = 300
-
-
-def cli():
-    path = (os.environ.get("FSTORE_CLI") or os.environ.get("FSTORE_BIN")
-            or os.path.join(ROOT, "build", "release", "tools", "fstore"))
-    if not os.access(path, os.X_OK):
-        pytest.fail("no fstore CLI at %s: build it (scripts/build.sh release) or set "
-                    "FSTORE_CLI" % path)
-    return path
 
 
 class Topic:
@@ -89,7 +79,7 @@ class Topic:
         """`fstore tail --until-caught-up` into @p store; the finished
         process (stdout, stderr as text) and its duration in seconds."""
         t0 = time.monotonic()
-        r = subprocess.run([cli(), "tail", "--brokers", self.b, "--topic", self.name,
+        r = subprocess.run([fstore_cli(), "tail", "--brokers", self.b, "--topic", self.name,
                             "--table", "users", "--schema", str(self.schema), "--schemas",
                             str(self.schemas), "--store", str(store), "--until-caught-up",
                             "--timeout", "240", "-X", "tail.batch.max_ms=5", *extra],
@@ -151,7 +141,7 @@ def figure(record_property, name, value):
 
 
 def counters(path):
-    r = subprocess.run([cli(), "stats", "--store", str(path)], capture_output=True,
+    r = subprocess.run([fstore_cli(), "stats", "--store", str(path)], capture_output=True,
                        text=True, timeout=HANG_S)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)["tables"]["users"]["counters"]
@@ -189,7 +179,7 @@ def test_seeded_replica_reads_only_the_gap(compacted, tmp_path, record_property)
     assert r.returncode == 0, r.stderr
     assert "caught up in " in r.stderr and ": 30,000 records" in r.stderr, r.stderr
     snap = tmp_path / "a.fst"
-    r = subprocess.run([cli(), "snapshot", "--store", str(a), "--out", str(snap)],
+    r = subprocess.run([fstore_cli(), "snapshot", "--store", str(a), "--out", str(snap)],
                        capture_output=True, text=True, timeout=HANG_S)
     assert r.returncode == 0, r.stderr
 
@@ -250,7 +240,7 @@ def test_seed_older_than_the_log_start(deletable, tmp_path, record_property):
         stored = s.offsets("users")
     assert sorted(stored) == list(range(PARTITIONS))
     snap = tmp_path / "a.fst"
-    r = subprocess.run([cli(), "snapshot", "--store", str(a), "--out", str(snap)],
+    r = subprocess.run([fstore_cli(), "snapshot", "--store", str(a), "--out", str(snap)],
                        capture_output=True, text=True, timeout=HANG_S)
     assert r.returncode == 0, r.stderr
     # More records, then every partition's log start moves past the

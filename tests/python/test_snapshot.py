@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fstore
-from conftest import SCHEMA, confluent, fill, key_of, make_record
+from conftest import SCHEMA, fill_history, key_of
 
 NKEYS = 300
 
@@ -32,17 +32,7 @@ def row_of(store, key):
 
 
 def test_snapshot_restore_round_trip(store, tmp_path):
-    # Rows over three partitions with explicit offsets (gaps included), then
-    # overwrites with other values and tombstones.
-    deleted = range(1, NKEYS, 11)
-    for part in range(3):
-        fill(store, 100, start=100 * part, partition=part)
-    with store.batch() as b:
-        for i in range(0, NKEYS, 5):
-            b.put("users", key_of(i), confluent(make_record(i + 1000, nulls=True)),
-                  i % 3, 500 + i, 1_650_000_000_000 + i)
-        for i in deleted:
-            b.delete("users", key_of(i), partition=i % 3, offset=900 + i)
+    deleted = fill_history(store, NKEYS)
     snap = tmp_path / "snap.fst"
     store.snapshot(snap)
     dst = tmp_path / "restored"
