@@ -164,7 +164,7 @@ static void ob_start_guardian(ob_broker *b)
     b->guard_fd = fds[1];
 }
 
-void ob_start(ob_broker *b, const char *broker_sh, const char *cpus)
+void ob_start(ob_broker *b, const char *broker_sh)
 {
     memset(b, 0, sizeof *b);
     b->guard_fd = -1;
@@ -181,8 +181,7 @@ void ob_start(ob_broker *b, const char *broker_sh, const char *cpus)
     if (mkdir(b->dir, 0755))
         IT_FAIL("mkdir %s: %s", b->dir, strerror(errno));
     ob_start_guardian(b);
-    if (ob_run(b, "start", cpus ? "--cpus" : NULL, cpus, OB_START_MS, b->addr,
-               sizeof b->addr) ||
+    if (ob_run(b, "start", NULL, NULL, OB_START_MS, b->addr, sizeof b->addr) ||
         !b->addr[0])
         IT_FAIL("starting the campaign's broker failed (broker.sh start "
                 "--dir %s, output above)",

@@ -32,8 +32,7 @@ typedef struct ob_broker {
 /* Makes the scratch directory ($TMPDIR or /tmp, fstore-soak-outage-*),
  * starts the guardian and then the broker. Fails the campaign when the
  * broker does not start. */
-/* cpus: a CPU list for the broker (broker.sh start --cpus), or NULL. */
-void ob_start(ob_broker *b, const char *broker_sh, const char *cpus);
+void ob_start(ob_broker *b, const char *broker_sh);
 /* Takes the broker down, data kept: SIGTERM and a clean shutdown, or
  * SIGKILL when kill is set. Returns the seconds broker.sh took. */
 double ob_down(ob_broker *b, int kill);

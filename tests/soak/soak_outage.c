@@ -1263,7 +1263,7 @@ int main(int argc, char **argv)
     if (C.reader_cpu >= 0)
         printf("the reader process runs on CPU %d only\n", C.reader_cpu);
     ob_broker B;
-    ob_start(&B, C.broker_sh, NULL);
+    ob_start(&B, C.broker_sh);
     setenv("FSTORE_TEST_BROKERS", B.addr, 1);
     it_init("soak.outage");
     it_set_store_log_cb(log_cb, &g_lb);
