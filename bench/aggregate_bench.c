@@ -320,7 +320,7 @@ static void note_topic(const char *name)
  * delete_topics(). */
 static void create_topics(const char *const *names, int n, int first_compacted)
 {
-    bench_create_topics(names, n, first_compacted);
+    bench_create_topics(names, n, first_compacted, 0);
     for (int i = 0; i < n; i++)
         note_topic(names[i]);
 }

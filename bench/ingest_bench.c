@@ -118,6 +118,8 @@ static struct {
     const char *fprops[MAX_PROPS]; /* NAME=VALUE fstore properties */
     int nfprops;
     int cpu_broker, cpu_fstore; /* --cpus B,F; -1: not pinned */
+    const char *topic;          /* --topic: kept, reused when already full */
+    int boot_only;              /* --only bootstrap */
 } opt = {.brokers = NULL,
          .cpu_broker = -1,
          .cpu_fstore = -1,
@@ -133,6 +135,7 @@ static void usage(const char *argv0)
             "          [--seconds S] [--dir DIR] [--json FILE]\n"
             "          [--markdown FILE] [--hist-dir DIR]\n"
             "          [--prop NAME=VALUE]... [--kafka-prop NAME=VALUE]...\n"
+            "          [--cpus B,F] [--topic NAME] [--only bootstrap]\n"
             "  --brokers HOST:PORT a running Kafka broker (required; e.g.\n"
             "                      BROKERS=$(tests/kafka/broker.sh start))\n"
             "  --records N         entities to produce and bootstrap "
@@ -154,7 +157,13 @@ static void usage(const char *argv0)
             "  --cpus B,F          the broker runs on CPU B (start it with\n"
             "                      broker.sh start --cpus B); for the\n"
             "                      freshness cases this process's threads\n"
-            "                      move to CPU F\n",
+            "                      move to CPU F\n"
+            "  --topic NAME        load NAME (and NAME-kafka) and keep them;\n"
+            "                      a NAME that already holds --records\n"
+            "                      records is read as it is, not produced\n"
+            "                      again (a 10M topic takes minutes to load)\n"
+            "  --only bootstrap    stop after consume-only, the bootstrap\n"
+            "                      and the size\n",
             argv0);
     exit(2);
 }
@@ -199,6 +208,14 @@ static void parse_args(int argc, char **argv)
             add_prop(a, v, opt.fprops, &opt.nfprops);
         } else if (strcmp(a, "--kafka-prop") == 0) {
             add_prop(a, v, opt.props, &opt.nprops);
+        } else if (strcmp(a, "--topic") == 0) {
+            if (!*v || strlen(v) > 100)
+                die("--topic wants a topic name of 1 to 100 characters");
+            opt.topic = v;
+        } else if (strcmp(a, "--only") == 0) {
+            if (strcmp(v, "bootstrap") != 0)
+                die("--only takes one phase: bootstrap");
+            opt.boot_only = 1;
         } else if (strcmp(a, "--cpus") == 0) {
             char *end;
             long b = strtol(v, &end, 10), f = *end == ',' ? strtol(end + 1, &end, 10) : -1;
@@ -211,6 +228,8 @@ static void parse_args(int argc, char **argv)
             usage(argv[0]);
         }
     }
+    if (opt.boot_only)
+        opt.nrates = 0;
     if (opt.brokers == NULL || opt.brokers[0] == '\0')
         die("--brokers HOST:PORT is required (start a broker with "
             "BROKERS=$(tests/kafka/broker.sh start); bench/run.sh does)");
@@ -224,6 +243,8 @@ static void parse_args(int argc, char **argv)
 }
 
 static volatile uint64_t g_sink; /* keeps reads from being optimised out */
+/* Unframed value bytes the last consume-only run read. */
+static uint64_t g_value_bytes;
 
 /* ---- the store ---------------------------------------------------------- */
 
@@ -429,6 +450,7 @@ static run_t consume_only(uint64_t expect)
 {
     run_t r = {0, 0};
     uint64_t t0 = now_ns();
+    g_value_bytes = 0;
     rd_kafka_t *rk =
         rk_consumer("fstore-bench-consume-only", "consume-only consumer");
     int64_t hi[NPARTS];
@@ -473,6 +495,7 @@ static run_t consume_only(uint64_t expect)
         if (p >= 0 && p < NPARTS && !done[p]) {
             r.records++;
             sink += m->len + m->key_len;
+            g_value_bytes += m->len >= 5 ? m->len - 5 : 0;
             if (m->offset >= hi[p] - 1) {
                 done[p] = 1;
                 left--;
@@ -530,6 +553,8 @@ static void bootstrap(boot_t *bt)
     const uint64_t n = opt.records;
     fprintf(stderr, "consume-only (librdkafka), run 1...\n");
     bt->consume[0] = consume_only(n);
+    if (bt->value_bytes == 0) /* a reused topic: not produced by this run */
+        bt->value_bytes = g_value_bytes;
     fprintf(stderr, "  %" PRIu64 " records in %.3f s = %.0f records/s\n",
             bt->consume[0].records, bt->consume[0].seconds,
             run_rate(&bt->consume[0]));
@@ -1037,6 +1062,8 @@ static void compute(report_t *R)
     add_ratio(&R->ratios, "size_disk_over_values",
               "size: store on disk / raw Avro values (unframed)",
               ratio(R->disk_per_entity, R->value_mean), NULL, 0, 0);
+    if (opt.boot_only)
+        return;
     add_ratio(
         &R->ratios, "reads_during_over_read_only",
         "reads: lookups/s during ingest / read-only",
@@ -1130,6 +1157,8 @@ static void print_tables(FILE *f, int md, const void *report)
                 "  (%" PRIu64 " pages of %" PRIu64 " bytes, %" PRIu64
                 " of them free)\n",
                 b->lmdb.pages, b->lmdb.page_size, b->lmdb.free_pages);
+    if (opt.boot_only)
+        goto ratios;
 
     if (md)
         fprintf(f,
@@ -1222,6 +1251,7 @@ static void print_tables(FILE *f, int md, const void *report)
                "docs/stats.md): from taking a record off the consumer's queue "
                "to the commit that made it visible.\n");
 
+ratios:
     print_ratios(f, md, R->ratios.r, R->ratios.n, 56);
 }
 
@@ -1314,6 +1344,8 @@ static void write_json(FILE *f, const void *report)
             R->used_per_entity, R->disk_per_entity,
             ratio(R->used_per_entity, R->value_mean),
             ratio(R->disk_per_entity, R->value_mean));
+    if (opt.boot_only)
+        goto ratios;
     fprintf(f, "  \"reads\": {\n    \"refresh_every_lookups\": %d,\n",
             REFRESH_EVERY);
     json_reads(f, "read_only", &rr->ro);
@@ -1350,13 +1382,17 @@ static void write_json(FILE *f, const void *report)
         fprintf(f, ",\n     \"ratio_p99_fstore_over_kafka\": %.4f}%s\n",
                 fresh_p99_ratio(&R->fresh[r]), r + 1 < opt.nrates ? "," : "");
     }
-    fprintf(f, "  ],\n  \"ratios\": {\n");
+    fprintf(f, "  ],\n");
+ratios:
+    fprintf(f, "  \"ratios\": {\n");
     json_ratios(f, R->ratios.r, R->ratios.n, 4);
     fprintf(f, "  }\n}\n");
 }
 
 static void write_hists(const report_t *R)
 {
+    if (opt.boot_only)
+        return;
     h_write_dat_in(&R->reads.ro.h, opt.hist_dir, "ingest_reads_read_only",
                    "fstore_get + 4 columns, read-only");
     h_write_dat_in(&R->reads.during.h, opt.hist_dir, "ingest_reads_during",
@@ -1383,13 +1419,21 @@ int main(int argc, char **argv)
 
     unsigned pid = (unsigned)getpid();
     long t = (long)time(NULL);
-    snprintf(B.topic, sizeof B.topic, "fstore-bench-ingest-%u-%ld", pid, t);
+    if (opt.topic)
+        snprintf(B.topic, sizeof B.topic, "%s", opt.topic);
+    else
+        snprintf(B.topic, sizeof B.topic, "fstore-bench-ingest-%u-%ld", pid, t);
     snprintf(B.ktopic, sizeof B.ktopic, "%s-kafka", B.topic);
     bench_kafka_t k = {opt.brokers, opt.props, opt.nprops, "fstore-bench-admin",
                        1};
     bench_kafka_init(&k);
     const char *topics[2] = {B.topic, B.ktopic};
-    bench_create_topics(topics, 2, 0);
+    bench_create_topics(topics, 2, 0, opt.topic != NULL);
+    int64_t held = opt.topic ? bench_topic_records(B.topic) : 0;
+    if (held != 0 && held != (int64_t)opt.records)
+        die("--topic %s holds %" PRId64 " records, not --records %u: "
+            "delete it or name another",
+            B.topic, held, opt.records);
     B.keys = make_keys(opt.records);
 
     printf("ingest: fstore %s, librdkafka %s, broker %s\n",
@@ -1411,11 +1455,19 @@ int main(int argc, char **argv)
     printf("\n");
     fflush(stdout);
 
-    fprintf(stderr, "producing %u records (one per entity)...\n", opt.records);
-    load_topic(&R.boot);
+    if (held == 0) {
+        fprintf(stderr, "producing %u records (one per entity)...\n",
+                opt.records);
+        load_topic(&R.boot);
+    } else {
+        fprintf(stderr, "%s already holds %u records: not produced again\n",
+                B.topic, opt.records);
+    }
     bootstrap(&R.boot);
-    reads_during_ingest(&R.reads);
-    freshness(R.fresh);
+    if (!opt.boot_only) {
+        reads_during_ingest(&R.reads);
+        freshness(R.fresh);
+    }
     fs_check(fstore_tail_stop(B.store), "fstore_tail_stop", NULL);
     compute(&R);
 
@@ -1426,7 +1478,8 @@ int main(int argc, char **argv)
 
     fstore_store_close(B.store);
     B.store = NULL;
-    bench_delete_topics(topics, 2);
+    if (!opt.topic)
+        bench_delete_topics(topics, 2);
     free(B.keys);
     return 0;
 }

@@ -889,7 +889,7 @@ static void seeded_part(seeded_t *S)
     bench_kafka_t k = {opt.brokers, NULL, 0, "fstore-bench-admin", 1};
     bench_kafka_init(&k);
     const char *topics[1] = {T.topic};
-    bench_create_topics(topics, 1, 0);
+    bench_create_topics(topics, 1, 0, 0);
     T.keys = make_keys(S->entities + S->gap_new);
 
     join(W.seeded, sizeof W.seeded, W.work, "seeded");

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support/kafka_admin.h"
 
@@ -122,7 +123,8 @@ void rk_assign_end(rd_kafka_t *rk, const char *topic, const char *what)
 
 /* ---- topics ------------------------------------------------------------- */
 
-void bench_create_topics(const char *const *names, int n, int first_compacted)
+void bench_create_topics(const char *const *names, int n, int first_compacted,
+                         int exist_ok)
 {
     static const char *const compact[] = {"cleanup.policy=compact", NULL};
     rd_kafka_t *rk =
@@ -140,12 +142,39 @@ void bench_create_topics(const char *const *names, int n, int first_compacted)
         t[i] = (sup_topic){names[i], NPARTS, 1,
                            i >= first_compacted ? compact : NULL};
     char why[512];
-    if (sup_create_topics(rk, t, n, 0, KAFKA_TIMEOUT_MS, why, sizeof why) < 0)
+    if (sup_create_topics(rk, t, n, exist_ok, KAFKA_TIMEOUT_MS, why, sizeof why) <
+        0)
         die("creating the bench topics: %s (the broker must allow "
             "CreateTopics; bench/run.sh starts one that does)",
             why);
     free(t);
     rd_kafka_destroy(rk);
+}
+
+int64_t bench_topic_records(const char *topic)
+{
+    rd_kafka_t *rk =
+        rk_new(RD_KAFKA_PRODUCER, rk_conf(K.admin_id), "admin client");
+    int64_t sum = 0;
+    for (int32_t p = 0; p < NPARTS && sum >= 0; p++) {
+        int64_t lo, hi;
+        rd_kafka_resp_err_t e;
+        /* A topic just created may not be known to every listener yet. */
+        for (int tries = 0; (e = rd_kafka_query_watermark_offsets(
+                                 rk, topic, p, &lo, &hi, KAFKA_TIMEOUT_MS)) &&
+                            tries < 50;
+             tries++)
+            usleep(100000);
+        if (e) {
+            fprintf(stderr, "%s: watermarks of %s [%d]: %s\n", bench_prog(),
+                    topic, p, rd_kafka_err2str(e));
+            sum = -1;
+        } else {
+            sum += hi - lo;
+        }
+    }
+    rd_kafka_destroy(rk);
+    return sum;
 }
 
 void bench_delete_topics(const char *const *names, int n)

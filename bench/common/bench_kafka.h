@@ -73,8 +73,14 @@ void rk_assign_end(rd_kafka_t *rk, const char *topic, const char *what);
 
 /* Checks that the broker answers, then creates topics @p names[0..n) of
  * NPARTS partitions, compacted from @p first_compacted on, and waits until
- * every partition has a leader. */
-void bench_create_topics(const char *const *names, int n, int first_compacted);
+ * every partition has a leader. With @p exist_ok, a topic that exists is
+ * left as it is. */
+void bench_create_topics(const char *const *names, int n, int first_compacted,
+                         int exist_ok);
+
+/* Records in @p topic (high minus low watermarks over its NPARTS
+ * partitions), or -1 when it has not NPARTS partitions. */
+int64_t bench_topic_records(const char *topic);
 
 /* Deletes topics @p names[0..n); a failure only warns (the data is the
  * broker's to keep, and nothing measured depends on it). */

@@ -278,6 +278,11 @@ static const fs_kdef fs_kdefs[] = {
      "Readiness comes from positions, not end-of-partition events."},
     {"fetch.wait.max.ms", "10", FS_K_CONSUMER, 0,
      "A fetch returns soon when the broker has nothing new: freshness."},
+    {"queued.min.messages", "1000000", FS_K_CONSUMER, 0,
+     "A bootstrap's fetches never stop for a full local queue: with "
+     "librdkafka's 100000 a partition holding more is not fetched again for "
+     "fetch.error.backoff.ms, and a bootstrap waited for the broker half its "
+     "time. The queue stays bounded by queued.max.messages.kbytes."},
     {"enable.idempotence", "true", FS_K_PRODUCER, 0,
      "Dead letters are written once, in order."},
     {"linger.ms", "5", FS_K_PRODUCER, 0, "Dead letters leave in small batches."},
