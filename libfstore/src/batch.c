@@ -5,7 +5,14 @@
  * append. One batch per store at a time, on the thread that began it.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "batch.h"
 #include "schemas.h"
@@ -26,10 +33,25 @@ typedef struct fs_offset {
     uint64_t fp;
 } fs_offset;
 
+/* A sorted run (fs_batch_spill): operations of empty tables in key order,
+ * one per key (its last), deletes included, packed as in the queue, in an
+ * unlinked file of the store's directory (gone with the descriptor, so a
+ * crash leaves nothing behind). */
+typedef struct fs_run {
+    int fd;
+    size_t len, count;
+    uint8_t *map; /* mapped for the merge */
+} fs_run;
+
 struct fstore_batch_s {
     fstore_store_t *store;
     fs_buf ops;
     size_t count;
+    fs_run *runs; /* oldest first */
+    size_t nruns, spilled;
+    struct fs_spill *spill; /* the spill in flight, newer than runs */
+    fs_buf spare;           /* a spilled queue's memory, for the next */
+    int failed;             /* a spilled queue was lost: never commit */
     fs_buf row;
     fs_offset *offs;
     size_t noffs, cap_offs;
@@ -58,9 +80,20 @@ fstore_err_t fstore_batch_begin(fstore_store_t *s, fstore_batch_t **batchp)
     return FSTORE_OK;
 }
 
+static fstore_err_t fs_spill_join(fstore_batch_t *b, char *errstr,
+                                  size_t errstr_size);
+
 static void fs_batch_free(fstore_batch_t *b)
 {
+    fs_spill_join(b, NULL, 0);
+    fs_buf_free(&b->spare);
     __atomic_store_n(&b->store->batch_open, 0, __ATOMIC_RELEASE);
+    for (size_t i = 0; i < b->nruns; i++) {
+        if (b->runs[i].map)
+            munmap(b->runs[i].map, b->runs[i].len);
+        close(b->runs[i].fd);
+    }
+    free(b->runs);
     fs_buf_free(&b->ops);
     fs_buf_free(&b->row);
     free(b->offs);
@@ -74,7 +107,10 @@ void fstore_batch_abort(fstore_batch_t *b)
         fs_batch_free(b);
 }
 
-size_t fstore_batch_size(const fstore_batch_t *b) { return b ? b->count : 0; }
+size_t fstore_batch_size(const fstore_batch_t *b)
+{
+    return b ? b->count + b->spilled : 0;
+}
 
 size_t fs_batch_bytes(const fstore_batch_t *b) { return b ? b->ops.len : 0; }
 
@@ -375,43 +411,40 @@ static void fs_sortkey_make(fs_sortkey *sk, const fs_opv *o, uint32_t seq)
     sk->seq = seq;
 }
 
-/* Loads the operations of tables that are empty in txn by sorting them and
- * appending each key's last state in key order (MDB_APPEND fills pages
- * sequentially, several times faster than random inserts: a bootstrap).
- * Operations of other tables are applied in queue order. */
-static int fs_apply_ops(fstore_batch_t *b, MDB_txn *txn)
+/* The queued operations in key order, for tables whose empty[] flag is set
+ * (all of them when empty is NULL); the others are applied to txn in queue
+ * order as they are met (txn NULL: there must be none). ops and keys are
+ * malloc'ed (NULL with *n 0 when nothing is sorted, or when there is no
+ * memory to sort: then everything is applied in queue order). @return an
+ * LMDB code or errno. */
+static int fs_sort_ops(const fstore_store_t *s, const fs_buf *queue, size_t count,
+                       MDB_txn *txn, const uint8_t *empty, fs_opv **opsp,
+                       fs_sortkey **keysp, size_t *n)
 {
-    fstore_store_t *s = b->store;
-    if (!b->count)
-        return 0;
-    const uint8_t *p = b->ops.data, *end = p + b->ops.len;
-    size_t nt = s->ntables;
-    uint8_t *empty = calloc(nt ? nt : 1, 1);
+    const uint8_t *p = queue->data, *end = p + queue->len;
     fs_opv *ops = NULL;
     fs_sortkey *keys = NULL;
     size_t nsorted = 0;
     int rc = 0;
-    if (!empty)
-        return ENOMEM;
-    for (size_t i = 0; i < nt; i++) {
-        MDB_stat st;
-        /* Only tables this batch touches are looked at below. */
-        empty[i] = mdb_stat(txn, s->tables[i]->dbi, &st) == 0 && st.ms_entries == 0;
-    }
-    if (b->count > 1 && b->count <= UINT32_MAX) {
-        ops = malloc(b->count * sizeof *ops);
-        keys = malloc(b->count * sizeof *keys);
+    *opsp = NULL;
+    *keysp = NULL;
+    *n = 0;
+    if (count > 1 && count <= UINT32_MAX) {
+        ops = malloc(count * sizeof *ops);
+        keys = malloc(count * sizeof *keys);
         if (!ops || !keys) {
             free(ops);
             free(keys);
             ops = NULL;
             keys = NULL;
+            if (!txn)
+                return ENOMEM;
         }
     }
     while (p < end && !rc) {
         fs_opv o;
         p = fs_op_next(s, p, &o);
-        if (ops && empty[o.t->index]) {
+        if (ops && (!empty || empty[o.t->index])) {
             ops[nsorted] = o;
             fs_sortkey_make(&keys[nsorted], &o, (uint32_t)nsorted);
             nsorted++;
@@ -421,25 +454,429 @@ static int fs_apply_ops(fstore_batch_t *b, MDB_txn *txn)
     }
     if (nsorted)
         qsort_r(keys, nsorted, sizeof *keys, fs_sortkey_cmp, ops);
-    for (size_t i = 0; i < nsorted && !rc; i++) {
-        /* Sorted order visits the queue at random: fetch ahead what the
-         * next appends will read (their entry, then their key and row), so
-         * the misses overlap instead of stalling each append. */
-        if (i + 2 * FS_AHEAD < nsorted)
-            __builtin_prefetch(&ops[keys[i + 2 * FS_AHEAD].seq]);
-        if (i + FS_AHEAD < nsorted) {
-            const fs_opv *f = &ops[keys[i + FS_AHEAD].seq];
-            __builtin_prefetch(f->k.mv_data);
-            if (f->vlen > 64)
-                __builtin_prefetch(f->val + 64);
-        }
+    *opsp = ops;
+    *keysp = keys;
+    *n = nsorted;
+    return rc;
+}
+
+/* Fetches ahead what the appends after sorted position i will read (their
+ * entry, then their key and row): sorted order visits the queue at random,
+ * and overlapping the misses beats stalling each append. */
+static inline void fs_sorted_prefetch(const fs_opv *ops, const fs_sortkey *keys,
+                                      size_t i, size_t n)
+{
+    if (i + 2 * FS_AHEAD < n)
+        __builtin_prefetch(&ops[keys[i + 2 * FS_AHEAD].seq]);
+    if (i + FS_AHEAD < n) {
+        const fs_opv *f = &ops[keys[i + FS_AHEAD].seq];
+        __builtin_prefetch(f->k.mv_data);
+        if (f->vlen > 64)
+            __builtin_prefetch(f->val + 64);
+    }
+}
+
+/* The next position at or after i whose key is not queued again later (the
+ * last operation on a key wins), or n. */
+static size_t fs_sorted_last(const fs_opv *ops, const fs_sortkey *keys,
+                             size_t i, size_t n)
+{
+    while (i + 1 < n && fs_sortkey_same(&keys[i], &keys[i + 1], ops))
+        i++;
+    return i;
+}
+
+/* Writes all of buf[0..len) to fd; 0 or an errno. */
+static int fs_write_all(int fd, const uint8_t *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? errno : EIO;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Sorts the count operations packed in queue (of empty tables) and writes
+ * each key's last one, in key order, to a new unlinked file in dir: *run.
+ * @return 0, or an errno with a message in err. */
+static int fs_run_write(const fstore_store_t *s, const fs_buf *queue,
+                        size_t count, fs_run *run, char *err, size_t errn)
+{
+    fs_opv *ops;
+    fs_sortkey *keys;
+    size_t n;
+    if (fs_sort_ops(s, queue, count, NULL, NULL, &ops, &keys, &n)) {
+        snprintf(err, errn, "out of memory sorting %zu records", count);
+        return ENOMEM;
+    }
+    size_t plen = strlen(s->path);
+    char *path = malloc(plen + 32);
+    int fd = -1, rc = ENOMEM;
+    if (path) {
+        memcpy(path, s->path, plen);
+        memcpy(path + plen, "/.bulk-XXXXXX", 14);
+        fd = mkostemp(path, O_CLOEXEC);
+        rc = fd < 0 ? errno : 0;
+        if (fd >= 0)
+            unlink(path);
+    }
+    /* Gathered here, not by writev: the kernel's copy would meet every
+     * row's cache and TLB misses in turn, where this one fetches ahead. */
+    enum { STAGE = 1 << 20 };
+    uint8_t *stage = rc ? NULL : malloc(STAGE);
+    size_t used = 0, len = 0, nrun = 0;
+    if (!rc && !stage)
+        rc = ENOMEM;
+    for (size_t i = 0; i < n && !rc; i++) {
+        fs_sorted_prefetch(ops, keys, i, n);
+        i = fs_sorted_last(ops, keys, i, n);
         const fs_opv *o = &ops[keys[i].seq];
-        if (i + 1 < nsorted && fs_sortkey_same(&keys[i], &keys[i + 1], ops))
-            continue; /* a later operation on the same key wins */
-        if (o->kind != OP_PUT)
-            continue; /* deleting from an empty table */
-        MDB_val k = o->k, v = {o->vlen, (void *)(uintptr_t)o->val};
-        rc = mdb_put(txn, o->t->dbi, &k, &v, MDB_APPEND);
+        const uint8_t *op = (const uint8_t *)o->k.mv_data - FS_OPHDR;
+        size_t oplen = FS_OPHDR + o->k.mv_size + o->vlen;
+        if (used + oplen > STAGE) {
+            rc = fs_write_all(fd, stage, used);
+            used = 0;
+        }
+        if (rc)
+            break;
+        if (oplen > STAGE)
+            rc = fs_write_all(fd, op, oplen);
+        else {
+            memcpy(stage + used, op, oplen);
+            used += oplen;
+        }
+        len += oplen;
+        nrun++;
+    }
+    if (!rc && used)
+        rc = fs_write_all(fd, stage, used);
+    free(stage);
+    free(ops);
+    free(keys);
+    if (rc) {
+        if (fd >= 0)
+            close(fd);
+        snprintf(err, errn, "writing a sorted run of %zu records to %s: %s",
+                 count, path ? path : s->path, strerror(rc));
+        free(path);
+        return rc;
+    }
+    free(path);
+    *run = (fs_run){fd, len, nrun, NULL};
+    return 0;
+}
+
+/* Runs a batch may hold: each keeps a descriptor open, and the merge looks
+ * at every run for each key. */
+#define FS_MAX_RUNS 64
+
+/* The spill in flight on its own thread: its queue, then its outcome. */
+struct fs_spill {
+    const fstore_store_t *store;
+    pthread_t th;
+    fs_buf ops;
+    size_t count;
+    fs_run run;
+    int rc, threaded;
+    char err[512];
+};
+
+static void *fs_spill_main(void *arg)
+{
+    struct fs_spill *j = arg;
+    j->rc = fs_run_write(j->store, &j->ops, j->count, &j->run, j->err,
+                         sizeof j->err);
+    return NULL;
+}
+
+/* Waits for the spill in flight, if any. A run it wrote joins b's runs and
+ * its queue's memory is kept for the next one; a spill that failed gives
+ * its queue back, before what was queued since (nothing is lost), and its
+ * message. @return FSTORE_OK, or the failure of the spill. */
+static fstore_err_t fs_spill_join(fstore_batch_t *b, char *errstr,
+                                  size_t errstr_size)
+{
+    struct fs_spill *j = b->spill;
+    if (!j)
+        return FSTORE_OK;
+    if (j->threaded)
+        pthread_join(j->th, NULL);
+    b->spill = NULL;
+    fstore_err_t err = FSTORE_OK;
+    if (!j->rc) {
+        b->runs[b->nruns++] = j->run;
+        j->ops.len = 0;
+        fs_buf_free(&b->spare);
+        b->spare = j->ops;
+    } else {
+        /* Older than the queue: it goes first. */
+        int nomem = fs_buf_reserve(&j->ops, b->ops.len) != 0;
+        if (!nomem)
+            fs_buf_append(&j->ops, b->ops.data, b->ops.len);
+        if (nomem) {
+            /* Cannot happen without memory for both; keep order by
+             * failing the batch rather than reordering it. */
+            err = fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,
+                              "out of memory taking back a sorted run that "
+                              "could not be written (%s)", j->err);
+            fs_buf_free(&j->ops);
+            b->failed = 1;
+        } else {
+            fs_buf_free(&b->ops);
+            b->ops = j->ops;
+            b->count += j->count;
+            b->spilled -= j->count;
+            err = fstore__err(errstr, errstr_size,
+                              j->rc == ENOMEM ? FSTORE_ERR_NO_MEMORY : FSTORE_ERR_IO,
+                              "%s", j->err);
+        }
+    }
+    free(j);
+    return err;
+}
+
+fstore_err_t fs_batch_spill(fstore_batch_t *b, char *errstr, size_t errstr_size)
+{
+    fstore_store_t *s = b->store;
+    fstore_err_t err = fs_spill_join(b, errstr, errstr_size);
+    if (err || b->count < 2)
+        return err;
+    if (b->nruns >= FS_MAX_RUNS)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_STATE,
+                           "%d sorted runs already", FS_MAX_RUNS);
+    /* Only a load into empty tables may leave the queue's order. */
+    MDB_txn *txn;
+    if ((err = fs_txn_begin(s, MDB_RDONLY, &txn, errstr, errstr_size)))
+        return err;
+    const uint8_t *p = b->ops.data, *end = p + b->ops.len;
+    int all_empty = 1;
+    while (p < end && all_empty) {
+        fs_opv o;
+        MDB_stat st;
+        p = fs_op_next(s, p, &o);
+        all_empty = mdb_stat(txn, o.t->dbi, &st) == 0 && st.ms_entries == 0;
+    }
+    fs_txn_abort(s, txn);
+    if (!all_empty)
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_STATE,
+                           "only operations of empty tables can be spilled");
+    struct fs_spill *j = calloc(1, sizeof *j);
+    fs_run *runs = realloc(b->runs, (b->nruns + 1) * sizeof *runs);
+    if (runs)
+        b->runs = runs;
+    if (!j || !runs) {
+        free(j);
+        return fstore__err(errstr, errstr_size, FSTORE_ERR_NO_MEMORY,
+                           "out of memory");
+    }
+    j->store = s;
+    j->ops = b->ops;
+    j->count = b->count;
+    b->ops = b->spare;
+    b->spare = (fs_buf){0};
+    j->threaded = pthread_create(&j->th, NULL, fs_spill_main, j) == 0;
+    b->spill = j;
+    b->spilled += j->count;
+    b->count = 0;
+    if (j->threaded)
+        return FSTORE_OK;
+    fs_spill_main(j); /* no thread: on this one */
+    return fs_spill_join(b, errstr, errstr_size);
+}
+
+/* Applies the packed operations [p, end) in order. */
+static int fs_apply_seq(const fstore_store_t *s, MDB_txn *txn,
+                        const uint8_t *p, const uint8_t *end)
+{
+    int rc = 0;
+    while (p < end && !rc) {
+        fs_opv o;
+        p = fs_op_next(s, p, &o);
+        rc = fs_apply_one(txn, &o);
+    }
+    return rc;
+}
+
+/* Maps a run for reading, once; 0 or an errno. */
+static int fs_run_map(fs_run *run)
+{
+    if (run->map || !run->len)
+        return 0;
+    void *m = mmap(NULL, run->len, PROT_READ, MAP_PRIVATE, run->fd, 0);
+    if (m == MAP_FAILED)
+        return errno;
+    madvise(m, run->len, MADV_SEQUENTIAL);
+    run->map = m;
+    return 0;
+}
+
+/* One input of the merge: a run or the sorted queue. */
+typedef struct fs_src {
+    fs_opv cur;
+    fs_sortkey key; /* cur's first 16 key bytes as words, table, length */
+    int valid, run;
+    const uint8_t *p, *end; /* a run */
+    size_t i;               /* the queue: sorted position after cur */
+} fs_src;
+
+/* LMDB's key order of two inputs' current (table, key), as fs_sortkey_cmp
+ * orders the queue. */
+static int fs_src_cmp(const fs_src *x, const fs_src *y)
+{
+    const fs_sortkey *a = &x->key, *b = &y->key;
+    if (a->table != b->table)
+        return a->table < b->table ? -1 : 1;
+    if (a->k0 != b->k0)
+        return a->k0 < b->k0 ? -1 : 1;
+    if (a->k1 != b->k1)
+        return a->k1 < b->k1 ? -1 : 1;
+    uint32_t n = a->klen < b->klen ? a->klen : b->klen;
+    if (n > 16) {
+        int c = memcmp((const uint8_t *)x->cur.k.mv_data + 16,
+                       (const uint8_t *)y->cur.k.mv_data + 16, n - 16);
+        if (c)
+            return c;
+    }
+    return a->klen < b->klen ? -1 : a->klen > b->klen;
+}
+
+static void fs_src_next(const fstore_store_t *s, fs_src *src, const fs_opv *ops,
+                        const fs_sortkey *keys, size_t n)
+{
+    if (src->run) { /* one operation per key already */
+        src->valid = src->p < src->end;
+        if (src->valid) {
+            src->p = fs_op_next(s, src->p, &src->cur);
+            fs_sortkey_make(&src->key, &src->cur, 0);
+            __builtin_prefetch(src->p);
+        }
+        return;
+    }
+    src->valid = src->i < n;
+    if (src->valid) {
+        fs_sorted_prefetch(ops, keys, src->i, n);
+        src->i = fs_sorted_last(ops, keys, src->i, n);
+        src->cur = ops[keys[src->i].seq];
+        src->key = keys[src->i];
+        src->i++;
+    }
+}
+
+/* Loads the spilled runs and the queue into empty tables in one pass in
+ * key order, the newest operation on each key winning. */
+static int fs_merge_runs(fstore_batch_t *b, MDB_txn *txn, const fs_opv *ops,
+                         const fs_sortkey *keys, size_t n)
+{
+    const fstore_store_t *s = b->store;
+    size_t nsrc = b->nruns + 1;
+    fs_src *src = calloc(nsrc, sizeof *src);
+    fs_src **tie = calloc(nsrc, sizeof *tie);
+    if (!src || !tie) {
+        free(src);
+        free(tie);
+        return ENOMEM;
+    }
+    int rc = 0;
+    for (size_t r = 0; r < b->nruns && !rc; r++) {
+        fs_run *run = &b->runs[r];
+        if ((rc = fs_run_map(run)))
+            break;
+        src[r].run = 1;
+        src[r].p = run->map;
+        src[r].end = run->map + run->len;
+        fs_src_next(s, &src[r], ops, keys, n);
+    }
+    fs_src_next(s, &src[b->nruns], ops, keys, n); /* the queue: newest */
+    while (!rc) {
+        /* The smallest key, and every input holding it: the newest (the
+         * highest index) wins, the others move past it. */
+        fs_src *best = NULL;
+        size_t nties = 0;
+        for (size_t i = 0; i < nsrc; i++) {
+            if (!src[i].valid)
+                continue;
+            int c = best ? fs_src_cmp(&src[i], best) : -1;
+            if (c < 0) {
+                best = &src[i];
+                nties = 0;
+            } else if (c == 0) {
+                tie[nties++] = best;
+                best = &src[i];
+            }
+        }
+        if (!best)
+            break;
+        fs_opv w = best->cur;
+        for (size_t i = 0; i < nties; i++)
+            fs_src_next(s, tie[i], ops, keys, n);
+        fs_src_next(s, best, ops, keys, n);
+        if (w.kind != OP_PUT)
+            continue; /* deleted: an empty table holds nothing to delete */
+        MDB_val k = w.k, v = {w.vlen, (void *)(uintptr_t)w.val};
+        rc = mdb_put(txn, w.t->dbi, &k, &v, MDB_APPEND);
+    }
+    free(src);
+    free(tie);
+    return rc;
+}
+
+/* Loads the operations of tables that are empty in txn by sorting them and
+ * appending each key's last state in key order (MDB_APPEND fills pages
+ * sequentially, several times faster than random inserts: a bootstrap),
+ * merged with the runs spilled before. Operations of other tables are
+ * applied in queue order. */
+static int fs_apply_ops(fstore_batch_t *b, MDB_txn *txn)
+{
+    fstore_store_t *s = b->store;
+    if (!b->count && !b->nruns)
+        return 0;
+    size_t nt = s->ntables;
+    uint8_t *empty = calloc(nt ? nt : 1, 1);
+    if (!empty)
+        return ENOMEM;
+    int all_empty = 1;
+    for (size_t i = 0; i < nt; i++) {
+        MDB_stat st;
+        /* Only tables this batch touches are looked at below. */
+        empty[i] = mdb_stat(txn, s->tables[i]->dbi, &st) == 0 && st.ms_entries == 0;
+        all_empty &= empty[i];
+    }
+    int rc = 0;
+    if (b->nruns && !all_empty) {
+        /* Runs are spilled only while their tables are empty, and only
+         * this batch writes; should a table have rows all the same, the
+         * runs apply in the order they were queued in. */
+        for (size_t r = 0; r < b->nruns && !rc; r++) {
+            fs_run *run = &b->runs[r];
+            if (!(rc = fs_run_map(run)))
+                rc = fs_apply_seq(s, txn, run->map, run->map + run->len);
+        }
+        if (!rc)
+            rc = fs_apply_seq(s, txn, b->ops.data, b->ops.data + b->ops.len);
+        free(empty);
+        return rc;
+    }
+    fs_opv *ops;
+    fs_sortkey *keys;
+    size_t n;
+    rc = fs_sort_ops(s, &b->ops, b->count, txn, empty, &ops, &keys, &n);
+    if (!rc && b->nruns) {
+        rc = fs_merge_runs(b, txn, ops, keys, n);
+    } else {
+        for (size_t i = 0; i < n && !rc; i++) {
+            fs_sorted_prefetch(ops, keys, i, n);
+            i = fs_sorted_last(ops, keys, i, n);
+            const fs_opv *o = &ops[keys[i].seq];
+            if (o->kind != OP_PUT)
+                continue; /* deleting from an empty table */
+            MDB_val k = o->k, v = {o->vlen, (void *)(uintptr_t)o->val};
+            rc = mdb_put(txn, o->t->dbi, &k, &v, MDB_APPEND);
+        }
     }
     free(keys);
     free(ops);
@@ -486,7 +923,13 @@ fstore_err_t fstore_batch_commit(fstore_batch_t *b, char *errstr,
         return fstore__err(errstr, errstr_size, FSTORE_ERR_INVALID_ARG,
                            "batch must not be NULL");
     fstore_store_t *s = b->store;
-    fstore_err_t err = FSTORE_OK;
+    /* A spill that failed gave its queue back; only a lost one fails. */
+    fstore_err_t err = fs_spill_join(b, errstr, errstr_size);
+    if (err && b->failed) {
+        fs_batch_free(b);
+        return err;
+    }
+    err = FSTORE_OK;
     for (;;) {
         MDB_txn *txn;
         pthread_rwlock_rdlock(&s->remap);

@@ -11,6 +11,16 @@
 /* Bytes queued in b so far (keys, rows and framing). */
 size_t fs_batch_bytes(const fstore_batch_t *b);
 
+/* Sorts what b queued so far (all of it for empty tables) into a run in an
+ * unlinked file of the store's directory and empties the queue, so that a
+ * bootstrap larger than memory still loads by sorted append: the commit
+ * merges the runs and the queue in one pass in key order, the newest
+ * operation on a key winning. Offsets and statistics stay with b.
+ * @return FSTORE_OK; FSTORE_ERR_STATE when a queued table has rows or b
+ * holds 64 runs already (then nothing changed: commit instead); FSTORE_ERR_IO or NO_MEMORY, with
+ * nothing changed either. */
+fstore_err_t fs_batch_spill(fstore_batch_t *b, char *errstr, size_t errstr_size);
+
 /* Records json as the store's statistics document (fs_store_get_stats) in
  * b's transaction, replacing what an earlier call set, so that readers in
  * other processes see figures that match the rows. A failed copy (out of

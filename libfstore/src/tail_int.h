@@ -107,6 +107,7 @@ struct fs_tailer {
     char errmsg[512];
     char last_error[512]; /* last non-fatal error, for stats */
     uint64_t kafka_errors; /* error events of the Kafka clients, for stats */
+    uint64_t bulk_runs;    /* sorted runs the first bootstrap spilled */
     int64_t paused_since_ms; /* a pause (no room for a batch) began; 0: none */
     int64_t started_ms, ready_ms, last_current_ms, last_commit_ms;
     /* the batch being filled (thread only) */

@@ -297,6 +297,9 @@ static fstore_err_t fs_commit(fs_tailer *T, fs_pause *P, int mid_round)
     return FSTORE_OK;
 }
 
+/* Latency samples a batch keeps (the first records of a bigger one). */
+#define FS_PEND_MAX ((size_t)1 << 20)
+
 /* Handles one record. Returns 1 when the record must be retried (passing
  * failure), 0 otherwise. */
 static int fs_record(fs_tailer *T, const rd_kafka_message_t *m)
@@ -366,6 +369,10 @@ static int fs_record(fs_tailer *T, const rd_kafka_message_t *m)
     }
     pthread_mutex_unlock(&T->mu);
     if (T->npend == T->cap_pend) {
+        /* A bootstrap larger than memory keeps a sample of its records'
+         * latencies, not one entry per record. */
+        if (T->cap_pend >= FS_PEND_MAX)
+            return 0;
         size_t cap = T->cap_pend ? T->cap_pend * 2 : 1024;
         void *np = realloc(T->pend, cap * sizeof *T->pend);
         if (!np)
@@ -449,6 +456,29 @@ static int64_t fs_batch_window_us(const fs_tailer *T)
     return T->bulk ? INT64_MAX / 2 : FS_BOOT_MAX_US;
 }
 
+/* Spills the bulk load's queue as a sorted run (fs_batch_spill). Returns 0
+ * when it could not, and the load commits instead. */
+static int fs_bulk_spill(fs_tailer *T)
+{
+    char err[512];
+    size_t n = fstore_batch_size(T->batch);
+    int64_t t0 = fs_now_us();
+    size_t bytes = fs_batch_bytes(T->batch);
+    fstore_err_t e = fs_batch_spill(T->batch, err, sizeof err);
+    if (e) {
+        TLOG(T, e == FSTORE_ERR_STATE ? 6 : 4,
+             "bootstrap: %s; loading what was gathered instead", err);
+        return 0;
+    }
+    pthread_mutex_lock(&T->mu);
+    T->bulk_runs++;
+    pthread_mutex_unlock(&T->mu);
+    TLOG(T, 6, "bootstrap: %zu records so far; %.1f MB of rows go to disk as "
+         "a sorted run (handed over in %.3f s)", n, (double)bytes / 1e6,
+         (double)(fs_now_us() - t0) / 1e6);
+    return 1;
+}
+
 /* Should the open batch (or the positions alone) commit now? drained: the
  * last poll emptied the consumer's queue. */
 static int fs_commit_due(fs_tailer *T, int drained)
@@ -459,10 +489,16 @@ static int fs_commit_due(fs_tailer *T, int drained)
         if (T->ready)
             return fstore_batch_size(T->batch) >= T->max_records ||
                    age >= (int64_t)T->max_ms * 1000;
-        if (T->bulk ? fs_batch_bytes(T->batch) >= T->bulk_bytes
-                    : fstore_batch_size(T->batch) >= FS_BOOT_MAX_RECORDS ||
-                          age >= FS_BOOT_MAX_US)
+        if (T->bulk && fs_batch_bytes(T->batch) >= T->bulk_bytes / 2) {
+            /* Half the memory is full: the rows gathered so far go to disk
+             * as a sorted run, on a thread of their own while the other
+             * half fills, and are merged with the others at the commit. */
+            if (!fs_bulk_spill(T))
+                return 1;
+        } else if (!T->bulk && (fstore_batch_size(T->batch) >= FS_BOOT_MAX_RECORDS ||
+                                age >= FS_BOOT_MAX_US)) {
             return 1;
+        }
     } else if (T->ready) {
         return 0; /* positions alone are committed by housekeeping */
     }

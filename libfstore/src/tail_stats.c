@@ -43,6 +43,7 @@ json_t *fs_stats_build(fs_tailer *T)
     json_object_set_new(root, "last_current_ms", json_integer(T->last_current_ms));
     json_object_set_new(root, "last_error", json_string(T->last_error));
     json_object_set_new(root, "kafka_errors", json_integer((json_int_t)T->kafka_errors));
+    json_object_set_new(root, "bootstrap_runs", json_integer((json_int_t)T->bulk_runs));
     json_object_set_new(root, "paused", json_boolean(T->paused_since_ms != 0));
     json_object_set_new(root, "paused_since_ms",
                         T->paused_since_ms ? json_integer(T->paused_since_ms) : json_null());

@@ -1,10 +1,14 @@
 /* Apply batches into empty tables take the sorted-append path: its result
  * must equal applying the same operations one by one, in queue order. */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "testutil.h"
 
 #define KEYS 300
@@ -52,7 +56,10 @@ static size_t key_of(int i, char *buf, size_t cap)
     }
 }
 
-Test(batch, sorted_append_equals_sequential_apply)
+/* Queues OPS random puts and deletes into a (empty tables: sorted append)
+ * and b (a seed row: sequential apply), a's queue spilled as a sorted run
+ * every spill_every operations (0: never), and checks both stores agree. */
+static void append_equals_sequential(int spill_every)
 {
     fstore_store_t *a = tu_store_open(dir_a, NULL);
     fstore_store_t *b = tu_store_open(dir_b, NULL);
@@ -77,6 +84,13 @@ Test(batch, sorted_append_equals_sequential_apply)
         const fstore_table_t *xa = op % 2 ? ta : ta2, *xb = op % 2 ? tb : tb2;
         if (op % 2 == 0)
             continue; /* second table: only the seed row, deleted below */
+        if (spill_every && op % spill_every == 1) {
+            size_t before = fstore_batch_size(ba);
+            char err[256];
+            cr_assert_eq(fs_batch_spill(ba, err, sizeof err), FSTORE_OK, "%s", err);
+            cr_assert_eq(fs_batch_bytes(ba), 0);
+            cr_assert_eq(fstore_batch_size(ba), before);
+        }
         if (rand_r(&seed) % 5 == 0) {
             cr_assert_eq(fstore_batch_put(ba, xa, key, kl, NULL, 0, 0, op + 1, 0, NULL, 0), FSTORE_OK);
             cr_assert_eq(fstore_batch_put(bb, xb, key, kl, NULL, 0, 0, op + 1, 0, NULL, 0), FSTORE_OK);
@@ -140,4 +154,139 @@ Test(batch, sorted_append_equals_sequential_apply)
     fstore_reader_destroy(rb);
     fstore_store_close(a);
     fstore_store_close(b);
+}
+
+Test(batch, sorted_append_equals_sequential_apply)
+{
+    append_equals_sequential(0);
+}
+
+/* Runs spilled to disk and merged at the commit give the same rows: a key
+ * put in one run and deleted in a later one (or in the queue) is gone, one
+ * deleted and put again is there with its last value. */
+Test(batch, spilled_runs_merge_to_the_sequential_result)
+{
+    append_equals_sequential(701);
+    teardown();
+    setup();
+    append_equals_sequential(97);
+}
+
+/* A table with rows cannot take a run (its operations must apply in queue
+ * order): the spill is refused and the batch commits as it was. */
+Test(batch, spill_refused_when_a_table_has_rows)
+{
+    fstore_store_t *a = tu_store_open(dir_a, NULL);
+    const fstore_table_t *t = tu_simple_table(a, "t");
+    fstore_batch_t *ba = tu_begin(a);
+    tu_simple_put(ba, t, "k1", 1, 1, 0, 1, 0);
+    tu_commit(ba);
+    ba = tu_begin(a);
+    tu_simple_put(ba, t, "k2", 2, 1, 0, 2, 0);
+    tu_simple_put(ba, t, "k1", 3, 1, 0, 3, 0);
+    char err[256] = "";
+    cr_assert_eq(fs_batch_spill(ba, err, sizeof err), FSTORE_ERR_STATE);
+    cr_assert_not_null(strstr(err, "empty tables"), "%s", err);
+    cr_assert_eq(fstore_batch_size(ba), 2);
+    tu_commit(ba);
+    fstore_reader_t *r;
+    fstore_reader_new(a, &r);
+    const fstore_row_t *row;
+    cr_assert_eq(fstore_get(r, t, "k1", 2, &row), FSTORE_OK);
+    tu_simple_assert(t, row, 3, 1);
+    cr_assert_eq(fstore_get(r, t, "k2", 2, &row), FSTORE_OK);
+    tu_simple_assert(t, row, 2, 1);
+    fstore_reader_destroy(r);
+    fstore_store_close(a);
+}
+
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    cr_assert_not_null(d);
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* An aborted batch takes its runs with it: no file is left in the store's
+ * directory or open, and nothing was written. */
+Test(batch, aborted_runs_leave_nothing)
+{
+    fstore_store_t *a = tu_store_open(dir_a, NULL);
+    const fstore_table_t *t = tu_simple_table(a, "t");
+    int fds = open_fds();
+    fstore_batch_t *ba = tu_begin(a);
+    char key[32], err[256];
+    for (int i = 0; i < 90; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        tu_simple_put(ba, t, key, i, 1, 0, i, 0);
+        if (i % 30 == 29)
+            cr_assert_eq(fs_batch_spill(ba, err, sizeof err), FSTORE_OK, "%s", err);
+    }
+    /* Nothing queued: this only waits for the spill in flight. */
+    cr_assert_eq(fs_batch_spill(ba, err, sizeof err), FSTORE_OK, "%s", err);
+    cr_assert_eq(fstore_batch_size(ba), 90);
+    cr_assert_eq(open_fds(), fds + 3, "three runs, three descriptors");
+    fstore_batch_abort(ba);
+    cr_assert_eq(open_fds(), fds);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c bulk", dir_a);
+    FILE *f = popen(cmd, "r");
+    int n = -1;
+    cr_assert(fscanf(f, "%d", &n) == 1);
+    pclose(f);
+    cr_assert_eq(n, 0);
+    fstore_reader_t *r;
+    fstore_reader_new(a, &r);
+    uint64_t rows = 1;
+    cr_assert_eq(fstore_reader_row_count(r, t, &rows), FSTORE_OK);
+    cr_assert_eq(rows, 0);
+    fstore_reader_destroy(r);
+    fstore_store_close(a);
+}
+
+/* A run that cannot be written (here: past the file size limit) gives its
+ * queue back in front of what was queued since: the commit holds every
+ * record, the newest value of a key winning. */
+Test(batch, failed_spill_loses_nothing)
+{
+    fstore_store_t *a = tu_store_open(dir_a, NULL);
+    const fstore_table_t *t = tu_simple_table(a, "t");
+    fstore_batch_t *ba = tu_begin(a);
+    char key[32], err[256] = "";
+    for (int i = 0; i < 50; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        tu_simple_put(ba, t, key, i, 1, 0, i, 0);
+    }
+    struct rlimit old;
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    struct rlimit small = {1000, old.rlim_max}; /* the soft limit only */
+    signal(SIGXFSZ, SIG_IGN);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+    cr_assert_eq(fs_batch_spill(ba, err, sizeof err), FSTORE_OK, "%s", err);
+    for (int i = 40; i < 60; i++) { /* k40..k49 again, newer */
+        snprintf(key, sizeof key, "k%d", i);
+        tu_simple_put(ba, t, key, 1000 + i, 1, 0, 100 + i, 0);
+    }
+    cr_assert_eq(fs_batch_spill(ba, err, sizeof err), FSTORE_ERR_IO);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    cr_assert_not_null(strstr(err, "writing a sorted run"), "%s", err);
+    cr_assert_eq(fstore_batch_size(ba), 70);
+    tu_commit(ba);
+    fstore_reader_t *r;
+    fstore_reader_new(a, &r);
+    uint64_t rows = 0;
+    cr_assert_eq(fstore_reader_row_count(r, t, &rows), FSTORE_OK);
+    cr_assert_eq(rows, 60);
+    for (int i = 0; i < 60; i++) {
+        const fstore_row_t *row;
+        snprintf(key, sizeof key, "k%d", i);
+        cr_assert_eq(fstore_get(r, t, key, strlen(key), &row), FSTORE_OK, "%s", key);
+        tu_simple_assert(t, row, i < 40 ? i : 1000 + i, 1);
+    }
+    fstore_reader_destroy(r);
+    fstore_store_close(a);
 }

@@ -280,6 +280,36 @@ Test(ingest, bootstrap_equals_latest_value_map)
     fstore_store_close(s);
 }
 
+/* A bootstrap bigger than its memory (tail.bootstrap.max_bytes) spills
+ * sorted runs to disk and merges them at the end: the same view, every
+ * record applied once, no file left behind. */
+Test(ingest, bootstrap_in_sorted_runs_equals_latest_value_map)
+{
+    produce_updates(20000, 1);
+    const fstore_table_t *t;
+    fstore_store_t *s = start_tailing(
+        tu_conf("kafka.bootstrap.servers", M.bootstraps, "log.level", "3",
+                "tail.bootstrap.max_bytes", "400000", NULL),
+        &t, NULL);
+    cr_assert_eq(fstore_tail_wait_ready(s, 60000), FSTORE_OK);
+    assert_view(s, t, NULL);
+    json_t *j = stats(s);
+    cr_assert_eq(stat_int(j, "tables.feat.counters.applied") +
+                     stat_int(j, "tables.feat.counters.deleted"),
+                 20000);
+    cr_assert_geq(stat_int(j, "bootstrap_runs"), 3);
+    json_decref(j);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c bulk", dir);
+    FILE *f = popen(cmd, "r");
+    int n = -1;
+    cr_assert(fscanf(f, "%d", &n) == 1);
+    pclose(f);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(fstore_tail_stop(s), FSTORE_OK);
+    fstore_store_close(s);
+}
+
 Test(ingest, live_updates_become_visible)
 {
     produce_updates(1000, 2);
