@@ -571,9 +571,18 @@ static int fs_run_write(const fstore_store_t *s, const fs_buf *queue,
     return 0;
 }
 
-/* Runs a batch may hold: each keeps a descriptor open, and the merge looks
- * at every run for each key. */
+/* Runs a batch may hold: each keeps a descriptor open. */
 #define FS_MAX_RUNS 64
+
+/* The first runs' size; every 8 runs it doubles, up to half the memory. */
+#define FS_RUN_BYTES ((size_t)64 << 20)
+
+size_t fs_batch_run_bytes(const fstore_batch_t *b, size_t max_bytes)
+{
+    size_t runs = b->nruns + (b->spill != NULL), shift = runs / 8;
+    size_t want = FS_RUN_BYTES << (shift < 16 ? shift : 16);
+    return want < max_bytes / 2 ? want : max_bytes / 2;
+}
 
 /* The spill in flight on its own thread: its queue, then its outcome. */
 struct fs_spill {
@@ -720,6 +729,7 @@ typedef struct fs_src {
     fs_opv cur;
     fs_sortkey key; /* cur's first 16 key bytes as words, table, length */
     int valid, run;
+    size_t rank;            /* newer inputs rank higher */
     const uint8_t *p, *end; /* a run */
     size_t i;               /* the queue: sorted position after cur */
 } fs_src;
@@ -767,61 +777,86 @@ static void fs_src_next(const fstore_store_t *s, fs_src *src, const fs_opv *ops,
     }
 }
 
+/* Heap order of the merge: smaller key first; on a tie the newer input
+ * (a later run, the queue last of all). */
+static int fs_src_before(const fs_src *x, const fs_src *y)
+{
+    int c = fs_src_cmp(x, y);
+    return c < 0 || (c == 0 && x->rank > y->rank);
+}
+
+static void fs_heap_down(fs_src **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && fs_src_before(h[l], h[m]))
+            m = l;
+        if (l + 1 < n && fs_src_before(h[l + 1], h[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        fs_src *t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* Moves the heap's top input past its current operation. */
+static void fs_heap_advance(const fstore_store_t *s, fs_src **h, size_t *n,
+                            const fs_opv *ops, const fs_sortkey *keys, size_t nq)
+{
+    fs_src_next(s, h[0], ops, keys, nq);
+    if (!h[0]->valid)
+        h[0] = h[--*n];
+    fs_heap_down(h, *n, 0);
+}
+
 /* Loads the spilled runs and the queue into empty tables in one pass in
  * key order, the newest operation on each key winning. */
 static int fs_merge_runs(fstore_batch_t *b, MDB_txn *txn, const fs_opv *ops,
                          const fs_sortkey *keys, size_t n)
 {
     const fstore_store_t *s = b->store;
-    size_t nsrc = b->nruns + 1;
+    size_t nsrc = b->nruns + 1, nh = 0;
     fs_src *src = calloc(nsrc, sizeof *src);
-    fs_src **tie = calloc(nsrc, sizeof *tie);
-    if (!src || !tie) {
+    fs_src **heap = calloc(nsrc, sizeof *heap);
+    if (!src || !heap) {
         free(src);
-        free(tie);
+        free(heap);
         return ENOMEM;
     }
     int rc = 0;
-    for (size_t r = 0; r < b->nruns && !rc; r++) {
-        fs_run *run = &b->runs[r];
-        if ((rc = fs_run_map(run)))
-            break;
-        src[r].run = 1;
-        src[r].p = run->map;
-        src[r].end = run->map + run->len;
+    for (size_t r = 0; r < nsrc && !rc; r++) {
+        src[r].rank = r;
+        if (r < b->nruns) {
+            fs_run *run = &b->runs[r];
+            if ((rc = fs_run_map(run)))
+                break;
+            src[r].run = 1;
+            src[r].p = run->map;
+            src[r].end = run->map + run->len;
+        } /* else the queue: the newest */
         fs_src_next(s, &src[r], ops, keys, n);
+        if (src[r].valid)
+            heap[nh++] = &src[r];
     }
-    fs_src_next(s, &src[b->nruns], ops, keys, n); /* the queue: newest */
-    while (!rc) {
-        /* The smallest key, and every input holding it: the newest (the
-         * highest index) wins, the others move past it. */
-        fs_src *best = NULL;
-        size_t nties = 0;
-        for (size_t i = 0; i < nsrc; i++) {
-            if (!src[i].valid)
-                continue;
-            int c = best ? fs_src_cmp(&src[i], best) : -1;
-            if (c < 0) {
-                best = &src[i];
-                nties = 0;
-            } else if (c == 0) {
-                tie[nties++] = best;
-                best = &src[i];
-            }
-        }
-        if (!best)
-            break;
-        fs_opv w = best->cur;
-        for (size_t i = 0; i < nties; i++)
-            fs_src_next(s, tie[i], ops, keys, n);
-        fs_src_next(s, best, ops, keys, n);
-        if (w.kind != OP_PUT)
+    for (size_t i = nh; i-- > 0;)
+        fs_heap_down(heap, nh, i);
+    while (!rc && nh) {
+        /* The top is the newest operation on the smallest key; the older
+         * ones on that key are passed over. */
+        fs_src w = *heap[0];
+        fs_heap_advance(s, heap, &nh, ops, keys, n);
+        while (nh && fs_src_cmp(heap[0], &w) == 0)
+            fs_heap_advance(s, heap, &nh, ops, keys, n);
+        if (w.cur.kind != OP_PUT)
             continue; /* deleted: an empty table holds nothing to delete */
-        MDB_val k = w.k, v = {w.vlen, (void *)(uintptr_t)w.val};
-        rc = mdb_put(txn, w.t->dbi, &k, &v, MDB_APPEND);
+        MDB_val k = w.cur.k, v = {w.cur.vlen, (void *)(uintptr_t)w.cur.val};
+        rc = mdb_put(txn, w.cur.t->dbi, &k, &v, MDB_APPEND);
     }
     free(src);
-    free(tie);
+    free(heap);
     return rc;
 }
 

@@ -21,6 +21,14 @@ size_t fs_batch_bytes(const fstore_batch_t *b);
  * nothing changed either. */
 fstore_err_t fs_batch_spill(fstore_batch_t *b, char *errstr, size_t errstr_size);
 
+/* Queue size at which the next run of a load limited to max_bytes of
+ * memory is due: 64 MiB at first (a run sorts on its own thread while the
+ * queue fills again, and the merge reads runs in order where one big queue
+ * would be visited at random), doubling every 8 runs so that a load many
+ * times its memory stays within 64 runs, never over max_bytes / 2 (the
+ * queue and the run being written are in memory together). */
+size_t fs_batch_run_bytes(const fstore_batch_t *b, size_t max_bytes);
+
 /* Records json as the store's statistics document (fs_store_get_stats) in
  * b's transaction, replacing what an earlier call set, so that readers in
  * other processes see figures that match the rows. A failed copy (out of

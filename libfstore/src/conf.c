@@ -182,14 +182,15 @@ static const fs_pdef fs_pdefs[] = {
      .doc = "Memory of the first bootstrap (no table has offsets yet): "
             "its rows are loaded in key order in one transaction when caught "
             "up, several times faster than random inserts, and appear all at "
-            "once at readiness. Each time half of this fills, the half is "
-            "sorted and written to a temporary file in the store's directory "
-            "(removed when done, or by a crash) on a thread of its own while "
-            "the other half fills; the files are merged at the end. Needs "
-            "about as much free disk as the store itself beside it. After 64 "
-            "such files the load commits and the rest applies in record "
-            "order. 0 disables it: the first bootstrap then commits every "
-            "200 000 records or 2 s, as later ones do before readiness."},
+            "once at readiness. The rows are gathered in runs (64 MiB at "
+            "first, doubling every 8 runs, at most half of this), each sorted "
+            "and written to a temporary file in the store's directory (gone "
+            "when done, or with a crash) on a thread of its own while the "
+            "next fills; the runs are merged at the end. Needs about as much "
+            "free disk as the store itself beside it. After 64 runs the load "
+            "commits and the rest applies in record order. 0 disables it: "
+            "the first bootstrap then commits every 200 000 records or 2 s, "
+            "as later ones do before readiness."},
     {.name = "tail.offset_reset",
      .type = FS_P_ENUM,
      .def = "fail",

@@ -489,10 +489,11 @@ static int fs_commit_due(fs_tailer *T, int drained)
         if (T->ready)
             return fstore_batch_size(T->batch) >= T->max_records ||
                    age >= (int64_t)T->max_ms * 1000;
-        if (T->bulk && fs_batch_bytes(T->batch) >= T->bulk_bytes / 2) {
-            /* Half the memory is full: the rows gathered so far go to disk
-             * as a sorted run, on a thread of their own while the other
-             * half fills, and are merged with the others at the commit. */
+        if (T->bulk && fs_batch_bytes(T->batch) >=
+                           fs_batch_run_bytes(T->batch, T->bulk_bytes)) {
+            /* The rows gathered so far go to disk as a sorted run, on a
+             * thread of their own while the queue fills again, and are
+             * merged with the others at the commit. */
             if (!fs_bulk_spill(T))
                 return 1;
         } else if (!T->bulk && (fstore_batch_size(T->batch) >= FS_BOOT_MAX_RECORDS ||
