@@ -38,6 +38,9 @@
 #   --rows N            rows to load for the lookups (default 1,000,000)
 #   --seconds S         measuring time per lookup case (default 2)
 #   --ingest-records N  entities produced and bootstrapped (default 1,000,000)
+#   --big-bootstrap N   then a bootstrap alone at N entities, against
+#                       consume-only on the same topic (default 10,000,000,
+#                       about 3 minutes and 15 GB of disk; 0 skips it)
 #   --ingest-seconds S  measuring time per ingest case and per aggregation
 #                       freshness rate (default 10)
 #   --rates R1,R2,...   freshness rates, records/s (default 1000,10000,50000)
@@ -84,6 +87,7 @@ PCOMMITS=10,25,50,100
 SROWS=3000000
 SROUNDS=2
 SEEDROWS=1000000
+BIGBOOT=10000000
 BUILD=1
 PIN=1
 BUILD_DIR=
@@ -91,13 +95,14 @@ OUT=
 CHECK=0
 while [ $# -gt 0 ]; do
     case "$1" in
-    --quick) ROWS=50000; SECS=0.5; IREC=20000; ISECS=2; RATES=1000,5000
+    --quick) ROWS=50000; SECS=0.5; IREC=20000; ISECS=2; RATES=1000,5000; BIGBOOT=0
              AENT=50000; AEV=300000; ARATES=1000,5000
              PRATES=1000; PCOMMITS=25,100
              SROWS=50000; SROUNDS=1; SEEDROWS=20000 ;;
     --rows) ROWS="$2"; shift ;;
     --seconds) SECS="$2"; shift ;;
     --ingest-records) IREC="$2"; shift ;;
+    --big-bootstrap) BIGBOOT="$2"; shift ;;
     --ingest-seconds) ISECS="$2"; shift ;;
     --rates) RATES="$2"; shift ;;
     --agg-entities) AENT="$2"; shift ;;
@@ -119,7 +124,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 # Validate the sizes' shape here; the benches check their ranges.
-for v in "$ROWS" "$IREC" "$AENT" ${AEV:+"$AEV"} "$SROWS" "$SROUNDS" "$SEEDROWS"; do
+for v in "$ROWS" "$IREC" "$AENT" ${AEV:+"$AEV"} "$SROWS" "$SROUNDS" "$SEEDROWS" "$BIGBOOT"; do
     [[ $v =~ ^[0-9]+$ ]] || { echo "run: '$v' is not a count (try --help)" >&2; exit 2; }
 done
 for v in "$RATES" "$ARATES"; do
@@ -230,6 +235,23 @@ wait "$BENCH_PID"
 BENCH_PID=
 rm -rf "$WORK/stores-ingest"
 echo
+# The bootstrap at a size many times its memory (tail.bootstrap.max_bytes),
+# against consume-only on the same topic, which it then deletes.
+if [ "$BIGBOOT" -gt 0 ]; then
+    BIG_T0=$SECONDS
+    "$BIN/bench_ingest" --brokers "$BROKERS" --records "$BIGBOOT" --only bootstrap \
+        --dir "$WORK/stores-bigboot" --json "$WORK/ingest_big.json" \
+        --markdown "$WORK/ingest_big.md" > >(tee "$WORK/ingest_big.txt") &
+    BENCH_PID=$!
+    wait "$BENCH_PID"
+    BENCH_PID=
+    rm -rf "$WORK/stores-bigboot"
+    echo "run: the bootstrap at $BIGBOOT entities took $((SECONDS - BIG_T0)) s" >&2
+    echo
+else
+    echo null > "$WORK/ingest_big.json"
+    echo "Not run (--big-bootstrap 0)." > "$WORK/ingest_big.md"
+fi
 SNAP_T0=$SECONDS
 "${ON_FSTORE[@]}" "$BIN/bench_snapshot" --only seeded --seed-rows "$SEEDROWS" \
     --brokers "$BROKERS" --dir "$WORK/snapshot-seeded" \
@@ -302,6 +324,7 @@ json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
     printf ',\n"snapshot": '; cat "$WORK/snapshot.json"
     printf ',\n"snapshot_seeded": '; cat "$WORK/snapshot_seeded.json"
     printf ',\n"ingest": '; cat "$WORK/ingest.json"
+    printf ',\n"ingest_big_bootstrap": '; cat "$WORK/ingest_big.json"
     printf ',\n"aggregate": '; cat "$WORK/aggregate.json"
     printf ',\n"pipeline": '; cat "$WORK/pipeline.json"
     printf '}\n'
@@ -422,7 +445,7 @@ GP
     echo "- machine: $CPU, $NCPU CPUs, $MEM, $KERNEL"
     echo "- compiler: $CC_VER (Release build)"
     echo "- lookups: $ROWS rows, $SECS s per case; ingest: $IREC records, rates $RATES records/s, $ISECS s per case; aggregate: $AEV events over $AENT entities, rates $ARATES events/s; pipeline: rates $PRATES events/s, commit intervals $PCOMMITS ms; snapshots: $SROWS rows, $SROUNDS round(s), seeded start at $SEEDROWS entities"
-    echo "- command: \`bench/run.sh --rows $ROWS --seconds $SECS --ingest-records $IREC --ingest-seconds $ISECS --rates $RATES --agg-entities $AENT --agg-events $AEV --agg-rates $ARATES --pipe-rates $PRATES --pipe-commits $PCOMMITS --snap-rows $SROWS --snap-rounds $SROUNDS --seed-rows $SEEDROWS\`"
+    echo "- command: \`bench/run.sh --rows $ROWS --seconds $SECS --ingest-records $IREC --big-bootstrap $BIGBOOT --ingest-seconds $ISECS --rates $RATES --agg-entities $AENT --agg-events $AEV --agg-rates $ARATES --pipe-rates $PRATES --pipe-commits $PCOMMITS --snap-rows $SROWS --snap-rounds $SROUNDS --seed-rows $SEEDROWS\`"
     echo "- figures: \`$(basename "$STEM").json\`"
     echo
     echo "## fstore against its baselines (bench_baselines)"
@@ -462,6 +485,10 @@ GP
     echo "![freshness latency]($(basename "$STEM")-freshness.png)"
     echo
     echo "![reads during ingest]($(basename "$STEM")-ingest-reads.png)"
+    echo
+    echo "## A bootstrap many times its memory (bench_ingest --only bootstrap, $BIGBOOT entities)"
+    echo
+    cat "$WORK/ingest_big.md"
     echo
     echo "## Aggregation against the same broker (bench_aggregate)"
     echo
