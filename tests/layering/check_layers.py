@@ -19,7 +19,7 @@ LAYERS = {
     0: ["errors", "conf", "hist", "partition", "layout", "decode"],
     1: ["store", "source", "registry", "kconf", "agg_spec", "agg_tiles", "agg_event", "agg_output"],
     2: ["tables", "agg_store"],
-    3: ["schemas", "reader", "verify"],
+    3: ["schemas", "reader", "verify", "ops"],
     4: ["batch", "snapshot", "cursor", "arrow", "row"],
     5: ["tail_state", "tail_stats", "tail_assign", "tail_verify", "tail_faults", "tail_loop",
         "tail",
