@@ -1,7 +1,8 @@
 /*
- * mockkafka TOPIC PARTITIONS RECORDS: starts librdkafka's in-process mock
- * cluster (it listens on a real loopback port), creates TOPIC and produces
- * RECORDS records to it, prints the bootstrap servers on stdout, then keeps
+ * mockkafka TOPIC[,TOPIC...] PARTITIONS RECORDS: starts librdkafka's
+ * in-process mock cluster (it listens on a real loopback port), creates each
+ * TOPIC and produces RECORDS records to it, prints the bootstrap servers on
+ * stdout, then keeps
  * the cluster up until its stdin closes. This lets the golden tests run
  * `fstore tail` against a Kafka address without a broker.
  *
@@ -62,10 +63,10 @@ static void produce(rd_kafka_t *rk, const char *topic, const char *key,
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        fprintf(stderr, "usage: mockkafka TOPIC PARTITIONS RECORDS\n");
+        fprintf(stderr, "usage: mockkafka TOPIC[,TOPIC...] PARTITIONS RECORDS\n");
         return 2;
     }
-    const char *topic = argv[1];
+    char *topics = argv[1];
     int parts = atoi(argv[2]);
     long records = atol(argv[3]);
     char errstr[512];
@@ -82,17 +83,19 @@ int main(int argc, char **argv)
     rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(rk);
     if (!mc)
         die("mock cluster", "not created");
-    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc, topic, parts, 1);
-    if (err)
-        die("topic", rd_kafka_err2str(err));
-    uint8_t val[16];
-    char key[32];
-    for (long i = 0; i < records; i++) {
-        snprintf(key, sizeof key, "k%ld", i);
-        produce(rk, topic, key, val, value_of(i * 10, val));
-        rd_kafka_poll(rk, 0);
+    for (char *topic = strtok(topics, ","); topic; topic = strtok(NULL, ",")) {
+        rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc, topic, parts, 1);
+        if (err)
+            die("topic", rd_kafka_err2str(err));
+        uint8_t val[16];
+        char key[32];
+        for (long i = 0; i < records; i++) {
+            snprintf(key, sizeof key, "k%ld", i);
+            produce(rk, topic, key, val, value_of(i * 10, val));
+            rd_kafka_poll(rk, 0);
+        }
+        produce(rk, topic, "k0", NULL, 0);
     }
-    produce(rk, topic, "k0", NULL, 0);
     if (rd_kafka_flush(rk, 30000))
         die("flush", "records not delivered in 30 s");
     if (failed)

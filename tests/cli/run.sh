@@ -218,6 +218,18 @@ check tail_bad_prop_value 2 "^fstore tail: -X tail.batch.max_ms=-5" plain \
     "$F" tail "${T[@]}" -X tail.batch.max_ms=-5
 check tail_writer_id_needs_avro 2 "needs --format avro" plain \
     "$F" tail "${T[@]}" --writer-schema-id 3
+# Several topics: each --topic takes its own schema and options.
+check tail_twice_schema 2 "^fstore tail: --schema given twice for --topic t1" \
+    plain "$F" tail "${T[@]}" --schema "$SCHEMA"
+check tail_twice_before_topic 2 "^fstore tail: --table given twice before the first --topic" \
+    plain "$F" tail --table a --table b "${T[@]}"
+check tail_second_no_schema 2 "^fstore tail: missing --schema FILE for --topic t2" \
+    plain "$F" tail "${T[@]}" --topic t2
+check tail_same_table 2 "^fstore tail: table t1 would be filled from --topic t1 and --topic t2" \
+    plain "$F" tail "${T[@]}" --topic t2 --schema "$SCHEMA" --table t1
+check tail_second_writer_id 2 "needs --format avro" plain \
+    "$F" tail "${T[@]}" --format avro --topic t2 --schema "$SCHEMA" \
+    --writer-schema-id 3
 
 # ---- tail: runtime errors (before any Kafka client starts) ---------------
 check tail_no_schema_file 1 "^fstore tail: cannot read --schema" plain \
@@ -598,6 +610,22 @@ check mock_seed_get 0 "" ts_filter "$F" get --store "$WORK/mock-seeded" \
 # A store is there now: the seed is ignored (a bad one too).
 check mock_seed_ignored 0 "^fstore tail: caught up in [0-9.]+ s: 0 records" \
     plain "$F" tail "${M[@]/$WORK\/mock/$WORK/mock-seeded}" --seed "$WORK/garbage.fst"
+mock_stop
+
+# Two topics into two tables of one store, the second from partition 0 only.
+mock_start 100 feat,feat2
+M=(--brokers "$B" --schemas "$WORK/ids" --store "$WORK/mock-two"
+    --until-caught-up --timeout 60)
+check mock_tail_two 0 "^fstore tail:   table f2 \(topic feat2\): 32 rows, 34 records" plain \
+    "$F" tail "${M[@]}" --topic feat --schema "$SCHEMA" \
+    --topic feat2 --schema "$SCHEMA" --table f2 --partitions 0
+check mock_get_two 0 "" ts_filter "$F" get --store "$WORK/mock-two" \
+    --table feat k0 k1 k99
+check mock_get_two_f2 0 "" ts_filter "$F" get --store "$WORK/mock-two" \
+    --table f2 k1 k2 k99
+check mock_tail_two_again 0 "^fstore tail: caught up in [0-9.]+ s: 0 records" \
+    plain "$F" tail "${M[@]}" --topic feat --schema "$SCHEMA" \
+    --topic feat2 --schema "$SCHEMA" --table f2 --partitions 0
 mock_stop
 
 # The topic is recreated with 10 records: the stored offsets are gone. The

@@ -31,20 +31,28 @@ static int tail_will_seed(const tail_args *a, const fstore_conf_t *conf)
     return stat(data, &st) != 0;
 }
 
-/* Reads the serving schema into *schema and opens the store, restoring
- * store.seed into it first when it holds no store.
- * @return TOOL_OK or TOOL_FAIL (message out). */
+/* Reads every table's serving schema into schemas[]. @return TOOL_OK or
+ * TOOL_FAIL (message out). */
+static int tail_read_schemas(const tail_args *a, char **schemas)
+{
+    for (int i = 0; i < a->ntables; i++) {
+        size_t len;
+        schemas[i] = tool_read_file(a->tables[i].schema, &len);
+        if (!schemas[i]) {
+            tool_msg(CMD, "cannot read --schema %s: %s", a->tables[i].schema,
+                     strerror(errno));
+            return TOOL_FAIL;
+        }
+    }
+    return TOOL_OK;
+}
+
+/* Opens the store, restoring store.seed into it first when it holds no
+ * store. @return TOOL_OK or TOOL_FAIL (message out). */
 static int tail_open(const tail_args *a, const fstore_conf_t *conf,
-                     char **schema, fstore_store_t **storep)
+                     fstore_store_t **storep)
 {
     char errstr[1024] = "";
-    size_t len;
-    *schema = tool_read_file(a->schema, &len);
-    if (!*schema) {
-        tool_msg(CMD, "cannot read --schema %s: %s", a->schema,
-                 strerror(errno));
-        return TOOL_FAIL;
-    }
     int seed = tail_will_seed(a, conf);
     if (seed && !a->quiet)
         tool_msg(CMD,
@@ -64,29 +72,34 @@ static int tail_open(const tail_args *a, const fstore_conf_t *conf,
     return TOOL_OK;
 }
 
-/* Creates the table in the open store and starts the tailer.
- * @return TOOL_OK or TOOL_FAIL (message out). */
-static int tail_begin(const tail_args *a, const char *schema,
+/* Creates the tables in the open store, adds their topics and starts the
+ * tailer. @return TOOL_OK or TOOL_FAIL (message out). */
+static int tail_begin(const tail_args *a, char *const *schemas,
                       fstore_store_t *store)
 {
     char errstr[1024] = "";
-    const fstore_table_t *t = NULL;
-    fstore_err_t err =
-        fstore_table_create(store, a->table, schema, a->format, a->writer_id,
-                            &t, errstr, sizeof errstr);
-    if (err == FSTORE_ERR_SCHEMA_MISMATCH)
-        return tool_fail(CMD, err, errstr,
-                         "table %s exists with another serving schema; give "
-                         "the schema it was created with, or a new --table",
-                         a->table);
-    if (err)
-        return tool_fail(CMD, err, errstr, "cannot create table %s from %s",
-                         a->table, a->schema);
-    if ((err = fstore_tail_add(store, t, a->topic, a->partitions, errstr,
-                               sizeof errstr)))
-        return tool_fail(CMD, err, errstr, "cannot tail topic %s", a->topic);
+    fstore_err_t err;
+    for (int i = 0; i < a->ntables; i++) {
+        const tail_table *x = &a->tables[i];
+        const fstore_table_t *t = NULL;
+        err = fstore_table_create(store, x->table, schemas[i], x->format,
+                                  x->writer_id, &t, errstr, sizeof errstr);
+        if (err == FSTORE_ERR_SCHEMA_MISMATCH)
+            return tool_fail(CMD, err, errstr,
+                             "table %s exists with another serving schema; "
+                             "give the schema it was created with, or a new "
+                             "--table",
+                             x->table);
+        if (err)
+            return tool_fail(CMD, err, errstr, "cannot create table %s from %s",
+                             x->table, x->schema);
+        if ((err = fstore_tail_add(store, t, x->topic, x->partitions, errstr,
+                                   sizeof errstr)))
+            return tool_fail(CMD, err, errstr, "cannot tail topic %s", x->topic);
+    }
     if ((err = fstore_tail_start(store, errstr, sizeof errstr)))
-        return tool_fail(CMD, err, errstr, "cannot start tailing %s", a->topic);
+        return tool_fail(CMD, err, errstr, "cannot start tailing %s%s",
+                         a->tables[0].topic, a->ntables > 1 ? " and the other topics" : "");
     return TOOL_OK;
 }
 
@@ -219,8 +232,14 @@ int cmd_tail(int argc, char **argv)
     tail_args a;
     memset(&a, 0, sizeof a);
     a.props = calloc((size_t)argc + 1, sizeof *a.props);
-    if (!a.props)
+    a.tables = calloc((size_t)argc + 1, sizeof *a.tables);
+    char **schemas = calloc((size_t)argc + 1, sizeof *schemas);
+    if (!a.props || !a.tables || !schemas) {
+        free(a.props);
+        free(a.tables);
+        free(schemas);
         return tool_fail(CMD, FSTORE_ERR_NO_MEMORY, "", "starting");
+    }
     int rc = tail_args_parse(argc, argv, &a);
     fstore_conf_t *conf = NULL;
     if (rc == TOOL_OK && !(conf = fstore_conf_new()))
@@ -230,6 +249,8 @@ int cmd_tail(int argc, char **argv)
     if (rc != TOOL_OK) {
         fstore_conf_destroy(conf);
         free(a.props);
+        free(a.tables);
+        free(schemas);
         return rc < 0 ? TOOL_OK : rc;
     }
     fstore_conf_set_log_cb(conf, tail_progress_log, NULL);
@@ -239,8 +260,9 @@ int cmd_tail(int argc, char **argv)
      * once (the directory keeps no store; the next restore clears what
      * the killed one left). No thread of the open outlives it. */
     fstore_store_t *store = NULL;
-    char *schema = NULL;
-    rc = tail_open(&a, conf, &schema, &store);
+    rc = tail_read_schemas(&a, schemas);
+    if (rc == TOOL_OK)
+        rc = tail_open(&a, conf, &store);
     fstore_conf_destroy(conf);
 
     /* Block the stop signals before any thread exists, so every thread
@@ -251,8 +273,10 @@ int cmd_tail(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
     if (rc == TOOL_OK)
-        rc = tail_begin(&a, schema, store);
-    free(schema);
+        rc = tail_begin(&a, schemas, store);
+    for (int i = 0; i < a.ntables; i++)
+        free(schemas[i]);
+    free(schemas);
     if (rc == TOOL_OK)
         rc = tail_loop(&a, store, &stop);
     if (store) {
@@ -270,5 +294,6 @@ int cmd_tail(int argc, char **argv)
         fstore_store_close(store);
     }
     free(a.props);
+    free(a.tables);
     return rc;
 }

@@ -13,14 +13,18 @@
 void cmd_tail_usage(FILE *out)
 {
     fputs(
-        "Usage: fstore tail --brokers B --topic T --schema S.avsc --store DIR "
-        "[OPTIONS]\n\n"
+        "Usage: fstore tail --brokers B --store DIR [OPTIONS]\n"
+        "                   --topic T --schema S.avsc [TOPIC OPTIONS]\n"
+        "                   [--topic T2 --schema S2.avsc [TOPIC OPTIONS]]...\n\n"
         "Creates (or opens) table NAME in the store with the serving schema "
         "S.avsc, then\n"
         "consumes topic T and applies every record to the table, each batch "
         "with its\n"
         "offsets in one transaction; a restart resumes where it stopped. "
-        "Runs until\n"
+        "Several topics\n"
+        "fill several tables of one store: repeat --topic, each followed by "
+        "its own\n"
+        "--schema and topic options. Runs until\n"
         "SIGINT, SIGTERM or SIGHUP (then applies what it consumed and exits "
         "0; a second\n"
         "signal quits at once), or with --until-caught-up until the store "
@@ -37,13 +41,10 @@ void cmd_tail_usage(FILE *out)
         "  --store DIR          the store directory (created if absent; one "
         "writer per\n"
         "                       store)\n"
-        "Options:\n"
+        "Topic options (each belongs to the --topic before it; before any, "
+        "to the first):\n"
         "  --table NAME         table name, [A-Za-z0-9._-] (default: the "
         "topic name)\n"
-        "  --registry URL       Schema Registry base URL for writer schemas\n"
-        "                       (registry.url)\n"
-        "  --schemas DIR        directory of <id>.avsc writer schemas "
-        "(schemas.dir)\n"
         "  --partitions LIST    only these partitions, e.g. 0,2-5 (default: "
         "all, also\n"
         "                       ones added later)\n"
@@ -54,6 +55,11 @@ void cmd_tail_usage(FILE *out)
         "the schema the\n"
         "                       values are written with (default: the "
         "serving schema)\n"
+        "Options:\n"
+        "  --registry URL       Schema Registry base URL for writer schemas\n"
+        "                       (registry.url)\n"
+        "  --schemas DIR        directory of <id>.avsc writer schemas "
+        "(schemas.dir)\n"
         "  --seed SRC           when DIR holds no store: restore it first "
         "from the\n"
         "                       snapshot SRC (a file, - for standard input, "
@@ -68,7 +74,7 @@ void cmd_tail_usage(FILE *out)
         "(store.seed)\n"
         "  --until-caught-up    exit 0 once the store has caught up with the "
         "end offsets\n"
-        "                       the topic had at start\n"
+        "                       the topics had at start\n"
         "  --timeout SECONDS    with --until-caught-up: give up after "
         "SECONDS (exit 1)\n"
         "  -X PROP=VALUE        set a property; repeatable. Names starting "
@@ -113,6 +119,49 @@ static int tail_parse_format(const char *s, fstore_format_t *f)
     return 0;
 }
 
+/* An option given twice for one topic. @return TOOL_USAGE. */
+static int tail_twice(const tail_table *t, const char *opt)
+{
+    if (t->topic)
+        return tool_usage(CMD, "%s given twice for --topic %s (each --topic "
+                               "takes its own, after it)",
+                          opt, t->topic);
+    return tool_usage(CMD, "%s given twice before the first --topic", opt);
+}
+
+/* Checks table i of a and fills in its defaults. @return TOOL_OK or
+ * TOOL_USAGE (message printed). */
+static int tail_table_check(tail_args *a, int i)
+{
+    tail_table *t = &a->tables[i];
+    if (!t->topic || !*t->topic)
+        return tool_usage(CMD, "missing --topic T");
+    if ((!t->schema || !*t->schema) && a->ntables > 1)
+        return tool_usage(CMD, "missing --schema FILE for --topic %s", t->topic);
+    if (!t->schema || !*t->schema)
+        return tool_usage(CMD, "missing --schema FILE");
+    if (!t->table)
+        t->table = t->topic;
+    if (!tool_table_name_ok(t->table))
+        return tool_usage(
+            CMD, "table name '%s' may only use A-Z a-z 0-9 . _ -%s", t->table,
+            t->table == t->topic ? " (give --table)" : "");
+    for (int j = 0; j < i; j++)
+        if (strcmp(a->tables[j].table, t->table) == 0)
+            return tool_usage(CMD,
+                              "table %s would be filled from --topic %s and "
+                              "--topic %s; give one of them another --table",
+                              t->table, a->tables[j].topic, t->topic);
+    if (t->partitions && !tool_partitions_ok(t->partitions))
+        return tool_usage(CMD,
+                          "--partitions wants a list such as 0,2-5, "
+                          "not '%s'",
+                          t->partitions);
+    if (t->have_id && t->format != FSTORE_FORMAT_AVRO)
+        return tool_usage(CMD, "--writer-schema-id needs --format avro");
+    return TOOL_OK;
+}
+
 int tail_args_parse(int argc, char **argv, tail_args *a)
 {
     static const struct option opts[] = {
@@ -133,20 +182,40 @@ int tail_args_parse(int argc, char **argv, tail_args *a)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int c, have_id = 0;
+    int c;
     a->timeout_ms = -1;
-    a->writer_id = -1;
+    a->ntables = 1; /* the first --topic fills it; options before it too */
+    tail_table *cur = &a->tables[0];
+    cur->writer_id = -1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":hqX:", opts, NULL)) != -1) {
         switch (c) {
         case 'b': a->brokers = optarg; break;
-        case 'T': a->topic = optarg; break;
-        case 'S': a->schema = optarg; break;
+        case 'T':
+            if (cur->topic) {
+                cur = &a->tables[a->ntables++];
+                cur->writer_id = -1;
+            }
+            cur->topic = optarg;
+            break;
+        case 'S':
+            if (cur->schema)
+                return tail_twice(cur, "--schema");
+            cur->schema = optarg;
+            break;
         case 's': a->store = optarg; break;
-        case 't': a->table = optarg; break;
+        case 't':
+            if (cur->table)
+                return tail_twice(cur, "--table");
+            cur->table = optarg;
+            break;
         case 'r': a->registry = optarg; break;
         case 'd': a->schemas = optarg; break;
-        case 'p': a->partitions = optarg; break;
+        case 'p':
+            if (cur->partitions)
+                return tail_twice(cur, "--partitions");
+            cur->partitions = optarg;
+            break;
         case 'e': a->seed = optarg; break;
         case 'u': a->until_caught_up = 1; break;
         case 'q': a->quiet = 1; break;
@@ -156,17 +225,22 @@ int tail_args_parse(int argc, char **argv, tail_args *a)
             a->props[a->nprops++] = optarg;
             break;
         case 'F':
-            if (tail_parse_format(optarg, &a->format))
+            if (cur->have_format)
+                return tail_twice(cur, "--format");
+            if (tail_parse_format(optarg, &cur->format))
                 return tool_usage(
                     CMD, "--format is confluent or avro, not '%s'", optarg);
+            cur->have_format = 1;
             break;
         case 'i':
-            if (tool_parse_id(optarg, &a->writer_id))
+            if (cur->have_id)
+                return tail_twice(cur, "--writer-schema-id");
+            if (tool_parse_id(optarg, &cur->writer_id))
                 return tool_usage(CMD,
                                   "--writer-schema-id wants a schema id "
                                   "(0 or more), not '%s'",
                                   optarg);
-            have_id = 1;
+            cur->have_id = 1;
             break;
         case 'w':
             if (tool_parse_seconds(optarg, &a->timeout_ms))
@@ -179,25 +253,15 @@ int tail_args_parse(int argc, char **argv, tail_args *a)
     }
     if (optind < argc)
         return tool_usage(CMD, "unexpected argument '%s'", argv[optind]);
-    static const char *const need[] = {"--brokers B", "--topic T",
-                                       "--schema FILE", "--store DIR"};
-    const char *have[] = {a->brokers, a->topic, a->schema, a->store};
-    for (size_t i = 0; i < 4; i++)
-        if (!have[i] || !*have[i])
-            return tool_usage(CMD, "missing %s", need[i]);
-    if (!a->table)
-        a->table = a->topic;
-    if (!tool_table_name_ok(a->table))
-        return tool_usage(
-            CMD, "table name '%s' may only use A-Z a-z 0-9 . _ -%s", a->table,
-            a->table == a->topic ? " (give --table)" : "");
-    if (a->partitions && !tool_partitions_ok(a->partitions))
-        return tool_usage(CMD,
-                          "--partitions wants a list such as 0,2-5, "
-                          "not '%s'",
-                          a->partitions);
-    if (have_id && a->format != FSTORE_FORMAT_AVRO)
-        return tool_usage(CMD, "--writer-schema-id needs --format avro");
+    if (!a->brokers || !*a->brokers)
+        return tool_usage(CMD, "missing --brokers B");
+    for (int i = 0; i < a->ntables; i++) {
+        int rc = tail_table_check(a, i);
+        if (rc != TOOL_OK)
+            return rc;
+    }
+    if (!a->store || !*a->store)
+        return tool_usage(CMD, "missing --store DIR");
     if (a->timeout_ms >= 0 && !a->until_caught_up)
         return tool_usage(CMD, "--timeout needs --until-caught-up");
     return TOOL_OK;

@@ -4,20 +4,27 @@
 
 #include "fstore/fstore.h"
 
-typedef struct tail_args {
-    const char *brokers, *topic, *schema, *store, *table, *registry, *schemas,
-        *partitions, *seed;
+/* One topic into one table: a --topic and the flags that follow it. */
+typedef struct tail_table {
+    const char *topic, *schema, *table, *partitions;
     fstore_format_t format;
     int32_t writer_id;
+    int have_format, have_id;
+} tail_table;
+
+typedef struct tail_args {
+    const char *brokers, *store, *registry, *schemas, *seed;
+    tail_table *tables; /* in the order of their --topic */
+    int ntables;
     int until_caught_up, timeout_ms, quiet;
     char **props; /* the -X values, in order */
     int nprops;
 } tail_args;
 
 /**
- * Parses argv into @p a (zero it first); @p a->props must have room for
- * @p argc entries. @return TOOL_OK, TOOL_USAGE (message printed), or -1
- * after printing --help.
+ * Parses argv into @p a (zero it first); @p a->props and @p a->tables must
+ * have room for @p argc entries. @return TOOL_OK, TOOL_USAGE (message
+ * printed), or -1 after printing --help.
  */
 int tail_args_parse(int argc, char **argv, tail_args *a);
 

@@ -106,6 +106,34 @@ void tail_progress_tick(tail_progress *p, fstore_store_t *store)
     tool_status_line("tail", 1, "%s", line);
 }
 
+/* With several tables, a line for each: its rows and what was applied. */
+static void tail_progress_tables(fstore_store_t *store)
+{
+    char *txt = NULL;
+    if (fstore_stats_json(store, &txt) != FSTORE_OK)
+        return;
+    json_t *root = json_loads(txt, 0, NULL);
+    fstore_free(txt);
+    json_t *tables = json_object_get(root, "tables");
+    if (json_object_size(tables) > 1) {
+        const char *name;
+        json_t *t;
+        json_object_foreach(tables, name, t)
+        {
+            tail_figures one = {.lag = 0};
+            int have_lag = 0;
+            tail_figures_table(t, &one, &have_lag);
+            const char *topic = json_string_value(json_object_get(t, "topic"));
+            char a[32], b[32];
+            tool_status_line("tail", 0, "  table %s (topic %s): %s rows, %s records",
+                             name, topic ? topic : "?",
+                             sup_grouped(jint(t, "rows"), a, sizeof a),
+                             sup_grouped(one.records, b, sizeof b));
+        }
+    }
+    json_decref(root);
+}
+
 void tail_progress_caught_up(tail_progress *p, fstore_store_t *store)
 {
     if (p->quiet)
@@ -122,6 +150,7 @@ void tail_progress_caught_up(tail_progress *p, fstore_store_t *store)
         "tail", 0, "caught up in %.1f s: %s records (%s rec/s)%s", s,
         sup_grouped(f.records, a, sizeof a),
         sup_grouped(s > 0 ? (int64_t)((double)f.records / s) : 0, b, sizeof b), skipped);
+    tail_progress_tables(store);
 }
 
 void tail_progress_clear(tail_progress *p)
