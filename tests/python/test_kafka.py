@@ -172,3 +172,51 @@ def test_reader_process_sees_live_tailing(kafka, store_path):
         with fstore.open(store_path, read_only=True) as ro:
             st = wait_for(lambda: ro.stats().get("tables", {}).get("users"))
             assert st["rows"] == len(keys)
+
+
+def test_cli_tails_two_topics_into_one_store(kafka, tmp_path):
+    """`fstore tail` with two --topic groups: one writer fills two tables
+    of one store (the second from partition 0 only), waits for both, and
+    says how many rows each holds."""
+    import json
+    import subprocess
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from conftest import fstore_cli
+    b, topic, produce = kafka
+    produce((key_of(i), confluent(make_record(i))) for i in range(120))
+    admin = AdminClient({"bootstrap.servers": b})
+    topic2 = topic + "-items"
+    admin.create_topics([NewTopic(topic2, PARTITIONS, 1,
+                                  config={"cleanup.policy": "compact"})])[topic2].result(60)
+    try:
+        from confluent_kafka import Producer
+        p = Producer({"bootstrap.servers": b, "partitioner": "murmur2_random"})
+        for i in range(60):
+            p.produce(topic2, key=key_of(i), value=confluent(make_record(i + 500)))
+        assert p.flush(60) == 0
+        schema = tmp_path / "s.avsc"
+        schema.write_text(json.dumps(SCHEMA))
+        ids = tmp_path / "ids"
+        ids.mkdir()
+        (ids / ("%d.avsc" % SCHEMA_ID)).write_text(json.dumps(SCHEMA))
+        store = tmp_path / "two"
+        r = subprocess.run([fstore_cli(), "tail", "--brokers", b, "--store", str(store),
+                            "--schemas", str(ids), "--until-caught-up", "--timeout", "120",
+                            "--topic", topic, "--schema", str(schema), "--table", "users",
+                            "--topic", topic2, "--schema", str(schema), "--table", "items",
+                            "--partitions", "0"],
+                           stderr=subprocess.PIPE, text=True, timeout=180)
+        assert r.returncode == 0, r.stderr
+        with fstore.open(str(store), read_only=True) as s:
+            assert s.row_count("users") == 120
+            in_p0 = [i for i in range(60)
+                     if fstore.partition_for_key(key_of(i), PARTITIONS) == 0]
+            assert 0 < len(in_p0) < 60
+            assert s.row_count("items") == len(in_p0)
+            i = in_p0[0]
+            assert s.get("items", key_of(i))["count"] == make_record(i + 500)["count"]
+            assert s.get("users", key_of(i))["count"] == make_record(i)["count"]
+        assert "table items (topic %s): %d rows" % (topic2, len(in_p0)) in r.stderr
+        assert "table users (topic %s): 120 rows" % topic in r.stderr
+    finally:
+        admin.delete_topics([topic2])[topic2].result(60)
