@@ -299,13 +299,7 @@ Test(ingest, bootstrap_in_sorted_runs_equals_latest_value_map)
                  20000);
     cr_assert_geq(stat_int(j, "bootstrap_runs"), 3);
     json_decref(j);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c bulk", dir);
-    FILE *f = popen(cmd, "r");
-    int n = -1;
-    cr_assert(fscanf(f, "%d", &n) == 1);
-    pclose(f);
-    cr_assert_eq(n, 0);
+    cr_assert_eq(tu_count_prefixed(dir, ".bulk-"), 0);
     cr_assert_eq(fstore_tail_stop(s), FSTORE_OK);
     fstore_store_close(s);
 }

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -434,4 +435,17 @@ void tu_simple_assert(const fstore_table_t *t, const fstore_row_t *row,
     size_t acount = 0;
     cr_assert_eq(fstore_row_array(t, row, 7, &adata, &acount), FSTORE_OK);
     cr_assert_eq(acount, alen);
+}
+
+int tu_count_prefixed(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    size_t len = strlen(prefix);
+    for (struct dirent *e; (e = readdir(d));)
+        n += strncmp(e->d_name, prefix, len) == 0;
+    closedir(d);
+    return n;
 }

@@ -24,6 +24,9 @@ char *tu_tmpdir(void);
 /** Removes @p path and everything under it (missing is fine). */
 void tu_rmtree(const char *path);
 
+/* Entries of directory dir whose names start with prefix (-1: no dir). */
+int tu_count_prefixed(const char *dir, const char *prefix);
+
 /** @return "dir/name" (malloc'd). */
 char *tu_path(const char *dir, const char *name);
 
