@@ -131,10 +131,10 @@ int fs_ops_sort(const fstore_store_t *s, const fs_buf *queue, size_t count,
             free(keys);
             ops = NULL;
             keys = NULL;
-            if (!txn)
-                return ENOMEM;
         }
     }
+    if (!ops && !txn) /* nothing to apply them to: sort or fail */
+        return count > UINT32_MAX ? EFBIG : ENOMEM;
     while (p < end && !rc) {
         fs_opv o;
         p = fs_op_next(s, p, &o);
@@ -212,7 +212,8 @@ static int fs_write_all(int fd, const uint8_t *buf, size_t len)
 }
 
 /* Sorts the count operations packed in queue (of empty tables) and writes
- * each key's last one, in key order, to a new unlinked file in dir: *run.
+ * each key's last one, in key order, to a new unlinked file in the store's
+ * directory: *run.
  * @return 0, or an errno with a message in err. */
 static int fs_run_write(const fstore_store_t *s, const fs_buf *queue,
                         size_t count, fs_run *run, char *err, size_t errn)
@@ -310,7 +311,9 @@ fs_spill *fs_spill_start(const fstore_store_t *s, fs_buf *queue, size_t count)
     j->count = count;
     *queue = (fs_buf){0};
     j->threaded = pthread_create(&j->th, NULL, fs_spill_main, j) == 0;
-    if (!j->threaded)
+    if (j->threaded)
+        pthread_setname_np(j->th, "fstore:spill");
+    else
         fs_spill_main(j);
     return j;
 }
