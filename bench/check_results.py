@@ -23,7 +23,9 @@ the copy) must hold the figures of SNAP_CASE and, but for the copy,
 SNAP_STREAM, with the ratios of SNAP_RATIOS. Under "snapshot_seeded"
 (bench_snapshot --only seeded) the seeded start must have run (not been
 skipped), hold the figures of SEEDED_FIGURES, and both replicas the same
-rows. Exit 0 when all pass, 1 otherwise, naming each."""
+rows. "ingest_big_bootstrap" is null when the run skipped it
+(big_bootstrap_entities 0), else must hold the figures of BIG_FIGURES. Exit
+0 when all pass, 1 otherwise, naming each."""
 import json
 import math
 import sys
@@ -346,6 +348,39 @@ def leaves(x, path=""):
         yield path, x
 
 
+# Figures of the bootstrap alone at --big-bootstrap entities.
+BIG_FIGURES = (
+    "records", "bootstrap.consume_only_mean_records_per_s",
+    "bootstrap.fstore.records", "bootstrap.fstore.seconds",
+    "bootstrap.fstore.records_per_s", "bootstrap.ratio_fstore_over_consume_only",
+    "size.store_used_bytes", "size.ratio_used_over_values",
+)
+
+
+def check_big_bootstrap(doc, bad):
+    """bad += what is wrong with "ingest_big_bootstrap": null when the run
+    skipped it (big_bootstrap_entities 0), else the bootstrap of that many
+    entities with BIG_FIGURES finite and positive."""
+    n = doc.get("big_bootstrap_entities")
+    big = doc.get("ingest_big_bootstrap")
+    if not isinstance(n, int) or n < 0:
+        bad.append(f"big_bootstrap_entities: {n!r} (expected a count)")
+        return
+    if n == 0:
+        if big is not None:
+            bad.append("ingest_big_bootstrap: figures of a run that was skipped")
+        return
+    if not isinstance(big, dict):
+        bad.append("ingest_big_bootstrap: missing")
+        return
+    for p in BIG_FIGURES:
+        v = at(big, p)
+        if not numeric(v) or not positive(v):
+            bad.append(f"ingest_big_bootstrap.{p}: {'missing' if v is None else v}")
+    if at(big, "records") != n:
+        bad.append(f"ingest_big_bootstrap.records: {at(big, 'records')} (expected {n})")
+
+
 def main(path):
     with open(path) as f:
         doc = json.load(f)
@@ -364,6 +399,9 @@ def main(path):
         if p.startswith((".snapshot.", ".snapshot_seeded.")):
             numbers += number(v)
             continue  # check_snapshot, check_seeded
+        if p == ".ingest_big_bootstrap" or p.startswith(".ingest_big_bootstrap."):
+            numbers += numeric(v)
+            continue  # check_big_bootstrap
         if v is None:
             bad.append(f"{p}: missing")
         elif isinstance(v, bool) or isinstance(v, str):
@@ -374,6 +412,7 @@ def main(path):
                 bad.append(f"{p}: {v}")
             elif any(w in last for w in COUNTED) and v <= 0:
                 bad.append(f"{p}: {v} (expected a positive figure)")
+    check_big_bootstrap(doc, bad)
     for section in ("baselines", "get_bench", "snapshot", "snapshot_seeded",
                     "ingest", "aggregate", "pipeline"):
         if not doc.get(section):

@@ -315,6 +315,7 @@ json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
     printf '"rows": %s,\n"seconds_per_case": %s,\n' "$ROWS" "$SECS"
     printf '"ingest_records": %s,\n"ingest_seconds_per_case": %s,\n"ingest_rates": [%s],\n' \
         "$IREC" "$ISECS" "$RATES"
+    printf '"big_bootstrap_entities": %s,\n' "$BIGBOOT"
     printf '"aggregate_events": %s,\n"aggregate_entities": %s,\n"aggregate_rates": [%s],\n' \
         "$AEV" "$AENT" "$ARATES"
     printf '"snapshot_rows": %s,\n"snapshot_rounds": %s,\n"seed_rows": %s,\n' \
