@@ -158,10 +158,11 @@ static void usage(const char *argv0)
             "                      broker.sh start --cpus B); for the\n"
             "                      freshness cases this process's threads\n"
             "                      move to CPU F\n"
-            "  --topic NAME        load NAME (and NAME-kafka) and keep them;\n"
-            "                      a NAME that already holds --records\n"
-            "                      records is read as it is, not produced\n"
-            "                      again (a 10M topic takes minutes to load)\n"
+            "  --topic NAME        with --only bootstrap: load NAME (and\n"
+            "                      NAME-kafka) and keep them; a NAME that\n"
+            "                      already holds --records records is read\n"
+            "                      as it is, not produced again (a 10M\n"
+            "                      topic takes minutes to load)\n"
             "  --only bootstrap    stop after consume-only, the bootstrap\n"
             "                      and the size\n",
             argv0);
@@ -228,6 +229,9 @@ static void parse_args(int argc, char **argv)
             usage(argv[0]);
         }
     }
+    if (opt.topic && !opt.boot_only)
+        die("--topic goes with --only bootstrap: the later phases add records "
+            "to the topic, so it could not be read as it was again");
     if (opt.boot_only)
         opt.nrates = 0;
     if (opt.brokers == NULL || opt.brokers[0] == '\0')
