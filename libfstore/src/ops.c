@@ -465,10 +465,16 @@ static void fs_heap_advance(const fstore_store_t *s, fs_src **h, size_t *n,
     fs_heap_down(h, *n, 0);
 }
 
+int fs_merge_fail_once;
+
 int fs_ops_merge(const fstore_store_t *s, MDB_txn *txn, fs_run *runs,
                  size_t nruns, const fs_opv *ops, const fs_sortkey *keys,
                  size_t n)
 {
+    if (fs_merge_fail_once) {
+        fs_merge_fail_once = 0;
+        return MDB_KEYEXIST;
+    }
     size_t nsrc = nruns + 1, nh = 0;
     fs_src *src = calloc(nsrc, sizeof *src);
     fs_src **heap = calloc(nsrc, sizeof *heap);

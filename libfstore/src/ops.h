@@ -90,6 +90,10 @@ int fs_ops_merge(const fstore_store_t *s, MDB_txn *txn, fs_run *runs,
                  size_t nruns, const fs_opv *ops, const fs_sortkey *keys,
                  size_t n);
 
+/* Tests: the next merge fails with MDB_KEYEXIST (as an out-of-order key
+ * would), to prove the batch's fallback. */
+extern int fs_merge_fail_once;
+
 /* A queue being sorted and written as a run on a thread of its own
  * (on the calling thread when no thread can start). */
 typedef struct fs_spill fs_spill;

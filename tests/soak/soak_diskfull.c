@@ -412,7 +412,12 @@ static void phase_restart(const char *mnt, const char *dir)
     check_equal(s, t, off, "restart, stopped while full");
     fstore_store_close(s);
 
-    /* Reopened on the full disk: it pauses again, harmlessly. */
+    /* Reopened on the full disk: it pauses again, harmlessly. New keys
+     * first: the records that waited may fit by themselves once no reader
+     * pins the pages earlier commits freed (the live run's readers did),
+     * and then there would be nothing to pause on. Four chunks need more
+     * room than any free list of the full file holds. */
+    produce_new(4 * g_chunk);
     s = open_tailing(dir, g_tmpfs_props, &t);
     char msg[1024];
     e = wait_error(s, 60000, msg, sizeof msg);

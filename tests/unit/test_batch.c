@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "ops.h"
 #include "testutil.h"
 
 #define KEYS 300
@@ -170,6 +171,16 @@ Test(batch, spilled_runs_merge_to_the_sequential_result)
     teardown();
     setup();
     append_equals_sequential(97);
+}
+
+/* Should the merge ever meet a key out of order (MDB_KEYEXIST from an
+ * append), the batch applies the runs and the queue in order instead: the
+ * same rows. */
+Test(batch, a_failed_merge_falls_back_to_applying_in_order)
+{
+    fs_merge_fail_once = 1;
+    append_equals_sequential(97);
+    cr_assert_eq(fs_merge_fail_once, 0, "the merge ran");
 }
 
 /* A table with rows cannot take a run (its operations must apply in queue
