@@ -21,6 +21,10 @@ size_t fs_batch_bytes(const fstore_batch_t *b);
  * nothing changed either. */
 fstore_err_t fs_batch_spill(fstore_batch_t *b, char *errstr, size_t errstr_size);
 
+/* Loads with runs that went in record order instead of by merge (a table
+ * with rows, no memory to sort, a merge that failed): for tests. */
+extern unsigned long fs_batch_in_order_loads;
+
 /* Queue size at which the next run of a load limited to max_bytes of
  * memory is due: 64 MiB at first (a run sorts on its own thread while the
  * queue fills again, and the merge reads runs in order where one big queue

@@ -123,7 +123,7 @@ int fs_ops_sort(const fstore_store_t *s, const fs_buf *queue, size_t count,
     *opsp = NULL;
     *keysp = NULL;
     *n = 0;
-    if (count > 1 && count <= UINT32_MAX) {
+    if (count >= 1 && count <= UINT32_MAX) {
         ops = malloc(count * sizeof *ops);
         keys = malloc(count * sizeof *keys);
         if (!ops || !keys) {
